@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(parent::run(std::env::args_os().collect()));
+}
