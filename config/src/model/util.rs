@@ -38,3 +38,16 @@ pub fn uint_in(
         }
     }
 }
+
+/// A script as configured (`script`, `notify_*`, `misc_path`, ...):
+/// the command line split into words the way keepalived splits it, and the
+/// user/group it runs as when the statement names one. The parent's script
+/// runner executes these by their position in the model, never a path sent
+/// by a worker.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScriptSpec {
+    pub argv: Vec<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub loc: crate::diag::Loc,
+}
