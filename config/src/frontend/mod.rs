@@ -1,5 +1,16 @@
 //! The keepalived.conf language: see the crate documentation.
-//! (Being written; the signatures below are the contract with `model`.)
+//!
+//! The pipeline: [`reader`] turns files into logical lines (comments
+//! removed, includes followed, definitions substituted, conditional and
+//! repeated lines expanded), each with its file:line; [`lexer`] splits a
+//! line into words and braces; [`tree`] assembles the statement tree.
+
+mod lexer;
+mod reader;
+mod tree;
+
+#[cfg(test)]
+mod tests;
 
 use crate::LoadOptions;
 use crate::ast::Node;
@@ -10,8 +21,9 @@ use std::path::Path;
 /// Problems (missing file, unbalanced braces, include cycles, ...) are
 /// pushed to `diags` with their file:line; this never panics.
 pub fn parse_file(path: &Path, opts: &LoadOptions, diags: &mut Diagnostics) -> Vec<Node> {
-    let _ = (path, opts, diags);
-    Vec::new()
+    let mut r = reader::Reader::new(opts);
+    r.run_file(path, diags);
+    r.finish(diags)
 }
 
 /// As [`parse_file`] for text already in memory named `name`.
@@ -21,6 +33,7 @@ pub fn parse_str(
     opts: &LoadOptions,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    let _ = (name, text, opts, diags);
-    Vec::new()
+    let mut r = reader::Reader::new(opts);
+    r.run_text(name, text, diags);
+    r.finish(diags)
 }
