@@ -1,8 +1,141 @@
-//! The keepalived-rs parent process (being written).
+//! The keepalived-rs parent process: parses the configuration, checks it
+//! (`-t`), dumps it (`-d`), and runs the daemon.
 
+pub mod cli;
+pub mod exit;
+pub mod machine;
+
+use cli::{Command, Options};
+use config::{Diagnostic, LoadOptions, Loaded, Severity};
 use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn run(args: Vec<OsString>) -> i32 {
-    let _ = args;
-    0
+    let cmd = match cli::parse(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keepalived-rs: {e}");
+            eprintln!("Try 'keepalived-rs --help' for more information.");
+            return exit::USAGE;
+        }
+    };
+    match cmd {
+        Command::Help => {
+            print!("{}", cli::HELP);
+            exit::OK
+        }
+        Command::Version => {
+            eprintln!("keepalived-rs v{VERSION} (reads keepalived 2.2.x configuration)");
+            exit::OK
+        }
+        Command::Run(opts) => run_options(&opts),
+        Command::Ctl { .. } | Command::Worker { .. } => {
+            eprintln!("keepalived-rs: this build has no supervisor yet");
+            exit::PROGRAM_ERROR
+        }
+    }
+}
+
+/// The config id keepalived uses when `-i` is not given: the host name up
+/// to its first dot.
+pub fn default_config_id() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let short = name.trim().split('.').next()?.to_string();
+    (!short.is_empty()).then_some(short)
+}
+
+/// Load the configuration as the daemon and `-t` see it: the language,
+/// the model, then the checks against this machine.
+pub fn load_config(opts: &Options) -> Loaded {
+    let load_opts = LoadOptions {
+        config_id: opts.config_id.clone().or_else(default_config_id),
+        instance: None,
+    };
+    let mut loaded = config::load(&opts.config_file, &load_opts);
+    let extra = machine::check(&loaded.config);
+    loaded.diagnostics.extend(extra);
+    loaded
+}
+
+/// Write each diagnostic as `FILE:LINE: severity: message` (no line:
+/// `FILE: severity: message`, naming the main configuration file).
+pub fn write_diagnostics(out: &mut dyn Write, main_file: &Path, diags: &[Diagnostic]) {
+    for d in diags {
+        let r = if d.loc.is_some() {
+            writeln!(out, "{d}")
+        } else {
+            writeln!(out, "{}: {d}", main_file.display())
+        };
+        if r.is_err() {
+            return;
+        }
+    }
+}
+
+/// `-t`'s exit code: 5 when keepalived would report any configuration
+/// problem (errors and settings it adjusts or ignores), otherwise 6 when a
+/// script-security problem was found, otherwise 0.
+pub fn config_test_exit_code(diags: &[Diagnostic]) -> i32 {
+    if diags
+        .iter()
+        .any(|d| matches!(d.severity, Severity::Warning | Severity::Error))
+    {
+        exit::CONFIG_TEST
+    } else if diags.iter().any(|d| d.severity == Severity::Security) {
+        exit::CONFIG_TEST_SECURITY
+    } else {
+        exit::OK
+    }
+}
+
+fn run_options(opts: &Options) -> i32 {
+    let loaded = load_config(opts);
+    if opts.dump_conf {
+        match serde_json::to_string_pretty(&loaded.config) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("keepalived-rs: cannot dump the configuration: {e}"),
+        }
+    }
+    if let Some(log_file) = &opts.config_test {
+        let code = config_test_exit_code(&loaded.diagnostics);
+        match log_file {
+            None => write_diagnostics(
+                &mut std::io::stderr(),
+                &loaded.main_file,
+                &loaded.diagnostics,
+            ),
+            Some(path) => match std::fs::File::create(path) {
+                Ok(mut f) => write_diagnostics(&mut f, &loaded.main_file, &loaded.diagnostics),
+                Err(e) => {
+                    eprintln!("keepalived-rs: cannot write {}: {e}", path.display());
+                    write_diagnostics(
+                        &mut std::io::stderr(),
+                        &loaded.main_file,
+                        &loaded.diagnostics,
+                    );
+                }
+            },
+        }
+        return code;
+    }
+    write_diagnostics(
+        &mut std::io::stderr(),
+        &loaded.main_file,
+        &loaded.diagnostics,
+    );
+    if loaded.has_errors() {
+        eprintln!(
+            "keepalived-rs: {}: configuration has errors, not starting",
+            loaded.main_file.display()
+        );
+        return exit::CONFIG;
+    }
+    if opts.dump_conf {
+        return exit::OK;
+    }
+    eprintln!("keepalived-rs: this build has no supervisor yet");
+    exit::PROGRAM_ERROR
 }
