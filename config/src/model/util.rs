@@ -51,3 +51,305 @@ pub struct ScriptSpec {
     pub group: Option<String>,
     pub loc: crate::diag::Loc,
 }
+
+// ---------------------------------------------------------------------------
+// keepalived's value readers (lib/parser.c), worded as `keepalived -t` words
+// them. Bad numbers are warnings: keepalived reports them and ignores or
+// defaults the setting; the daemon still runs.
+// ---------------------------------------------------------------------------
+
+/// keepalived's `check_true_false`: `true|on|yes` / `false|off|no`.
+pub fn parse_bool_word(s: &str) -> Option<bool> {
+    match s {
+        "true" | "on" | "yes" => Some(true),
+        "false" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Argument `i` (0-based, after the keyword). When it is missing keepalived
+/// stops reading the configuration (`null_strvec`: exit 2, even with `-t`):
+/// reported as an error in its words.
+pub fn arg_or_missing<'a>(node: &'a Node, i: usize, diags: &mut Diagnostics) -> Option<&'a str> {
+    if let Some(a) = node.arg(i) {
+        return Some(a);
+    }
+    let prev = if i == 0 {
+        node.keyword.as_str()
+    } else {
+        node.args.get(i - 1).map_or("***MISSING ***", String::as_str)
+    };
+    diags.error(
+        &node.loc,
+        format!(
+            "*** Configuration line starting `{}` is missing a parameter after keyword `{}` at word position {}",
+            node.keyword,
+            prev,
+            i + 2
+        ),
+    );
+    None
+}
+
+/// keepalived's `read_unsigned`: an unsigned decimal within `[min, max]`
+/// (`max` at most `u32::MAX`); problems are warnings.
+pub fn read_unsigned(
+    node: &Node,
+    text: &str,
+    min: u64,
+    max: u64,
+    diags: &mut Diagnostics,
+) -> Option<u64> {
+    let t = text.trim_start_matches([' ', '\t']);
+    if t.starts_with('-') {
+        diags.warn(&node.loc, format!("negative number '{text}'"));
+        return None;
+    }
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        diags.warn(&node.loc, format!("invalid number '{text}'"));
+        return None;
+    }
+    let v = match digits.parse::<u64>() {
+        Ok(v) if v <= u64::from(u32::MAX) => v,
+        _ => {
+            diags.warn(
+                &node.loc,
+                format!("number '{text}' outside unsigned integer range"),
+            );
+            return None;
+        }
+    };
+    if v < min || v > max {
+        diags.warn(
+            &node.loc,
+            format!("number '{text}' outside range [{min}, {max}]"),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// keepalived's `read_int`: a signed decimal within `[min, max]`.
+pub fn read_int(node: &Node, text: &str, min: i64, max: i64, diags: &mut Diagnostics) -> Option<i64> {
+    let t = text.trim_start_matches([' ', '\t']);
+    let (neg, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        diags.warn(&node.loc, format!("invalid number '{text}'"));
+        return None;
+    }
+    let v = match digits.parse::<i64>() {
+        Ok(v) if v <= i64::from(i32::MAX) + i64::from(neg) => {
+            if neg { -v } else { v }
+        }
+        _ => {
+            diags.warn(&node.loc, format!("number '{text}' outside integer range"));
+            return None;
+        }
+    };
+    if v < min || v > max {
+        diags.warn(
+            &node.loc,
+            format!("number '{text}' outside range [{min}, {max}]"),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// keepalived's `read_decimal_unsigned`: a decimal fraction with at most
+/// `shift` decimal places, returned as `value * 10^shift` and checked
+/// against `[min, max]` (in those units). More places than `shift` are
+/// reported and rounded, as keepalived does.
+pub fn read_decimal(
+    node: &Node,
+    text: &str,
+    min: u64,
+    max: u64,
+    shift: u32,
+    diags: &mut Diagnostics,
+) -> Option<u64> {
+    if text.starts_with('-') {
+        diags.warn(&node.loc, format!("negative number '{text}'"));
+        return None;
+    }
+    let (int_part, frac_part) = match text.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (text, ""),
+    };
+    let mut frac = frac_part.to_string();
+    let mut round_up = false;
+    if frac.len() > shift as usize {
+        diags.warn(
+            &node.loc,
+            format!("number '{text}' has too many decimal places"),
+        );
+        round_up = frac.as_bytes()[shift as usize] >= b'5';
+        frac.truncate(shift as usize);
+    }
+    while frac.len() < shift as usize {
+        frac.push('0');
+    }
+    let all = format!("{int_part}{frac}");
+    let int_ok = int_part.strip_prefix('+').unwrap_or(int_part);
+    let valid = !all.is_empty()
+        && int_ok.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        diags.warn(&node.loc, format!("invalid number '{text}'"));
+        return None;
+    }
+    let digits = all.trim_start_matches('+');
+    let Ok(mut v) = digits.parse::<u64>() else {
+        diags.warn(
+            &node.loc,
+            format!("number '{text}' outside unsigned decimal range"),
+        );
+        return None;
+    };
+    if round_up {
+        v += 1;
+    }
+    if v < min || v > max {
+        let unit = 10u64.pow(shift);
+        let w = shift as usize;
+        diags.warn(
+            &node.loc,
+            format!(
+                "number '{text}' outside range [{}.{:0w$}, {}.{:0w$}]",
+                min / unit,
+                min % unit,
+                max / unit,
+                max % unit
+            ),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+/// keepalived's timer resolution: microseconds, 6 decimal places.
+pub const TIMER_HZ: u64 = 1_000_000;
+pub const TIMER_HZ_DIGITS: u32 = 6;
+
+/// A keepalived timer value (microseconds) as a `Duration`.
+pub fn micros(v: u64) -> std::time::Duration {
+    std::time::Duration::from_micros(v)
+}
+
+/// An IPv4 or IPv6 address as keepalived's `inet_stosockaddr` reads one
+/// (no port; an IPv6 `%scope` suffix is not accepted).
+pub fn parse_ip(text: &str) -> Option<std::net::IpAddr> {
+    text.parse().ok()
+}
+
+/// Split a command line the way keepalived's `alloc_strvec_quoted_escaped`
+/// does: words separated by blanks, `"..."` and `'...'` quoting (quotes may
+/// join parts of a word), and `\` escapes (`\n`, `\t`, `\xHH`, octal,
+/// `\cX`, otherwise the character itself).
+pub fn split_command(src: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = src.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(&c) = chars.peek() {
+            if quote.is_none() && (c == ' ' || c == '\t') {
+                break;
+            }
+            chars.next();
+            match c {
+                '\\' => {
+                    let Some(e) = chars.next() else {
+                        return Err(format!("Missing escape char at end: '{src}'"));
+                    };
+                    let out = match e {
+                        'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
+                            let mut v: u32 = 0;
+                            while let Some(d) = chars.peek().and_then(|c| c.to_digit(16)) {
+                                v = (v << 4 | d) & 0xff;
+                                chars.next();
+                            }
+                            char::from(v as u8)
+                        }
+                        'c' if chars.peek().is_some() => {
+                            let n = chars.next().map_or(0, |c| c as u32);
+                            char::from((n & 0x1f) as u8)
+                        }
+                        '0'..='7' => {
+                            let mut v = e as u32 - '0' as u32;
+                            for _ in 0..2 {
+                                match chars.peek() {
+                                    Some(d @ '0'..='7') => {
+                                        v = (v << 3) + (*d as u32 - '0' as u32);
+                                        chars.next();
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            char::from((v & 0xff) as u8)
+                        }
+                        'a' => '\x07',
+                        'b' => '\x08',
+                        'E' => '\x1b',
+                        'f' => '\x0c',
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
+                        'v' => '\x0b',
+                        other => other,
+                    };
+                    word.push(out);
+                }
+                '"' | '\'' if quote == Some(c) => quote = None,
+                '"' | '\'' if quote.is_none() => quote = Some(c),
+                _ => word.push(c),
+            }
+        }
+        if let Some(q) = quote {
+            return Err(format!("String '{src}': missing terminating {q}"));
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A script statement: `KEYWORD "COMMAND ARGS..." [USER [GROUP]]` as
+/// keepalived's `notify_script_init` reads it. The command string (the
+/// first argument) is split by [`split_command`]; when `with_user` the next
+/// two arguments are the user and group it runs as. `None` (with a warning)
+/// when there is no command or it cannot be split.
+pub fn parse_script(node: &Node, with_user: bool, diags: &mut Diagnostics) -> Option<ScriptSpec> {
+    let cmd = node.arg(0)?;
+    let argv = match split_command(cmd) {
+        Ok(w) if !w.is_empty() => w,
+        Ok(_) => {
+            diags.warn(&node.loc, format!("Unable to parse script '{cmd}' - ignoring"));
+            return None;
+        }
+        Err(e) => {
+            diags.warn(&node.loc, e);
+            return None;
+        }
+    };
+    let (user, group) = if with_user {
+        (node.args.get(1).cloned(), node.args.get(2).cloned())
+    } else {
+        (None, None)
+    };
+    Some(ScriptSpec {
+        argv,
+        user,
+        group,
+        loc: node.loc.clone(),
+    })
+}
