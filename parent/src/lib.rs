@@ -3,7 +3,10 @@
 
 pub mod cli;
 pub mod exit;
+pub mod log;
 pub mod machine;
+pub mod restart;
+pub mod scripts;
 
 use cli::{Command, Options};
 use config::{Diagnostic, LoadOptions, Loaded, Severity};
