@@ -1,0 +1,4 @@
+#!/bin/sh
+# notify_up / notify_down hook for real servers.
+logger -t keepalived-rs-state -- "$*"
+exit 0
