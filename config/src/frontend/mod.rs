@@ -5,6 +5,8 @@
 //! repeated lines expanded), each with its file:line; [`lexer`] splits a
 //! line into words and braces; [`tree`] assembles the statement tree.
 
+mod defs;
+mod include;
 mod lexer;
 mod reader;
 mod tree;
@@ -16,6 +18,9 @@ use crate::LoadOptions;
 use crate::ast::Node;
 use crate::diag::Diagnostics;
 use std::path::Path;
+
+pub use lexer::{QeError, split_quoted_escaped};
+pub use reader::SCRIPT_KEYWORDS;
 
 /// Read `path` and everything it includes; return the statement tree.
 /// Problems (missing file, unbalanced braces, include cycles, ...) are

@@ -95,11 +95,12 @@ fn stray_and_missing_braces() {
     assert_eq!(
         msgs(&d),
         vec![
-            "1:Unexpected '}' without a matching '{'".to_string(),
-            "2:Missing '}' for the '{' opened here".to_string()
+            "1:Extra '}' found".to_string(),
+            "1:Unknown keyword '}'".to_string(),
+            "There are 1 missing '}'s or extra '{'s".to_string()
         ]
     );
-    assert!(d.items().iter().all(|x| x.severity == Severity::Error));
+    assert!(d.items().iter().all(|x| x.severity == Severity::Warning));
 }
 
 #[test]

@@ -1,31 +1,26 @@
-//! Building the statement tree from tokenised lines.
+//! Building the statement tree from keepalived's logical lines.
 //!
-//! A statement is the words of a line up to a `{`, a `}` or the end of the
-//! line. A `{` opens a block for the statement before it: the one on the
-//! same line, or, when the `{` starts a line, the previous statement if it
-//! has no block yet (keepalived accepts the brace on the next line). A `}`
-//! closes the innermost open block; the statement may continue on the same
-//! line after it.
+//! By the time lines get here keepalived's reader has split them so that
+//! `{` and `}` stand alone. A `{` opens a block for the statement on the
+//! line just before it; a `{` anywhere else is reported (keepalived's
+//! "Unexpected '{' - ignoring") and ignored, as keepalived does. A `}`
+//! closes the innermost block; at the top level keepalived reports it as
+//! an unknown keyword.
 
-use super::lexer::Tok;
 use crate::ast::Node;
 use crate::diag::{Diagnostics, Loc};
 
 struct Frame {
     nodes: Vec<Node>,
-    /// The statement owning this block; `None` for the top level and for
-    /// a `{` that had no statement to attach to.
+    /// The statement owning this block (`None` for the top level).
     owner: Option<Node>,
-    open_loc: Option<Loc>,
 }
 
-/// Incremental tree builder: feed it lines, then [`TreeBuilder::finish`].
+/// Incremental tree builder.
 pub struct TreeBuilder {
     stack: Vec<Frame>,
-    /// Set when the last statement of the current frame was completed on a
-    /// line before the current one and has no block, so a `{` at the start
-    /// of a line may attach to it.
-    last_open_for_brace: bool,
+    /// The line just handled was a statement (which a `{` may open).
+    after_statement: bool,
 }
 
 impl Default for TreeBuilder {
@@ -40,100 +35,84 @@ impl TreeBuilder {
             stack: vec![Frame {
                 nodes: Vec::new(),
                 owner: None,
-                open_loc: None,
             }],
-            last_open_for_brace: false,
+            after_statement: false,
         }
     }
 
     fn top(&mut self) -> &mut Frame {
-        // The stack always holds the top-level frame.
         let n = self.stack.len();
+        // The top-level frame is never popped before `finish`.
         &mut self.stack[n - 1]
     }
 
-    fn flush(&mut self, pending: &mut Option<Node>) {
-        if let Some(node) = pending.take() {
-            self.top().nodes.push(node);
-            self.last_open_for_brace = true;
+    /// A statement: `words[0]` is the keyword. `words` is not empty.
+    pub fn statement(&mut self, mut words: Vec<String>, loc: &Loc) {
+        let keyword = if words.is_empty() {
+            String::new()
+        } else {
+            words.remove(0)
+        };
+        self.top().nodes.push(Node {
+            keyword,
+            args: words,
+            block: None,
+            loc: loc.clone(),
+        });
+        self.after_statement = true;
+    }
+
+    pub fn open(&mut self, loc: &Loc, diags: &mut Diagnostics) {
+        let owner = if self.after_statement {
+            self.top().nodes.pop()
+        } else {
+            None
+        };
+        self.after_statement = false;
+        match owner {
+            Some(owner) => self.stack.push(Frame {
+                nodes: Vec::new(),
+                owner: Some(owner),
+            }),
+            None => diags.warn(loc, "Unexpected '{' - ignoring"),
         }
     }
 
-    /// Add one line's tokens, all located at `loc`.
-    pub fn line(&mut self, toks: Vec<Tok>, loc: &Loc, diags: &mut Diagnostics) {
-        let mut pending: Option<Node> = None;
-        for tok in toks {
-            match tok {
-                Tok::Word(w) => match &mut pending {
-                    Some(node) => node.args.push(w),
-                    None => {
-                        self.last_open_for_brace = false;
-                        pending = Some(Node {
-                            keyword: w,
-                            args: Vec::new(),
-                            block: None,
-                            loc: loc.clone(),
-                        });
-                    }
-                },
-                Tok::Open => {
-                    let owner = match pending.take() {
-                        Some(node) => Some(node),
-                        None if self.last_open_for_brace => {
-                            let frame = self.top();
-                            match frame.nodes.last() {
-                                Some(last) if last.block.is_none() => frame.nodes.pop(),
-                                _ => None,
-                            }
-                        }
-                        None => None,
-                    };
-                    if owner.is_none() {
-                        diags.error(loc, "'{' without a keyword before it");
-                    }
-                    self.last_open_for_brace = false;
-                    self.stack.push(Frame {
-                        nodes: Vec::new(),
-                        owner,
-                        open_loc: Some(loc.clone()),
-                    });
-                }
-                Tok::Close => {
-                    self.flush(&mut pending);
-                    if self.stack.len() == 1 {
-                        diags.error(loc, "Unexpected '}' without a matching '{'");
-                    } else {
-                        self.close_frame();
-                    }
-                    self.last_open_for_brace = false;
-                }
-            }
+    pub fn close(&mut self, loc: &Loc, diags: &mut Diagnostics) {
+        self.after_statement = false;
+        if self.stack.len() == 1 {
+            diags.warn(loc, "Unknown keyword '}'");
+            return;
         }
-        self.flush(&mut pending);
+        self.close_frame();
     }
 
     fn close_frame(&mut self) {
+        if self.stack.len() < 2 {
+            return;
+        }
         let Some(frame) = self.stack.pop() else {
             return;
         };
-        let parent = self.top();
-        match frame.owner {
-            Some(mut owner) => {
-                owner.block = Some(frame.nodes);
-                parent.nodes.push(owner);
-            }
-            // A block with no owner: keep its statements at the outer level
-            // so later checks still see them.
-            None => parent.nodes.extend(frame.nodes),
+        if let Some(mut owner) = frame.owner {
+            owner.block = Some(frame.nodes);
+            self.top().nodes.push(owner);
         }
     }
 
-    /// Close anything left open (reporting it) and return the tree.
-    pub fn finish(mut self, diags: &mut Diagnostics) -> Vec<Node> {
+    /// Is the innermost open block that of a top-level `name` statement?
+    pub fn in_top_block(&self, name: &str) -> bool {
+        self.stack.len() == 2
+            && self.stack[1]
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.keyword == name)
+    }
+
+    /// Close anything left open and return the tree. (Unclosed blocks are
+    /// reported by the reader, which counts braces as keepalived does.)
+    pub fn finish(mut self) -> Vec<Node> {
         while self.stack.len() > 1 {
-            if let Some(loc) = self.stack.last().and_then(|f| f.open_loc.clone()) {
-                diags.error(&loc, "Missing '}' for the '{' opened here");
-            }
             self.close_frame();
         }
         self.stack.pop().map(|f| f.nodes).unwrap_or_default()
