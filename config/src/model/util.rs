@@ -77,7 +77,9 @@ pub fn arg_or_missing<'a>(node: &'a Node, i: usize, diags: &mut Diagnostics) -> 
     let prev = if i == 0 {
         node.keyword.as_str()
     } else {
-        node.args.get(i - 1).map_or("***MISSING ***", String::as_str)
+        node.args
+            .get(i - 1)
+            .map_or("***MISSING ***", String::as_str)
     };
     diags.error(
         &node.loc,
@@ -131,7 +133,13 @@ pub fn read_unsigned(
 }
 
 /// keepalived's `read_int`: a signed decimal within `[min, max]`.
-pub fn read_int(node: &Node, text: &str, min: i64, max: i64, diags: &mut Diagnostics) -> Option<i64> {
+pub fn read_int(
+    node: &Node,
+    text: &str,
+    min: i64,
+    max: i64,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
     let t = text.trim_start_matches([' ', '\t']);
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d),
@@ -143,7 +151,11 @@ pub fn read_int(node: &Node, text: &str, min: i64, max: i64, diags: &mut Diagnos
     }
     let v = match digits.parse::<i64>() {
         Ok(v) if v <= i64::from(i32::MAX) + i64::from(neg) => {
-            if neg { -v } else { v }
+            if neg {
+                -v
+            } else {
+                v
+            }
         }
         _ => {
             diags.warn(&node.loc, format!("number '{text}' outside integer range"));
@@ -333,7 +345,10 @@ pub fn parse_script(node: &Node, with_user: bool, diags: &mut Diagnostics) -> Op
     let argv = match split_command(cmd) {
         Ok(w) if !w.is_empty() => w,
         Ok(_) => {
-            diags.warn(&node.loc, format!("Unable to parse script '{cmd}' - ignoring"));
+            diags.warn(
+                &node.loc,
+                format!("Unable to parse script '{cmd}' - ignoring"),
+            );
             return None;
         }
         Err(e) => {
