@@ -1,0 +1,357 @@
+//! One sample of every message variant, shared by the integration tests
+//! and the fuzz seed generator.
+#![allow(dead_code)]
+
+use ipc::*;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+pub fn vs_key() -> VirtualServerKey {
+    VirtualServerKey::Addr {
+        addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
+        port: 443,
+        protocol: Protocol::Tcp,
+    }
+}
+
+pub fn rs_key(n: u16) -> RealServerKey {
+    RealServerKey {
+        virtual_server: vs_key(),
+        addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n)),
+        port: 8443,
+    }
+}
+
+pub fn scripts() -> Vec<ScriptEntry> {
+    let fw = VirtualServerKey::Fwmark {
+        mark: 7,
+        family: Family::Inet6,
+    };
+    let grp = VirtualServerKey::Group {
+        name: "web".into(),
+        protocol: Protocol::Sctp,
+    };
+    let purposes = vec![
+        ScriptPurpose::VrrpScript {
+            name: "chk_nginx".into(),
+        },
+        ScriptPurpose::InstanceNotify {
+            instance: "VI_1".into(),
+            event: NotifyEvent::Master,
+        },
+        ScriptPurpose::InstanceNotify {
+            instance: "VI_1".into(),
+            event: NotifyEvent::Any,
+        },
+        ScriptPurpose::SyncGroupNotify {
+            group: "G1".into(),
+            event: NotifyEvent::MasterRxLowerPri,
+        },
+        ScriptPurpose::MiscCheck {
+            real_server: rs_key(1),
+            index: 1,
+        },
+        ScriptPurpose::RealServerNotify {
+            real_server: rs_key(2),
+            event: UpDown::Down,
+        },
+        ScriptPurpose::QuorumNotify {
+            virtual_server: fw,
+            event: UpDown::Up,
+        },
+        ScriptPurpose::QuorumNotify {
+            virtual_server: grp,
+            event: UpDown::Down,
+        },
+    ];
+    purposes
+        .into_iter()
+        .enumerate()
+        .map(|(i, purpose)| ScriptEntry {
+            id: ScriptId(i as u32 * 3),
+            purpose,
+        })
+        .collect()
+}
+
+fn health_map() -> BTreeMap<RealServerKey, Health> {
+    (1..4)
+        .map(|n| {
+            (
+                rs_key(n),
+                Health {
+                    up: n % 2 == 0,
+                    weight: u32::from(n) * 100,
+                },
+            )
+        })
+        .collect()
+}
+
+pub fn inits() -> Vec<Init> {
+    let mut vrrp = BTreeMap::new();
+    vrrp.insert(
+        "VI_1".to_string(),
+        InstanceRestore {
+            state: VrrpState::Master,
+            holds_vips: true,
+        },
+    );
+    vrrp.insert(
+        "VI_2".to_string(),
+        InstanceRestore {
+            state: VrrpState::Fault,
+            holds_vips: false,
+        },
+    );
+    let cfg = config::model::Config::default();
+    vec![
+        Init {
+            generation: 1,
+            heartbeat_interval: Duration::from_millis(1500),
+            slice: Slice::for_role(Role::Vrrp, &cfg),
+            scripts: scripts(),
+            restored: Restored::Vrrp(vrrp),
+        },
+        Init {
+            generation: 2,
+            heartbeat_interval: Duration::from_secs(1),
+            slice: Slice::for_role(Role::Check, &cfg),
+            scripts: scripts(),
+            restored: Restored::Check(health_map()),
+        },
+        Init {
+            generation: u64::MAX,
+            heartbeat_interval: Duration::new(3, 999_999_999),
+            slice: Slice::for_role(Role::Ipvs, &cfg),
+            scripts: Vec::new(),
+            restored: Restored::Ipvs(health_map()),
+        },
+        Init {
+            generation: 1,
+            heartbeat_interval: Duration::ZERO,
+            slice: Slice::for_role(Role::Ipvs, &cfg),
+            scripts: Vec::new(),
+            restored: Restored::empty(Role::Ipvs),
+        },
+    ]
+}
+
+/// Index of the variant, with no wildcard: adding a variant breaks this
+/// until the samples cover it.
+pub fn to_worker_index(m: &ToWorker) -> usize {
+    match m {
+        ToWorker::Init(_) => 0,
+        ToWorker::Reload(_) => 1,
+        ToWorker::Shutdown => 2,
+        ToWorker::DumpRequest { .. } => 3,
+        ToWorker::ScriptDone { .. } => 4,
+        ToWorker::Health(_) => 5,
+        #[cfg(feature = "test-messages")]
+        ToWorker::TestProbe { .. } => 6,
+    }
+}
+
+pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
+    7
+} else {
+    6
+};
+
+pub fn from_worker_index(m: &FromWorker) -> usize {
+    match m {
+        FromWorker::Hello { .. } => 0,
+        FromWorker::Ready { .. } => 1,
+        FromWorker::Heartbeat { .. } => 2,
+        FromWorker::Log { .. } => 3,
+        FromWorker::RunScript { .. } => 4,
+        FromWorker::Dump { .. } => 5,
+        FromWorker::InstanceState(_) => 6,
+        FromWorker::VrrpStats { .. } => 7,
+        FromWorker::Health(_) => 8,
+        FromWorker::IpvsStatus(_) => 9,
+        #[cfg(feature = "test-messages")]
+        FromWorker::TestProbeReply { .. } => 10,
+    }
+}
+
+pub const FROM_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
+    11
+} else {
+    10
+};
+
+pub fn to_worker() -> Vec<ToWorker> {
+    let mut v: Vec<ToWorker> = inits().into_iter().map(ToWorker::Init).collect();
+    let cfg = config::model::Config::default();
+    for role in Role::ALL {
+        v.push(ToWorker::Reload(Reload {
+            generation: 9,
+            slice: Slice::for_role(role, &cfg),
+            scripts: scripts(),
+        }));
+    }
+    v.push(ToWorker::Shutdown);
+    for kind in [DumpKind::Data, DumpKind::Stats, DumpKind::Json] {
+        v.push(ToWorker::DumpRequest { kind });
+    }
+    for outcome in [
+        ScriptOutcome::Exited { code: 0 },
+        ScriptOutcome::Exited { code: -1 },
+        ScriptOutcome::Signaled { signal: 9 },
+        ScriptOutcome::TimedOut,
+        ScriptOutcome::Refused {
+            reason: "script#4 is not in this worker's table".into(),
+        },
+    ] {
+        v.push(ToWorker::ScriptDone {
+            request: 77,
+            outcome,
+        });
+    }
+    v.push(ToWorker::Health(HealthChange {
+        real_server: rs_key(3),
+        up: true,
+        weight: 65535,
+    }));
+    #[cfg(feature = "test-messages")]
+    for action in probe_actions() {
+        v.push(ToWorker::TestProbe { action });
+    }
+    v
+}
+
+#[cfg(feature = "test-messages")]
+pub fn probe_actions() -> Vec<ProbeAction> {
+    vec![
+        ProbeAction::OpenNetlink,
+        ProbeAction::ReadFile("/etc/shadow".into()),
+        ProbeAction::Exec("/bin/sh".into()),
+    ]
+}
+
+pub fn from_worker() -> Vec<FromWorker> {
+    let mut v = Vec::new();
+    for role in Role::ALL {
+        v.push(FromWorker::Hello {
+            role,
+            pid: 4_000_000,
+            protocol: PROTOCOL_VERSION,
+        });
+    }
+    v.push(FromWorker::Ready { generation: 3 });
+    v.push(FromWorker::Heartbeat { seq: 0 });
+    v.push(FromWorker::Heartbeat { seq: u64::MAX });
+    for level in [
+        LogLevel::Emerg,
+        LogLevel::Alert,
+        LogLevel::Crit,
+        LogLevel::Err,
+        LogLevel::Warning,
+        LogLevel::Notice,
+        LogLevel::Info,
+        LogLevel::Debug,
+    ] {
+        v.push(FromWorker::Log {
+            level,
+            message: format!("VRRP_Instance(VI_1) Entering MASTER STATE ({level:?}) é"),
+        });
+    }
+    v.push(FromWorker::RunScript {
+        request: 1,
+        id: ScriptId(u32::MAX),
+    });
+    v.push(FromWorker::Dump {
+        kind: DumpKind::Json,
+        text: "[{\"iname\":\"VI_1\"}]\n".repeat(50),
+    });
+    for state in [
+        VrrpState::Init,
+        VrrpState::Backup,
+        VrrpState::Master,
+        VrrpState::Fault,
+    ] {
+        v.push(FromWorker::InstanceState(InstanceState {
+            name: "VI_1".into(),
+            state,
+            priority: 100,
+            effective_priority: 254,
+            holds_vips: state == VrrpState::Master,
+        }));
+    }
+    let mut drops = BTreeMap::new();
+    for (i, r) in [
+        DropReason::PacketLength,
+        DropReason::AdvertInterval,
+        DropReason::IpTtl,
+        DropReason::InvalidType,
+        DropReason::AddressList,
+        DropReason::InvalidAuthType,
+        DropReason::AuthTypeMismatch,
+        DropReason::AuthFailure,
+        DropReason::Checksum,
+        DropReason::Version,
+        DropReason::Other("vrid mismatch".into()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        drops.insert(r, i as u64 * 1000);
+    }
+    v.push(FromWorker::VrrpStats {
+        instance: "VI_2".into(),
+        counters: VrrpCounters {
+            adverts_sent: 1,
+            adverts_received: 2,
+            became_master: 3,
+            released_master: 4,
+            priority_zero_sent: 5,
+            priority_zero_received: u64::MAX,
+            drops,
+        },
+    });
+    v.push(FromWorker::VrrpStats {
+        instance: String::new(),
+        counters: VrrpCounters::default(),
+    });
+    v.push(FromWorker::Health(HealthChange {
+        real_server: rs_key(9),
+        up: false,
+        weight: 0,
+    }));
+    v.push(FromWorker::IpvsStatus(IpvsStatus {
+        available: false,
+        error: Some("Protocol not available (ip_vs module not loaded?)".into()),
+        repaired: 0,
+    }));
+    v.push(FromWorker::IpvsStatus(IpvsStatus {
+        available: true,
+        error: None,
+        repaired: 12,
+    }));
+    #[cfg(feature = "test-messages")]
+    for action in probe_actions() {
+        v.push(FromWorker::TestProbeReply {
+            action: action.clone(),
+            result: ProbeResult::Succeeded,
+        });
+        v.push(FromWorker::TestProbeReply {
+            action,
+            result: ProbeResult::Failed {
+                errno: Some(13),
+                message: "Permission denied".into(),
+            },
+        });
+    }
+    v
+}
+
+/// All samples of both directions, encoded back to back.
+pub fn stream_bytes<T: serde::Serialize>(msgs: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in msgs {
+        ipc::frame::encode_into(m, &mut out).unwrap();
+    }
+    out
+}
