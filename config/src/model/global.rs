@@ -1057,3 +1057,218 @@ pub fn warn_ignored_top_level(node: &Node, diags: &mut Diagnostics) {
         ),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Severity;
+    use crate::{LoadOptions, load_str};
+    use std::path::Path;
+
+    fn load(text: &str) -> crate::Loaded {
+        load_str(
+            Path::new("/etc/keepalived/g.conf"),
+            text,
+            &LoadOptions::default(),
+        )
+    }
+
+    fn msgs(l: &crate::Loaded) -> Vec<(Severity, Option<u32>, String)> {
+        l.diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.severity,
+                    d.loc.as_ref().map(|l| l.line),
+                    d.message.clone(),
+                )
+            })
+            .collect()
+    }
+
+    const TEXT: &str = "global_defs {
+    router_id LVS_1
+    notification_email {
+        a@example.com
+        b@example.com
+    }
+    notification_email_from ka@example.com
+    smtp_server 192.0.2.25 2525
+    smtp_connect_timeout 0
+    smtp_helo_name helo.example.com
+    script_user nobody nogroup
+    enable_script_security
+    vrrp_garp_interval 0.001
+    vrrp_gna_interval 1.5
+    vrrp_garp_master_repeat 0
+    vrrp_garp_master_refresh 60
+    vrrp_mcast_group4 10.0.0.1
+    vrrp_mcast_group6 ff05::12
+    vrrp_startup_delay 5.5
+    vrrp_version 4
+    max_auto_priority
+    lvs_flush
+    lvs_flush_on_stop VS
+    lvs_timeouts tcp 900 tcpfin 120 udp 300 foo
+    lvs_sync_daemon eth0 inst VI_1 id 5 port 8848
+    dynamic_interfaces allow_if_changes
+    vrrp_process_name this_name_is_way_too_long
+    checker_process_name chk
+    notify_fifo /run/ka.fifo
+    notify_fifo_script \"/bin/fifo.sh x\" root
+    vrrp_notify_fifo /run/kav.fifo
+    snmp_socket udp:1.2.3.4:705
+    umask 0022
+    no_such_global_keyword 1
+}
+";
+
+    #[test]
+    fn global_keywords_values_and_messages() {
+        let l = load(TEXT);
+        let w = |line: u32, m: &str| (Severity::Warning, Some(line), m.to_string());
+        assert_eq!(
+            msgs(&l),
+            vec![
+                w(
+                    9,
+                    "smtp_conect_timeout must be greater than 0, setting to 1"
+                ),
+                w(
+                    15,
+                    "vrrp_garp_master_repeat must be greater than 0, setting to 1"
+                ),
+                w(
+                    17,
+                    "vrrp_mcast_group4 [10.0.0.1] is not multicast. Skipping"
+                ),
+                w(
+                    18,
+                    "vrrp_mcast_group6 [ff05::12] should be link-local multicast."
+                ),
+                w(20, "number '4' outside range [2, 3]"),
+                w(20, "VRRP Error: Version must be either 2 or 3"),
+                w(24, "Unknown option foo specified for lvs_timeouts"),
+                w(
+                    27,
+                    "Process name this_name_is_way_too_long more than 15 characters, truncating"
+                ),
+                w(
+                    32,
+                    "keyword 'snmp_socket' is not supported by keepalived-rs and is ignored"
+                ),
+                w(
+                    33,
+                    "keyword 'umask' is not supported by keepalived-rs and is ignored"
+                ),
+                w(34, "Unknown keyword 'no_such_global_keyword'"),
+            ]
+        );
+        assert!(!l.has_errors());
+        let g = &l.config.global;
+        assert_eq!(g.router_id.as_deref(), Some("LVS_1"));
+        assert_eq!(g.notification_email, vec!["a@example.com", "b@example.com"]);
+        assert_eq!(g.notification_email_from.as_deref(), Some("ka@example.com"));
+        assert_eq!(
+            g.smtp_server,
+            Some(SmtpServer {
+                host: SmtpHost::Ip("192.0.2.25".parse().unwrap()),
+                port: 2525
+            })
+        );
+        assert_eq!(g.smtp_connect_timeout, Duration::from_secs(1));
+        assert_eq!(g.smtp_helo_name.as_deref(), Some("helo.example.com"));
+        assert_eq!(
+            (g.script_user.as_deref(), g.script_group.as_deref()),
+            (Some("nobody"), Some("nogroup"))
+        );
+        assert!(g.enable_script_security);
+        assert_eq!(g.vrrp_garp_interval, Some(Duration::from_millis(1)));
+        assert_eq!(g.vrrp_gna_interval, Some(Duration::from_millis(1500)));
+        assert_eq!(g.vrrp_garp_master_repeat, 1);
+        assert_eq!(g.vrrp_garp_master_refresh, Duration::from_secs(60));
+        assert_eq!(g.vrrp_mcast_group4, Ipv4Addr::new(224, 0, 0, 18));
+        assert_eq!(g.vrrp_mcast_group6, "ff05::12".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(g.vrrp_startup_delay, Some(Duration::from_millis(5500)));
+        assert_eq!(g.vrrp_version, VrrpVersion::V2);
+        assert_eq!(g.max_auto_priority, Some(99));
+        assert!(g.lvs_flush);
+        assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::Vs);
+        assert_eq!(
+            g.lvs_timeouts,
+            LvsTimeouts {
+                tcp: Some(900),
+                tcpfin: Some(120),
+                udp: Some(300)
+            }
+        );
+        let sd = g.lvs_sync_daemon.as_ref().unwrap();
+        assert_eq!(
+            (
+                sd.interface.as_str(),
+                sd.instance.as_deref(),
+                sd.syncid,
+                sd.port
+            ),
+            ("eth0", Some("VI_1"), Some(5), Some(8848))
+        );
+        assert!(g.dynamic_interfaces && g.allow_if_changes);
+        assert_eq!(g.vrrp_process_name.as_deref(), Some("this_name_is_wa"));
+        assert_eq!(g.checker_process_name.as_deref(), Some("chk"));
+        assert_eq!(g.notify_fifo.path.as_deref(), Some("/run/ka.fifo"));
+        let fs = g.notify_fifo.script.as_ref().unwrap();
+        assert_eq!(fs.argv, vec!["/bin/fifo.sh", "x"]);
+        assert_eq!(fs.user.as_deref(), Some("root"));
+        assert_eq!(g.vrrp_notify_fifo.path.as_deref(), Some("/run/kav.fifo"));
+        let listed: Vec<&str> = g.scripts().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(listed, vec!["notify_fifo_script"]);
+    }
+
+    #[test]
+    fn defaults() {
+        let l = load("global_defs {\n}\n");
+        assert_eq!(msgs(&l), vec![]);
+        let g = &l.config.global;
+        assert_eq!(*g, GlobalDefs::default());
+        assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
+        assert_eq!(g.vrrp_garp_master_delay, Duration::from_secs(5));
+        assert_eq!(g.vrrp_garp_master_repeat, 5);
+        assert_eq!(g.vrrp_garp_master_refresh_repeat, 1);
+        assert_eq!(g.vrrp_down_timer_adverts, 3);
+        assert_eq!(g.vrrp_mcast_group6, "ff02::12".parse::<Ipv6Addr>().unwrap());
+        assert!(!g.vrrp_strict && !g.enable_script_security);
+    }
+
+    #[test]
+    fn ignored_top_level_and_missing_parameter() {
+        let l = load(
+            "net_namespace blue\nuse_pid_dir\nglobal_defs {\n    vrrp_garp_master_delay\n    smtp_server 10.0.0.1\n}\n",
+        );
+        assert_eq!(
+            msgs(&l),
+            vec![
+                (
+                    Severity::Warning,
+                    Some(1),
+                    "keyword 'net_namespace' is not supported by keepalived-rs and is ignored"
+                        .to_string()
+                ),
+                (
+                    Severity::Warning,
+                    Some(2),
+                    "keyword 'use_pid_dir' is not supported by keepalived-rs and is ignored"
+                        .to_string()
+                ),
+                (
+                    Severity::Error,
+                    Some(4),
+                    "*** Configuration line starting `vrrp_garp_master_delay` is missing a parameter after keyword `vrrp_garp_master_delay` at word position 2".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            l.config.global.smtp_server.as_ref().map(|s| s.port),
+            Some(25)
+        );
+    }
+}

@@ -259,80 +259,14 @@ pub fn parse_ip(text: &str) -> Option<std::net::IpAddr> {
 }
 
 /// Split a command line the way keepalived's `alloc_strvec_quoted_escaped`
-/// does: words separated by blanks, `"..."` and `'...'` quoting (quotes may
-/// join parts of a word), and `\` escapes (`\n`, `\t`, `\xHH`, octal,
-/// `\cX`, otherwise the character itself).
+/// does (the front end's splitter): words separated by blanks, `"..."` and
+/// `'...'` quoting, `\` escapes. The error is keepalived's message.
 pub fn split_command(src: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut chars = src.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            break;
-        }
-        let mut word = String::new();
-        let mut quote: Option<char> = None;
-        while let Some(&c) = chars.peek() {
-            if quote.is_none() && (c == ' ' || c == '\t') {
-                break;
-            }
-            chars.next();
-            match c {
-                '\\' => {
-                    let Some(e) = chars.next() else {
-                        return Err(format!("Missing escape char at end: '{src}'"));
-                    };
-                    let out = match e {
-                        'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
-                            let mut v: u32 = 0;
-                            while let Some(d) = chars.peek().and_then(|c| c.to_digit(16)) {
-                                v = (v << 4 | d) & 0xff;
-                                chars.next();
-                            }
-                            char::from(v as u8)
-                        }
-                        'c' if chars.peek().is_some() => {
-                            let n = chars.next().map_or(0, |c| c as u32);
-                            char::from((n & 0x1f) as u8)
-                        }
-                        '0'..='7' => {
-                            let mut v = e as u32 - '0' as u32;
-                            for _ in 0..2 {
-                                match chars.peek() {
-                                    Some(d @ '0'..='7') => {
-                                        v = (v << 3) + (*d as u32 - '0' as u32);
-                                        chars.next();
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            char::from((v & 0xff) as u8)
-                        }
-                        'a' => '\x07',
-                        'b' => '\x08',
-                        'E' => '\x1b',
-                        'f' => '\x0c',
-                        'n' => '\n',
-                        'r' => '\r',
-                        't' => '\t',
-                        'v' => '\x0b',
-                        other => other,
-                    };
-                    word.push(out);
-                }
-                '"' | '\'' if quote == Some(c) => quote = None,
-                '"' | '\'' if quote.is_none() => quote = Some(c),
-                _ => word.push(c),
-            }
-        }
-        if let Some(q) = quote {
-            return Err(format!("String '{src}': missing terminating {q}"));
-        }
-        words.push(word);
-    }
-    Ok(words)
+    use crate::frontend::{QeError, split_quoted_escaped};
+    split_quoted_escaped(src).map_err(|e| match e {
+        QeError::MissingTerminator(q) => format!("String '{src}': missing terminating {q}"),
+        QeError::MissingEscapeChar => format!("Missing escape char at end: '{src}'"),
+    })
 }
 
 /// A script statement: `KEYWORD "COMMAND ARGS..." [USER [GROUP]]` as

@@ -253,8 +253,7 @@ pub fn parse_ip_address(
                         format!("Peer {p} - another peer has already been specified"),
                     );
                 } else {
-                    let mut sub = Diagnostics::new();
-                    match parse_addr_prefix(node, p, false, &mut sub) {
+                    match parse_addr_prefix(node, p, false, diags) {
                         None => diags.warn(&node.loc, format!("Invalid peer address {p}")),
                         Some((pa, _)) if pa.is_ipv6() != is6 => diags.warn(
                             &node.loc,
@@ -560,8 +559,7 @@ pub fn parse_route(node: &Node, allow_track_group: bool, diags: &mut Diagnostics
                     v = words.get(i).copied().unwrap_or("");
                 }
                 let allow_prefix = w == "from";
-                let mut sub = Diagnostics::new();
-                let Some((ip, plen)) = parse_addr_prefix(node, v, allow_prefix, &mut sub) else {
+                let Some((ip, plen)) = parse_addr_prefix(node, v, allow_prefix, diags) else {
                     let what = match w {
                         "src" => "src",
                         "from" => "from",
@@ -720,11 +718,8 @@ pub fn parse_route(node: &Node, allow_track_group: bool, diags: &mut Diagnostics
                         );
                         Some((RouteDest::Default, Some(Family::Ipv6)))
                     }
-                    _ => {
-                        let mut sub = Diagnostics::new();
-                        parse_addr_prefix(node, word, true, &mut sub)
-                            .map(|(ip, p)| (RouteDest::Prefix(ip, p), Some(Family::of(&ip))))
-                    }
+                    _ => parse_addr_prefix(node, word, true, diags)
+                        .map(|(ip, p)| (RouteDest::Prefix(ip, p), Some(Family::of(&ip)))),
                 };
                 let Some((d, f)) = dst else {
                     diags.warn(loc, format!("unknown route keyword {word}"));
@@ -943,8 +938,7 @@ pub fn parse_rule(
                 let parsed = if v == "all" {
                     None
                 } else {
-                    let mut sub = Diagnostics::new();
-                    match parse_addr_prefix(node, v, true, &mut sub) {
+                    match parse_addr_prefix(node, v, true, diags) {
                         Some(x) => Some(x),
                         None => {
                             diags.warn(loc, format!("Invalid rule {w} address {v}"));

@@ -163,6 +163,19 @@ fn value_block(node: &Node) -> Vec<String> {
     v
 }
 
+/// Where keepalived's end-of-block handler reports: the line of the
+/// closing `}`, assumed to follow the block's last line (the tree keeps no
+/// location for braces).
+fn block_end(node: &Node) -> Loc {
+    fn close_line(n: &Node) -> u32 {
+        match &n.block {
+            None => n.loc.line,
+            Some(ch) => ch.last().map_or(n.loc.line, close_line) + 1,
+        }
+    }
+    Loc::new(node.loc.file.clone(), close_line(node))
+}
+
 fn unknown(node: &Node, diags: &mut Diagnostics) {
     diags.warn(&node.loc, format!("Unknown keyword '{}'", node.keyword));
 }
@@ -326,7 +339,7 @@ fn parse_vrrp_script(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics)
     }
     let Some(mut script) = script else {
         diags.warn(
-            &node.loc,
+            &block_end(node),
             format!("No script set for vrrp_script {name} - removing"),
         );
         return;
@@ -447,7 +460,7 @@ fn parse_track_file(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) 
     }
     let Some(path) = path else {
         diags.warn(
-            &node.loc,
+            &block_end(node),
             format!("No file set for track_file {name} - ignoring"),
         );
         return;
@@ -627,7 +640,7 @@ fn parse_track_process(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostic
     }
     if !have_process {
         diags.warn(
-            &node.loc,
+            &block_end(node),
             format!("track process '{name}' process name not specified"),
         );
         return;
