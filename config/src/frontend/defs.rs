@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Longest line substitution may build. keepalived's own buffer is 1024
-/// bytes; we allow far more but still stop runaway self-references.
-pub const MAX_SUBST_LINE: usize = 64 * 1024;
-/// Most substitutions performed on a single line (definitions that refer
+/// bytes; we allow more but still stop runaway self-references.
+pub const MAX_SUBST_LINE: usize = 16 * 1024;
+/// Most substitutions performed for a single line (definitions that refer
 /// to each other in a cycle would otherwise loop forever).
 pub const MAX_SUBST_COUNT: usize = 10_000;
 
@@ -275,10 +275,11 @@ impl Defs {
     /// (only allowed as the last thing on the line) puts its first line in
     /// place and returns the others. Substitution stops after a definition
     /// whose value starts with `~` (so a `~SEQ` can come from one).
-    pub fn replace(&mut self, buf: &mut String, ctx: &Ctx<'_>) -> Subst {
+    ///
+    /// `budget` is the number of substitutions still allowed for this line.
+    pub fn replace(&mut self, buf: &mut String, ctx: &Ctx<'_>, budget: &mut usize) -> Subst {
         let mut out = Subst::default();
         let mut cur = 0;
-        let mut count = 0;
         while let Some(off) = buf.as_bytes()[cur..].iter().position(|&c| c == b'$') {
             cur += off;
             if cur + 1 >= buf.len() {
@@ -291,13 +292,13 @@ impl Defs {
                 cur += 1;
                 continue;
             };
-            count += 1;
-            if count > MAX_SUBST_COUNT {
+            if *budget == 0 {
                 out.error = Some(format!(
                     "Definitions on line '{buf}' refer to each other without end"
                 ));
                 return out;
             }
+            *budget -= 1;
             let value = match def.func {
                 Some(StdFn::Pwd) => ctx.pwd.to_string_lossy().into_owned(),
                 Some(StdFn::Instance) => ctx.instance.to_string(),
@@ -437,7 +438,7 @@ pub fn parse_seq(buf: &str, defs: &mut Defs, ctx: &Ctx<'_>) -> Result<SeqSpec, V
         return Err(vec![format!("~SEQ parameter strings too long '{buf}'")]);
     }
     let mut params = buf[p..=close].to_string();
-    let sub = defs.replace(&mut params, ctx);
+    let sub = defs.replace(&mut params, ctx, &mut { MAX_SUBST_COUNT });
     if !sub.more_lines.is_empty() {
         return Err(vec![format!(
             "~SEQ parameter is multiline definition '{buf}'"

@@ -98,6 +98,8 @@ struct GenSrc {
 
 pub struct Reader<'o> {
     opts: &'o LoadOptions,
+    /// `${_INSTANCE}`: the instance name, else the config id.
+    instance: String,
     builder: TreeBuilder,
     defs: Defs,
     gens: Vec<GenSrc>,
@@ -167,6 +169,11 @@ impl<'o> Reader<'o> {
     pub fn new(opts: &'o LoadOptions) -> Self {
         Self {
             opts,
+            instance: opts
+                .instance
+                .clone()
+                .or_else(|| opts.config_id.clone())
+                .unwrap_or_default(),
             builder: TreeBuilder::new(),
             defs: Defs::new(),
             gens: Vec::new(),
@@ -376,14 +383,8 @@ impl<'o> Reader<'o> {
         if buf.is_empty() {
             return;
         }
-        let sub_ctx_pwd = ctx.pwd.clone();
-        let instance = self
-            .opts
-            .instance
-            .clone()
-            .or_else(|| self.opts.config_id.clone())
-            .unwrap_or_default();
         let mut passes = 0;
+        let mut subst_budget = defs::MAX_SUBST_COUNT;
         loop {
             let mut recheck = false;
             if buf.starts_with('@') {
@@ -413,8 +414,8 @@ impl<'o> Reader<'o> {
             }
             if buf.starts_with("~SEQ") || buf.starts_with("~LST") {
                 let ctx_s = Ctx {
-                    pwd: &sub_ctx_pwd,
-                    instance: &instance,
+                    pwd: &ctx.pwd,
+                    instance: &self.instance,
                 };
                 if buf.as_bytes()[1] == b'S' {
                     match defs::parse_seq(&buf, &mut self.defs, &ctx_s) {
@@ -459,10 +460,11 @@ impl<'o> Reader<'o> {
             }
             if buf.contains('$') {
                 let ctx_s = Ctx {
-                    pwd: &sub_ctx_pwd,
-                    instance: &instance,
+                    pwd: &ctx.pwd,
+                    instance: &self.instance,
                 };
-                let sub = self.defs.replace(&mut buf, &ctx_s);
+                let sub = self.defs.replace(&mut buf, &ctx_s, &mut subst_budget);
+                let failed = sub.error.is_some();
                 if let Some(e) = sub.error {
                     diags.warn(loc, e);
                 }
@@ -473,7 +475,9 @@ impl<'o> Reader<'o> {
                         self.push_gen(Gen::Lines(lines), loc, ctx);
                     }
                 }
-                if !sub.changed {
+                // keepalived stops (keeping the line as far as it got) when
+                // nothing changed or substitution failed.
+                if !sub.changed || failed {
                     break;
                 }
                 let d = lexer::decomment(&buf);
@@ -606,12 +610,17 @@ impl<'o> Reader<'o> {
         }
     }
 
-    /// keepalived's `file_config_error`: an error when the include type or
-    /// `include_check` asks for this kind of check; otherwise keepalived
-    /// only logs it, which has no diagnostic here.
+    /// keepalived's `file_config_error`. When the include type or
+    /// `include_check` asks for this kind of check it is a
+    /// `CONFIG_FILE_NOT_FOUND` error, for which `keepalived -t` exits 6
+    /// (and the daemon does not start): [`Severity::Security`] is the
+    /// severity with those consequences. Otherwise keepalived only prints
+    /// the message without counting it as a configuration problem (`-t`
+    /// still exits 0); there is no severity for that, so it is not
+    /// reported.
     fn file_error(&self, bits: u8, kind: u8, loc: &Loc, msg: String, diags: &mut Diagnostics) {
         if (bits | self.include_check) & kind != 0 {
-            diags.error(loc, msg);
+            diags.security(Some(loc), msg);
         }
     }
 
@@ -681,12 +690,12 @@ impl<'o> Reader<'o> {
             }
             return;
         }
-        if missing {
+        // Some alternatives of a brace pattern matched, others are missing:
+        // with the brace check on, keepalived reports it and reads none.
+        if missing && (bits | self.include_check) & INCLUDE_B != 0 {
             let msg = format!("Some config files missing: \"{pattern}\".");
-            if (bits | self.include_check) & INCLUDE_B != 0 {
-                diags.error(loc, msg);
-                return;
-            }
+            self.file_error(bits, INCLUDE_B, loc, msg, diags);
+            return;
         }
         let display = |p: &Path| -> String {
             let shown = if absolute_pattern {
