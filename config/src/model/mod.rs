@@ -31,7 +31,10 @@ pub fn build(tree: &[Node], diags: &mut Diagnostics) -> Config {
         match node.keyword.as_str() {
             "global_defs" => global::parse_global_defs(node, &mut cfg.global, diags),
             k if vrrp::is_top_level(k) => vrrp::parse_top_level(node, &mut cfg.vrrp, diags),
-            k if lvs::is_top_level(k) => lvs::parse_top_level(node, &mut cfg.lvs, diags),
+            // FILE_CHECK looks up the `track_file` blocks read so far.
+            k if lvs::is_top_level(k) => {
+                lvs::parse_top_level(node, &mut cfg.lvs, &cfg.vrrp.track_files, diags);
+            }
             k if global::is_ignored_top_level(k) => {
                 global::warn_ignored_top_level(node, diags);
             }
