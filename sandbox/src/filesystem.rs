@@ -101,12 +101,11 @@ impl fmt::Display for LandlockReport {
             Enforcement::Partial => "partially enforced (older kernel ABI)",
             Enforcement::None => "NOT enforced",
         };
-        write!(
-            f,
-            "{what}, kernel {}, {} paths granted",
-            self.kernel,
-            self.granted.len()
-        )?;
+        write!(f, "{what}, kernel {}", self.kernel)?;
+        if self.enforcement == Enforcement::None {
+            return Ok(());
+        }
+        write!(f, ", {} paths granted", self.granted.len())?;
         for (p, why) in &self.skipped {
             write!(f, "; skipped {}: {why}", p.display())?;
         }

@@ -67,3 +67,24 @@ pub fn no_new_privs() -> Result<bool, Error> {
     sys::get_no_new_privs()
         .map_err(|e| Error::sys(Step::NoNewPrivs, "prctl(PR_GET_NO_NEW_PRIVS)", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_signal_is_a_typed_error() {
+        for sig in [0, -1, 65] {
+            let err = set_parent_death_signal(sig, None).unwrap_err();
+            assert_eq!(err.step(), Step::ParentDeathSignal);
+            assert!(matches!(err.kind(), ErrorKind::Invalid(_)), "{err:?}");
+            assert_eq!(err.errno(), None);
+            assert_eq!(
+                err.to_string(),
+                format!("parent death signal: invalid argument: signal number {sig}")
+            );
+        }
+        // Nothing was armed by the failed calls.
+        assert_eq!(parent_death_signal().unwrap(), 0);
+    }
+}

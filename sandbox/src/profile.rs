@@ -116,11 +116,14 @@ impl Profile {
     /// replaced by rename or created later stays readable); TCP is not
     /// restricted (checks connect to any configured port); [`Policy::check`].
     ///
+    /// Name resolution works with glibc's built-in `files` and `dns`
+    /// sources only: other NSS modules would have to be dlopen()ed, and the
+    /// policy allows no executable mappings.  Resolve names in the parent.
+    ///
     /// Looks the user up through NSS, so call it before confinement.
     pub fn check<P: AsRef<Path>>(file_check_paths: &[P]) -> Result<Profile, Error> {
         let user = lookup_first_user(&CHECK_USERS)?;
         let mut read_only: Vec<PathBuf> = CHECK_READ_ONLY.iter().map(PathBuf::from).collect();
-        read_only.extend(nss_modules());
         for p in file_check_paths {
             let p = p.as_ref();
             let dir = match p.parent() {
@@ -144,45 +147,6 @@ impl Profile {
             ..Profile::base("check")
         })
     }
-}
-
-/// glibc's NSS modules and the loader cache, in case nsswitch.conf names a
-/// module beyond the built-in `files`/`dns` (glibc >= 2.34 has those
-/// built in; others are dlopen()ed on first use).
-fn nss_modules() -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("/etc/ld.so.cache")];
-    for dir in ["/lib", "/usr/lib", "/lib64", "/usr/lib64"] {
-        let mut dirs = vec![PathBuf::from(dir)];
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            // Multiarch directories, e.g. /usr/lib/x86_64-linux-gnu.
-            dirs.extend(
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.ends_with("-linux-gnu"))
-                    }),
-            );
-        }
-        for d in dirs {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.filter_map(|e| e.ok()) {
-                let name = e.file_name();
-                let Some(name) = name.to_str() else { continue };
-                if name.starts_with("libnss_") && name.contains(".so.") {
-                    let p = e.path();
-                    if !out.contains(&p) {
-                        out.push(p);
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// What [`confine`] applied, in order, for the worker to log.

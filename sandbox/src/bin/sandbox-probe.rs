@@ -7,6 +7,8 @@
 //! OPTIONS  --no-seccomp  --no-landlock  --expect-parent=PID
 //!          --file-check=PATH  --seccomp-log (default action LOG, to measure)
 //!          --close-via-proc (close fds through the /proc/self/fd fallback)
+//!          --hide-landlock (a first seccomp filter fails the Landlock calls
+//!          with ENOSYS, as on a kernel without Landlock)
 //! ACTION   pause            print "paused", wait for a line on stdin
 //!          loop             a mio loop: socket pair made before confinement,
 //!                           a Waker, a timeout, a HashMap
@@ -34,7 +36,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
-use sandbox::{Action, Profile, confine};
+use sandbox::{Action, Policy, Profile, confine};
 
 fn errno(e: &std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(-1)
@@ -48,6 +50,7 @@ fn main() {
     };
     let mut no_seccomp = false;
     let mut close_via_proc = false;
+    let mut hide_landlock = false;
     let mut no_landlock = false;
     let mut seccomp_log = false;
     let mut expected_parent = None;
@@ -56,6 +59,8 @@ fn main() {
     for a in args {
         if a == "--no-seccomp" {
             no_seccomp = true;
+        } else if a == "--hide-landlock" {
+            hide_landlock = true;
         } else if a == "--close-via-proc" {
             close_via_proc = true;
         } else if a == "--no-landlock" {
@@ -110,6 +115,26 @@ fn main() {
         profile.landlock = None;
     }
 
+    if hide_landlock {
+        let mut hide = Policy::new("hide-landlock", Action::Allow);
+        for (nr, name) in [
+            (libc::SYS_landlock_create_ruleset, "landlock_create_ruleset"),
+            (libc::SYS_landlock_add_rule, "landlock_add_rule"),
+            (libc::SYS_landlock_restrict_self, "landlock_restrict_self"),
+        ] {
+            hide = hide.errno_if(
+                nr,
+                name,
+                &[],
+                libc::ENOSYS,
+                "pretend the kernel has no Landlock",
+            );
+        }
+        if let Err(e) = sandbox::apply_seccomp(&hide) {
+            println!("setup-error: {e}");
+            std::process::exit(3);
+        }
+    }
     if close_via_proc {
         // The /proc/self/fd fallback first, so that confine's close_range
         // finds nothing left to close.
