@@ -281,7 +281,6 @@ fn base(name: &str) -> B {
             libc::EACCES,
             "backtrace symbolization reads /proc/self/exe: refused",
         )
-        .allow(sc!(SYS_arch_prctl), "glibc TLS queries")
         .allow(sc!(SYS_time), "time(2) vDSO fallback");
     b
 }
