@@ -40,9 +40,17 @@ pub(super) fn need_arg<'a>(node: &'a Node, diags: &mut Diagnostics) -> Option<&'
     arg_or_missing(node, 0, diags)
 }
 
-/// keepalived's `Unknown keyword 'X'`.
+/// keepalived's `Unknown keyword 'X'`. keepalived does not skip an
+/// unknown keyword's block: it reports the `{` and reads the block's lines
+/// as more (unknown) statements, so each of them is reported too.
 pub(super) fn unknown(node: &Node, diags: &mut Diagnostics) {
     diags.warn(&node.loc, format!("Unknown keyword '{}'", node.keyword));
+    if node.block.is_some() {
+        unexpected_block(node, diags);
+        for child in node.children() {
+            unknown(child, diags);
+        }
+    }
 }
 
 /// A keyword that takes no block was given one.
@@ -596,16 +604,93 @@ pub(super) fn parse_vs(
         diags.warn(loc, "Missing '{' at beginning of configuration block");
     }
     for child in node.children() {
-        if child.keyword != "real_server" {
+        if vs_keyword(child, &mut vs, track_files, diags) && child.keyword != "real_server" {
             unexpected_block(child, diags);
         }
-        vs_keyword(child, &mut vs, track_files, diags);
     }
     vs_end(node, &mut vs, diags);
     out.pending.push(vs);
 }
 
-fn vs_keyword(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut Diagnostics) {
+/// Keywords of a `virtual_server` block.
+const VS_KEYWORDS: &[&str] = &[
+    "ip_family",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "connect_timeout",
+    "delay_loop",
+    "inhibit_on_failure",
+    "lb_algo",
+    "lvs_sched",
+    "hashed",
+    "ops",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "lb_kind",
+    "lvs_method",
+    "persistence_engine",
+    "persistence_timeout",
+    "persistence_granularity",
+    "protocol",
+    "ha_suspend",
+    "smtp_alert",
+    "virtualhost",
+    "snmp_name",
+    "alpha",
+    "omega",
+    "quorum_up",
+    "quorum_down",
+    "quorum",
+    "hysteresis",
+    "weight",
+    "sorry_server",
+    "sorry_server_inhibit",
+    "sorry_server_lvs_method",
+    "real_server",
+];
+
+/// Keywords of a `real_server` block (besides the checkers).
+const RS_KEYWORDS: &[&str] = &[
+    "weight",
+    "lvs_method",
+    "uthreshold",
+    "lthreshold",
+    "inhibit_on_failure",
+    "notify_up",
+    "notify_down",
+    "alpha",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "connect_timeout",
+    "delay_loop",
+    "smtp_alert",
+    "virtualhost",
+    "snmp_name",
+];
+
+/// One statement of a `virtual_server` block; false when unknown.
+fn vs_keyword(
+    node: &Node,
+    vs: &mut RawVs,
+    track_files: &[TrackFile],
+    diags: &mut Diagnostics,
+) -> bool {
+    if !VS_KEYWORDS.contains(&node.keyword.as_str()) {
+        unknown(node, diags);
+        return false;
+    }
+    vs_statement(node, vs, track_files, diags);
+    true
+}
+
+fn vs_statement(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut Diagnostics) {
     let loc = &node.loc;
     let kw = node.keyword.as_str();
     match kw {
@@ -1014,8 +1099,9 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
             checkers::parse_checker(child, &ctx, &mut collected, diags);
             continue;
         }
-        unexpected_block(child, diags);
-        rs_keyword(child, &mut rs, vs.vsgname(), diags);
+        if rs_keyword(child, &mut rs, vs.vsgname(), diags) {
+            unexpected_block(child, diags);
+        }
     }
     rs.checkers = collected.checkers;
     rs.file_checks = collected.file_checks;
@@ -1042,7 +1128,17 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
     vs.rs.push(rs);
 }
 
-fn rs_keyword(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) {
+/// One statement of a `real_server` block; false when unknown.
+fn rs_keyword(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) -> bool {
+    if !RS_KEYWORDS.contains(&node.keyword.as_str()) {
+        unknown(node, diags);
+        return false;
+    }
+    rs_statement(node, rs, vsgname, diags);
+    true
+}
+
+fn rs_statement(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) {
     let loc = &node.loc;
     let kw = node.keyword.as_str();
     match kw {

@@ -34,10 +34,12 @@ fn diags(l: &Loaded) -> Vec<String> {
     l.diagnostics
         .iter()
         .map(|d| {
+            #[allow(unreachable_patterns)]
             let sev = match d.severity {
                 Severity::Warning => "W",
                 Severity::Error => "E",
                 Severity::Security => "S",
+                _ => "N",
             };
             match &d.loc {
                 Some(loc) => format!("{sev} {}: {}", loc.line, d.message),
