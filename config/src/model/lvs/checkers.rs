@@ -112,6 +112,14 @@ pub struct Url {
     /// Accepted status codes, sorted and merged; 200-299 when none given.
     pub status_codes: Vec<StatusRange>,
     pub virtualhost: Option<String>,
+    /// The `Host:` header name keepalived sends: the url's virtualhost, or
+    /// the checker's, the real server's, the virtual server's (`None`: the
+    /// destination address).
+    pub request_host: Option<String>,
+    /// The TLS SNI name (`SSL_GET` with `enable_sni`): the url's
+    /// virtualhost, or the checker's, or the virtual server's (keepalived
+    /// skips the real server's here).
+    pub sni_name: Option<String>,
     pub regex: Option<UrlRegex>,
     pub loc: Loc,
 }
@@ -904,6 +912,8 @@ fn parse_url(node: &Node, diags: &mut Diagnostics) -> Option<Url> {
         digest,
         status_codes: ranges(&codes),
         virtualhost,
+        request_host: None,
+        sni_name: None,
         regex,
         loc: node.loc.clone(),
     })
@@ -946,21 +956,18 @@ fn ranges(codes: &[bool; 500]) -> Vec<StatusRange> {
     out
 }
 
-/// `N` or `N-M` within 100-599, as keepalived's strtoul-based reading
-/// accepts it.
+/// `N` or `N-M` within 100-599, read with `strtoul` as keepalived reads
+/// them (leading blanks and a `+` accepted).
 fn parse_status(s: &str) -> Option<(u16, u16)> {
-    fn lead(s: &str) -> (u64, &str) {
-        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        (
-            s[..end]
-                .parse()
-                .unwrap_or(if end == 0 { 0 } else { u64::MAX }),
-            &s[end..],
-        )
+    fn read(s: &str) -> (u64, &str) {
+        match num::strtou(s, 10) {
+            (false, Some(v), rest) => (v, rest),
+            (_, _, rest) => (u64::MAX, rest),
+        }
     }
-    let (min, rest) = lead(s);
+    let (min, rest) = read(s);
     let (max, rest) = match rest.strip_prefix('-') {
-        Some(r) => lead(r),
+        Some(r) => read(r),
         None => (min, rest),
     };
     if !rest.is_empty() || !(100..=599).contains(&min) || !(100..=599).contains(&max) || min > max {

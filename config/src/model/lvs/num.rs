@@ -19,7 +19,7 @@ pub const TIMER_MAXIMUM: u64 = u64::MAX - 1;
 /// Split `text` as C's `strtoul`/`strtoull` would: optional leading blanks
 /// and sign, then digits of `radix`. Returns (negative, value or overflow,
 /// rest after the digits). With no digits the rest is the whole `text`.
-fn strtou(text: &str, radix: u32) -> (bool, Option<u64>, &str) {
+pub fn strtou(text: &str, radix: u32) -> (bool, Option<u64>, &str) {
     let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),

@@ -985,7 +985,7 @@ fn http_get_checker() {
    url {
     path /health
     digest 0123456789abcdef0123456789ABCDEF
-    status_code 404 200-204 302
+    status_code 404 200-204 +302
     virtualhost other.example.com
    }
    url {
@@ -1031,7 +1031,10 @@ fn http_get_checker() {
     );
     assert!(u.accepts(203) && !u.accepts(205));
     assert_eq!(u.virtualhost.as_deref(), Some("other.example.com"));
+    assert_eq!(u.request_host.as_deref(), Some("other.example.com"));
+    assert_eq!(u.sni_name.as_deref(), Some("other.example.com"));
     let u = &h.urls[1];
+    assert_eq!(u.request_host.as_deref(), Some("www.example.com"));
     assert_eq!(u.status_codes, [StatusRange { min: 200, max: 299 }]);
     assert_eq!(
         u.regex,
@@ -1045,6 +1048,41 @@ fn http_get_checker() {
         })
     );
     assert!(l.config.lvs.ssl_required());
+}
+
+#[test]
+fn http_virtualhost_resolution() {
+    let l = load(
+        "virtual_server 10.0.0.1 443 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    virtualhost vs.example.com
+    real_server 10.0.0.2 443 {
+        virtualhost rs.example.com
+        SSL_GET {
+            enable_sni
+            url { path / }
+        }
+        HTTP_GET {
+            url { path / }
+        }
+    }
+}
+",
+    );
+    assert_diags(&l, &[]);
+    let c = &rs0(&l).checkers;
+    let url = |i: usize| match &c[i].kind {
+        CheckerKind::Http(h) => h.urls[0].clone(),
+        _ => panic!(),
+    };
+    // Host: url, checker, real server, virtual server; SNI skips the
+    // real server.
+    assert_eq!(url(0).request_host.as_deref(), Some("rs.example.com"));
+    assert_eq!(url(0).sni_name.as_deref(), Some("vs.example.com"));
+    assert_eq!(url(1).request_host.as_deref(), Some("rs.example.com"));
+    assert_eq!(url(1).sni_name, None);
 }
 
 #[test]

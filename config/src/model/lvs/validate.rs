@@ -304,6 +304,8 @@ fn validate_vs(
                         delay_before_retry: dbr,
                         vs_delay_loop: vs.delay_loop,
                         log_all_failures: global.checker_log_all_failures,
+                        rs_virtualhost: rs.virtualhost.as_deref(),
+                        vs_virtualhost: vs.virtualhost.as_deref(),
                     },
                 )
             })
@@ -536,7 +538,7 @@ fn validate_vs(
 }
 
 /// A real server's resolved settings a checker inherits (microseconds).
-struct CheckerDefaults {
+struct CheckerDefaults<'a> {
     alpha: bool,
     retry: Option<u32>,
     connect_timeout: u64,
@@ -545,11 +547,13 @@ struct CheckerDefaults {
     delay_before_retry: Option<u64>,
     vs_delay_loop: u64,
     log_all_failures: bool,
+    rs_virtualhost: Option<&'a str>,
+    vs_virtualhost: Option<&'a str>,
 }
 
 /// The tail of keepalived's `validate_check_config`: checker settings
 /// fall back to the real server's, then to the checker's defaults.
-fn resolve_checker(c: &RawChecker, d: &CheckerDefaults) -> Checker {
+fn resolve_checker(c: &RawChecker, d: &CheckerDefaults<'_>) -> Checker {
     let delay_loop = c.delay_loop.unwrap_or(d.delay_loop);
     let retry = c.retry.or(d.retry).unwrap_or(c.default_retry);
     let warmup = c.warmup.or(d.warmup).unwrap_or(delay_loop);
@@ -559,6 +563,22 @@ fn resolve_checker(c: &RawChecker, d: &CheckerDefaults) -> Checker {
         .or(c.default_delay_before_retry.filter(|v| *v != 0))
         .unwrap_or(delay_loop);
     let mut kind = c.kind.clone();
+    if let CheckerKind::Http(h) = &mut kind {
+        let own = h.virtualhost.clone();
+        let sni = h.ssl && h.enable_sni;
+        for u in &mut h.urls {
+            let url_or_checker = u.virtualhost.clone().or_else(|| own.clone());
+            u.request_host = url_or_checker
+                .clone()
+                .or_else(|| d.rs_virtualhost.map(str::to_string))
+                .or_else(|| d.vs_virtualhost.map(str::to_string));
+            u.sni_name = if sni {
+                url_or_checker.or_else(|| d.vs_virtualhost.map(str::to_string))
+            } else {
+                None
+            };
+        }
+    }
     if let CheckerKind::Misc(m) = &mut kind {
         m.timeout = micros(if c.misc_timeout != 0 {
             c.misc_timeout
