@@ -959,16 +959,37 @@ fn checker_inheritance_and_per_kind_defaults() {
 
 #[test]
 fn smtp_alert_defaults() {
-    let l = load(&with_rs("  smtp_alert off"));
+    // Virtual servers default off, real servers on.
+    let l = load(&with_rs(""));
     assert!(!vs0(&l).smtp_alert);
+    assert!(rs0(&l).smtp_alert);
+    let l = load(&with_rs("  smtp_alert off"));
     assert!(!rs0(&l).smtp_alert);
+    // global smtp_alert_checker, then smtp_alert, stand in for both.
     let l = load(&format!(
-        "global_defs {{\n smtp_alert_checker\n}}\n{}",
+        "global_defs {{\n smtp_alert_checker\n smtp_alert off\n}}\n{}",
         with_rs("")
     ));
-    if l.config.global.smtp_alert_checker == Some(true) {
-        assert!(vs0(&l).smtp_alert);
-    }
+    assert_diags(&l, &[]);
+    assert!(vs0(&l).smtp_alert);
+    assert!(rs0(&l).smtp_alert);
+    let l = load(&format!(
+        "global_defs {{\n smtp_alert off\n}}\n{}",
+        with_rs("")
+    ));
+    assert_diags(&l, &[]);
+    assert!(!vs0(&l).smtp_alert);
+    assert!(!rs0(&l).smtp_alert);
+}
+
+#[test]
+fn global_checker_log_all_failures() {
+    let l = load(&format!(
+        "global_defs {{\n checker_log_all_failures\n}}\n{}",
+        with_rs("  TCP_CHECK {\n  }")
+    ));
+    assert_diags(&l, &[]);
+    assert!(rs0(&l).checkers[0].log_all_failures);
 }
 
 // --- checkers ---------------------------------------------------------------------
