@@ -288,12 +288,17 @@ pub fn parse_ours(code: i32, output: &str, root: &Path) -> Verdict {
 }
 
 /// Find `FILE:LINE: ` at the start of `line`: the first `:` followed by
-/// digits and `: `.
+/// digits and `: `, with no `: ` before it (so that in a line-less
+/// `FILE: warning: server [1.2.3.4]:tcp:80: ...` the `:80: ` is not taken
+/// for a line number).
 fn split_file_line(line: &str) -> Option<(&str, u32)> {
     let bytes = line.as_bytes();
     let mut i = 0;
     while let Some(off) = line[i..].find(':') {
         let colon = i + off;
+        if line[colon..].starts_with(": ") {
+            return None;
+        }
         let digits_start = colon + 1;
         let mut j = digits_start;
         while j < bytes.len() && bytes[j].is_ascii_digit() {
@@ -450,6 +455,7 @@ mod tests {
         let out = "/tmp/x/corpus/m.conf:12: error: bad\n\
                    /tmp/x/corpus/conf.d/a.conf:3: warning: w: x\n\
                    /tmp/x/corpus/m.conf: error: no line\n\
+                   /tmp/x/corpus/m.conf: warning: server [1.2.3.4]:tcp:80: no scheduler\n\
                    thread 'main' panicked at src/x.rs:1:2:\n";
         let v = parse_ours(5, out, root);
         let flags: Vec<String> = v.flags.iter().map(|f| f.to_string()).collect();

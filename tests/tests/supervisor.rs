@@ -1,0 +1,436 @@
+//! End-to-end tests of the supervisor: the real binary, run as root in a
+//! network namespace the test creates. They need root; in CI (CI=true) a
+//! missing privilege is a failure, elsewhere the tests say so and stop.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::binaries::keepalived_rs_binary;
+use tests::netns::NetNs;
+
+const CONF: &str = r#"
+global_defs {
+    router_id supervisor_test
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.250.0.100/24
+    }
+}
+virtual_server 10.250.0.10 80 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.250.0.1 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"#;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Root is required; outside CI a non-root run says so and skips.
+fn require_root() -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("the supervisor tests need root (network namespaces, privilege checks)");
+    }
+    eprintln!("SKIPPED: the supervisor tests need root");
+    false
+}
+
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+    _ns: NetNs,
+}
+
+impl Daemon {
+    fn start(name: &str, conf: &str) -> Daemon {
+        let ns = NetNs::new(name, &["eth0"]).expect("netns");
+        let dir = std::env::temp_dir().join(format!("krs-sup-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let conf_path = dir.join("keepalived.conf");
+        std::fs::write(&conf_path, conf).expect("write conf");
+        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
+        let child = ns
+            .command(keepalived_rs_binary())
+            .args(["-n", "-l", "-G", "-D", "-f"])
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .arg("--control-socket")
+            .arg(dir.join("ctl.sock"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived-rs");
+        let d = Daemon {
+            child,
+            dir,
+            _ns: ns,
+        };
+        d.wait_for("all workers ready", Duration::from_secs(10), |s| {
+            let w = s["workers"].as_array().cloned().unwrap_or_default();
+            w.len() == 3 && w.iter().all(|w| w["ready"] == true)
+        });
+        d
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    fn conf_path(&self) -> PathBuf {
+        self.dir.join("keepalived.conf")
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"status\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        serde_json::from_str(&out).ok()
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.status() {
+                if pred(&s) {
+                    return s;
+                }
+            }
+            if t0.elapsed() > limit {
+                panic!(
+                    "timed out after {limit:?} waiting for {what}; last status: {:?}\nlog:\n{}",
+                    self.status(),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn worker(&self, status: &serde_json::Value, role: &str) -> (u32, u64) {
+        let w = status["workers"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["role"] == role).cloned())
+            .unwrap_or_else(|| panic!("no {role} worker in {status}"));
+        (
+            w["pid"].as_u64().unwrap_or(0) as u32,
+            w["restarts"].as_u64().unwrap_or(u64::MAX),
+        )
+    }
+
+    fn pids(&self, status: &serde_json::Value) -> Vec<(String, u32)> {
+        ["vrrp", "check", "ipvs"]
+            .iter()
+            .map(|r| (r.to_string(), self.worker(status, r).0))
+            .collect()
+    }
+
+    fn signal(&self, sig: &str) {
+        signal_pid(self.child.id(), sig);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn signal_pid(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -{sig} {pid} failed");
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie is not alive.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+fn proc_status(pid: u32) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn killed_workers_are_replaced_within_a_second() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-kill", CONF);
+    let s0 = d.status().expect("status");
+    for (i, role) in ["vrrp", "check", "ipvs"].iter().enumerate() {
+        let (pid, restarts) = d.worker(&d.status().expect("status"), role);
+        assert_eq!(restarts, 0);
+        let t0 = Instant::now();
+        signal_pid(pid, "KILL");
+        let s = d.wait_for(
+            &format!("{role} worker replaced"),
+            Duration::from_secs(1),
+            |s| {
+                let w = s["workers"].as_array().cloned().unwrap_or_default();
+                w.iter().any(|w| {
+                    w["role"] == *role
+                        && w["ready"] == true
+                        && w["pid"].as_u64().is_some_and(|p| p as u32 != pid)
+                })
+            },
+        );
+        let took = t0.elapsed();
+        eprintln!("{role} worker replaced in {took:?}");
+        assert_eq!(d.worker(&s, role).1, 1, "restart counted");
+        // The other workers were not touched.
+        for other in ["vrrp", "check", "ipvs"].iter().skip(i + 1) {
+            assert_eq!(d.worker(&s, other).0, d.worker(&s0, other).0);
+        }
+    }
+    assert!(d.log().contains("killed by signal 9 (SIGKILL); restarting it"), "{}", d.log());
+    // The pid files follow the restarted workers.
+    let s = d.status().expect("status");
+    let vpid: u32 = std::fs::read_to_string(d.dir.join("v.pid"))
+        .expect("vrrp pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert_eq!(vpid, d.worker(&s, "vrrp").0);
+}
+
+#[test]
+fn a_hung_worker_is_replaced_by_the_watchdog() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-stop", CONF);
+    let s0 = d.status().expect("status");
+    let (pid, _) = d.worker(&s0, "check");
+    let t0 = Instant::now();
+    signal_pid(pid, "STOP");
+    let s = d.wait_for("watchdog restart", Duration::from_secs(5), |s| {
+        let w = s["workers"].as_array().cloned().unwrap_or_default();
+        w.iter()
+            .any(|w| w["role"] == "check" && w["restarts"] == 1 && w["ready"] == true)
+    });
+    eprintln!("hung check worker replaced in {:?}", t0.elapsed());
+    assert_ne!(d.worker(&s, "check").0, pid);
+    assert!(d.log().contains("heartbeat intervals): hung"), "{}", d.log());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!alive(pid), "the hung worker was killed");
+    assert_eq!(d.worker(&s, "vrrp"), d.worker(&s0, "vrrp"));
+    assert_eq!(d.worker(&s, "ipvs"), d.worker(&s0, "ipvs"));
+}
+
+#[test]
+fn a_garbage_frame_restarts_only_that_worker() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-garb", CONF);
+    let s0 = d.status().expect("status");
+    let (pid, _) = d.worker(&s0, "ipvs");
+    // Write into the worker's own end of its socketpair, as a compromised
+    // worker would: a header announcing an impossible length.
+    let pidfd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid as i32).expect("pid"),
+        rustix::process::PidfdFlags::empty(),
+    )
+    .expect("pidfd_open");
+    let fd = rustix::process::pidfd_getfd(
+        &pidfd,
+        3,
+        rustix::process::PidfdGetfdFlags::empty(),
+    )
+    .expect("pidfd_getfd");
+    let mut sock = UnixStream::from(fd);
+    sock.write_all(&[1, 0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef])
+        .expect("write garbage");
+    drop(sock);
+    let s = d.wait_for("ipvs worker replaced", Duration::from_secs(3), |s| {
+        s["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w["role"] == "ipvs" && w["restarts"] == 1 && w["ready"] == true))
+    });
+    assert_ne!(d.worker(&s, "ipvs").0, pid);
+    assert_eq!(d.worker(&s, "vrrp"), d.worker(&s0, "vrrp"));
+    assert_eq!(d.worker(&s, "check"), d.worker(&s0, "check"));
+    assert!(d.log().contains("sent a bad frame"), "{}", d.log());
+    assert!(alive(d.child.id()), "the parent survives");
+}
+
+#[test]
+fn a_broken_reload_changes_nothing_and_a_good_one_applies() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-hup", CONF);
+    let s0 = d.status().expect("status");
+    assert_eq!(s0["generation"], 1);
+    std::fs::write(
+        d.conf_path(),
+        CONF.replace("virtual_router_id 51", "virtual_router_id 300"),
+    )
+    .expect("write broken conf");
+    d.signal("HUP");
+    let t0 = Instant::now();
+    while !d.log().contains("keeping the running configuration") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no reload failure logged:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = d.log();
+    assert!(
+        log.contains("keepalived.conf:8:"),
+        "the error names file:line:\n{log}"
+    );
+    let s1 = d.status().expect("status");
+    assert_eq!(s1["generation"], 1, "generation unchanged");
+    assert_eq!(d.pids(&s1), d.pids(&s0), "no worker restarted");
+    assert_eq!(s1["vrrp_instances"], s0["vrrp_instances"]);
+    assert_eq!(s1["virtual_servers"], s0["virtual_servers"]);
+
+    // A good configuration is applied in place: same workers, new generation.
+    std::fs::write(d.conf_path(), CONF.replace("priority 100", "priority 110")).expect("write");
+    d.signal("HUP");
+    let s2 = d.wait_for("generation 2", Duration::from_secs(5), |s| {
+        s["generation"] == 2 && s["vrrp_instances"][0]["priority"] == 110
+    });
+    assert_eq!(d.pids(&s2), d.pids(&s0), "reload restarts no worker");
+}
+
+#[test]
+fn stop_and_parent_death() {
+    if !require_root() {
+        return;
+    }
+    // SIGTERM: workers stop, the parent exits 0 and removes its pid files.
+    let mut d = Daemon::start("sup-term", CONF);
+    let pids = d.pids(&d.status().expect("status"));
+    d.signal("TERM");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = d.child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(6), "no clean stop:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}\n{}", d.log());
+    for (_, p) in &pids {
+        assert!(!alive(*p));
+    }
+    assert!(!d.dir.join("k.pid").exists());
+    assert!(!d.dir.join("v.pid").exists());
+
+    // The parent killed outright: the workers notice the closed link and
+    // exit by themselves.
+    let d = Daemon::start("sup-pkill", CONF);
+    let pids = d.pids(&d.status().expect("status"));
+    d.signal("KILL");
+    let t0 = Instant::now();
+    while pids.iter().any(|(_, p)| alive(*p)) {
+        assert!(t0.elapsed() < Duration::from_secs(3), "workers outlived the parent: {pids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn workers_hold_only_their_privileges() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-priv", CONF);
+    let s = d.status().expect("status");
+    // CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13.
+    let expect = [
+        ("vrrp", "0000000000003000", true),
+        ("check", "0000000000000000", false),
+        ("ipvs", "0000000000001000", true),
+    ];
+    for (role, caps, root) in expect {
+        let (pid, _) = d.worker(&s, role);
+        let st = proc_status(pid);
+        assert_eq!(st["CapEff"], caps, "{role} CapEff");
+        assert_eq!(st["CapPrm"], caps, "{role} CapPrm");
+        assert_eq!(st["CapInh"], "0000000000000000", "{role} CapInh");
+        assert_eq!(st["CapAmb"], "0000000000000000", "{role} CapAmb");
+        assert_eq!(st["CapBnd"], "0000000000000000", "{role} CapBnd");
+        assert_eq!(st["NoNewPrivs"], "1", "{role} NoNewPrivs");
+        assert_eq!(st["Seccomp"], "2", "{role} Seccomp");
+        let uid = st["Uid"].split_whitespace().next().unwrap_or("").to_string();
+        if root {
+            assert_eq!(uid, "0", "{role} Uid");
+        } else {
+            assert_ne!(uid, "0", "{role} must not run as root");
+            let all: Vec<&str> = st["Uid"].split_whitespace().collect();
+            assert!(all.iter().all(|u| *u == uid), "{role}: every uid switched: {all:?}");
+        }
+        // Only fds 0-3 are open in a worker (stdin/out/err, the IPC socket),
+        // plus whatever its event loop opened itself (epoll).
+        let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("fds")
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            fds.iter().all(|f| f.starts_with("/dev/null")
+                || f.starts_with("socket:")
+                || f.starts_with("anon_inode:")
+                || f.starts_with("pipe:")
+                || f.starts_with("/dev/pts")),
+            "{role} has unexpected fds: {fds:?}"
+        );
+    }
+    // The parent keeps running as root with its own capabilities.
+    let st = proc_status(d.child.id());
+    assert!(Path::new(&format!("/proc/{}", d.child.id())).exists());
+    assert_ne!(st.get("CapEff").map(String::as_str), Some("0000000000000000"));
+}
