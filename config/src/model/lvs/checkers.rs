@@ -45,7 +45,7 @@ pub struct Connection {
 
 /// What a checker does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CheckerKind {
     Tcp,
     /// `HTTP_GET`, or `SSL_GET` when `ssl`.

@@ -130,7 +130,7 @@ impl VirtualServerGroup {
 
 /// One line of a `virtual_server_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum VsgEntry {
     /// `IP PORT`, `IP-LAST PORT`, `IP-IP PORT` or `IP/MASK PORT`: the
     /// addresses `first..=last` (equal for a single address). Port 0 when
@@ -173,7 +173,7 @@ impl fmt::Display for VsgEntry {
 
 /// What a `virtual_server` line names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum VsKey {
     /// `virtual_server IP [PORT]` (port 0 when none was given).
     Addr { addr: SocketAddr },
@@ -282,7 +282,7 @@ impl Protocol {
 
 /// Tunnel encapsulation of `TUN` forwarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum TunnelType {
     Ipip,
     Gue { port: u16 },
@@ -301,7 +301,7 @@ pub enum TunnelCsum {
 /// The IPVS forwarding method of a real or sorry server (`lb_kind`,
 /// `lvs_method`, `sorry_server_lvs_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "UPPERCASE")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Forwarding {
     Nat,
     Dr,
@@ -434,7 +434,7 @@ pub struct RealServer {
 
 /// Which script of the LVS configuration a [`ScriptRef`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ScriptRole {
     QuorumUp {
         vs: usize,
