@@ -53,10 +53,14 @@ pub struct Subst {
     /// At least one definition was replaced.
     pub changed: bool,
     /// Lines 2.. of multi-line definitions, to be read after this one;
-    /// the last group is read first (keepalived's multiline stack).
-    pub more_lines: Vec<Vec<String>>,
+    /// the last group is read first (keepalived's multiline stack). With
+    /// each group, how many of [`Subst::names`] led to it (the definitions
+    /// replaced before it, and itself).
+    pub more_lines: Vec<(Vec<String>, usize)>,
     /// A problem to report (the line is left as far as it got).
     pub error: Option<String>,
+    /// The definitions replaced, in order (repeats included).
+    pub names: Vec<String>,
 }
 
 pub struct Defs {
@@ -174,7 +178,7 @@ impl Defs {
 
     /// keepalived's `find_definition` for a reference starting right after
     /// a `$` at `s`.
-    fn find_ref(&self, s: &[u8]) -> Option<(Ref, &Def)> {
+    fn find_ref(&self, s: &[u8], active: &[String]) -> Option<(Ref, String, &Def)> {
         let braces = s.first() == Some(&b'{');
         let ns = usize::from(braces);
         if !s.get(ns).copied().is_some_and(is_name_start) {
@@ -221,6 +225,9 @@ impl Defs {
         }
         // Names are ASCII, so this is valid UTF-8.
         let name = std::str::from_utf8(&s[ns..name_end]).ok()?;
+        if active.iter().any(|a| a == name) {
+            return None;
+        }
         let def = self.map.get(name)?;
         if def.multiline && !allow_multiline {
             return None;
@@ -233,6 +240,7 @@ impl Defs {
                 len_after_dollar: len_after,
                 params,
             },
+            name.to_string(),
             def,
         ))
     }
@@ -277,7 +285,18 @@ impl Defs {
     /// whose value starts with `~` (so a `~SEQ` can come from one).
     ///
     /// `budget` is the number of substitutions still allowed for this line.
-    pub fn replace(&mut self, buf: &mut String, ctx: &Ctx<'_>, budget: &mut usize) -> Subst {
+    ///
+    /// References to the names in `active` are left alone: those
+    /// definitions produced this line (through a multi-line definition, a
+    /// brace split or a `~SEQ`), and expanding them again would recurse
+    /// without end (keepalived loops forever there).
+    pub fn replace(
+        &mut self,
+        buf: &mut String,
+        ctx: &Ctx<'_>,
+        budget: &mut usize,
+        active: &[String],
+    ) -> Subst {
         let mut out = Subst::default();
         let mut cur = 0;
         while let Some(off) = buf.as_bytes()[cur..].iter().position(|&c| c == b'$') {
@@ -286,9 +305,9 @@ impl Defs {
                 break;
             }
             let found = self
-                .find_ref(&buf.as_bytes()[cur + 1..])
-                .map(|(r, d)| (r.len_after_dollar, r.params, d.clone()));
-            let Some((len_after, params, def)) = found else {
+                .find_ref(&buf.as_bytes()[cur + 1..], active)
+                .map(|(r, name, d)| (r.len_after_dollar, r.params, name, d.clone()));
+            let Some((len_after, params, name, def)) = found else {
                 cur += 1;
                 continue;
             };
@@ -309,6 +328,7 @@ impl Defs {
                 }
                 None => def.value.clone(),
             };
+            out.names.push(name);
             let replacement: &str = if def.multiline {
                 let first_end = value.find('\n').unwrap_or(value.len());
                 let rest = if first_end < value.len() {
@@ -321,7 +341,7 @@ impl Defs {
                 };
                 // A multi-line definition met while another one's lines are
                 // pending is read first; the caller stacks the groups.
-                out.more_lines.push(rest);
+                out.more_lines.push((rest, out.names.len()));
                 &value[..first_end]
             } else {
                 &value
@@ -438,7 +458,7 @@ pub fn parse_seq(buf: &str, defs: &mut Defs, ctx: &Ctx<'_>) -> Result<SeqSpec, V
         return Err(vec![format!("~SEQ parameter strings too long '{buf}'")]);
     }
     let mut params = buf[p..=close].to_string();
-    let sub = defs.replace(&mut params, ctx, &mut { MAX_SUBST_COUNT });
+    let sub = defs.replace(&mut params, ctx, &mut { MAX_SUBST_COUNT }, &[]);
     if !sub.more_lines.is_empty() {
         return Err(vec![format!(
             "~SEQ parameter is multiline definition '{buf}'"

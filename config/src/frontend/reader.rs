@@ -94,6 +94,20 @@ struct GenSrc {
     kind: Gen,
     loc: Loc,
     ctx: Rc<FileCtx>,
+    /// Definitions whose expansion produced these lines.
+    active: Active,
+}
+
+/// Names of the definitions expanded in a line's ancestry (see
+/// [`Defs::replace`]).
+type Active = Rc<Vec<String>>;
+
+/// A line to process, with where it comes from.
+struct Raw {
+    text: String,
+    loc: Loc,
+    ctx: Rc<FileCtx>,
+    active: Active,
 }
 
 pub struct Reader<'o> {
@@ -110,6 +124,27 @@ pub struct Reader<'o> {
     include_check: u8,
     generated: usize,
     gen_limit_hit: bool,
+    /// The empty [`Active`] set, shared by all file lines.
+    no_active: Active,
+}
+
+/// Largest configuration file read (keepalived streams files; we read them
+/// whole, so something like `include /proc/kcore` must not exhaust memory).
+pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Read a whole file, refusing more than [`MAX_FILE_SIZE`] bytes.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_FILE_SIZE} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -183,6 +218,7 @@ impl<'o> Reader<'o> {
             include_check: 0,
             generated: 0,
             gen_limit_hit: false,
+            no_active: Rc::new(Vec::new()),
         }
     }
 
@@ -219,7 +255,7 @@ impl<'o> Reader<'o> {
 
     /// Read the main configuration file.
     pub fn run_file(&mut self, path: &Path, diags: &mut Diagnostics) {
-        match std::fs::read(path) {
+        match read_limited(path) {
             Ok(bytes) => {
                 self.push_text(path, &[], bytes);
                 self.run(diags);
@@ -242,8 +278,8 @@ impl<'o> Reader<'o> {
     }
 
     fn run(&mut self, diags: &mut Diagnostics) {
-        while let Some((line, loc, ctx)) = self.next_raw(diags) {
-            self.handle(line, &loc, &ctx, diags);
+        while let Some(raw) = self.next_raw(diags) {
+            self.handle(raw, diags);
         }
         if let Some(name) = self.ml_def.take() {
             self.end_ml_def(&name);
@@ -259,11 +295,12 @@ impl<'o> Reader<'o> {
     }
 
     /// The next line to process: generated lines first, then files.
-    fn next_raw(&mut self, diags: &mut Diagnostics) -> Option<(String, Loc, Rc<FileCtx>)> {
+    fn next_raw(&mut self, diags: &mut Diagnostics) -> Option<Raw> {
         loop {
             if let Some(top) = self.gens.last_mut() {
                 let loc = top.loc.clone();
                 let ctx = top.ctx.clone();
+                let active = top.active.clone();
                 let (line, done) = match &mut top.kind {
                     Gen::Lines(v) => {
                         let l = v.pop();
@@ -301,7 +338,14 @@ impl<'o> Reader<'o> {
                     self.gens.pop();
                 }
                 match line {
-                    Some(l) => return Some((l, loc, ctx)),
+                    Some(text) => {
+                        return Some(Raw {
+                            text,
+                            loc,
+                            ctx,
+                            active,
+                        });
+                    }
                     None => continue,
                 }
             }
@@ -330,15 +374,21 @@ impl<'o> Reader<'o> {
             if d.text.is_empty() {
                 continue;
             }
-            return Some((d.text, loc, ctx));
+            return Some(Raw {
+                text: d.text,
+                loc,
+                ctx,
+                active: self.no_active.clone(),
+            });
         }
     }
 
-    fn push_gen(&mut self, kind: Gen, loc: &Loc, ctx: &Rc<FileCtx>) {
+    fn push_gen(&mut self, kind: Gen, loc: &Loc, ctx: &Rc<FileCtx>, active: &Active) {
         self.gens.push(GenSrc {
             kind,
             loc: loc.clone(),
             ctx: ctx.clone(),
+            active: active.clone(),
         });
     }
 
@@ -350,7 +400,7 @@ impl<'o> Reader<'o> {
                 diags.error(
                     loc,
                     format!(
-                        "~SEQ/~LST would generate more than {MAX_GENERATED_LINES} lines - ignoring"
+                        "~SEQ/~LST and multi-line definitions would generate more than {MAX_GENERATED_LINES} lines - ignoring"
                     ),
                 );
                 self.gen_limit_hit = true;
@@ -360,7 +410,14 @@ impl<'o> Reader<'o> {
         true
     }
 
-    fn handle(&mut self, mut buf: String, loc: &Loc, ctx: &Rc<FileCtx>, diags: &mut Diagnostics) {
+    fn handle(&mut self, raw: Raw, diags: &mut Diagnostics) {
+        let Raw {
+            text: mut buf,
+            loc,
+            ctx,
+            active: mut child_active,
+        } = raw;
+        let (loc, ctx) = (&loc, &ctx);
         // Lines continuing a multi-line definition.
         if let Some(name) = self.ml_def.clone() {
             let cont = buf.ends_with('\\');
@@ -428,7 +485,7 @@ impl<'o> Reader<'o> {
                                 .saturating_add(1);
                             let n = usize::try_from(n).unwrap_or(usize::MAX);
                             if self.budget(n, loc, diags) {
-                                self.push_gen(Gen::Seq(spec), loc, ctx);
+                                self.push_gen(Gen::Seq(spec), loc, ctx, &child_active);
                             }
                         }
                         Err(msgs) => {
@@ -442,7 +499,7 @@ impl<'o> Reader<'o> {
                     match defs::parse_lst(&buf) {
                         Ok(spec) => {
                             if self.budget(spec.values.len(), loc, diags) {
-                                self.push_gen(Gen::Lst { spec, next: 0 }, loc, ctx);
+                                self.push_gen(Gen::Lst { spec, next: 0 }, loc, ctx, &child_active);
                             }
                         }
                         Err(msgs) => {
@@ -463,18 +520,37 @@ impl<'o> Reader<'o> {
                     pwd: &ctx.pwd,
                     instance: &self.instance,
                 };
-                let sub = self.defs.replace(&mut buf, &ctx_s, &mut subst_budget);
+                let sub = self
+                    .defs
+                    .replace(&mut buf, &ctx_s, &mut subst_budget, &child_active);
                 let failed = sub.error.is_some();
                 if let Some(e) = sub.error {
                     diags.warn(loc, e);
                 }
-                for group in sub.more_lines {
+                // The remaining lines of a multi-line definition descend
+                // from it and from what was replaced before it on this line;
+                // a brace residue or a `~SEQ` from everything replaced.
+                let with = |base: &Active, names: &[String]| -> Active {
+                    if names.is_empty() {
+                        return base.clone();
+                    }
+                    let mut a = base.as_ref().clone();
+                    for n in names {
+                        if !a.contains(n) {
+                            a.push(n.clone());
+                        }
+                    }
+                    Rc::new(a)
+                };
+                for (group, upto) in sub.more_lines {
                     let mut lines = group;
                     lines.reverse();
-                    if !lines.is_empty() {
-                        self.push_gen(Gen::Lines(lines), loc, ctx);
+                    if !lines.is_empty() && self.budget(lines.len(), loc, diags) {
+                        let a = with(&child_active, &sub.names[..upto]);
+                        self.push_gen(Gen::Lines(lines), loc, ctx, &a);
                     }
                 }
+                child_active = with(&child_active, &sub.names);
                 // keepalived stops (keeping the line as far as it got) when
                 // nothing changed or substitution failed.
                 if !sub.changed || failed {
@@ -511,7 +587,7 @@ impl<'o> Reader<'o> {
         }
         let (head, residue) = lexer::split_at_brace(&buf);
         if let Some(r) = residue {
-            self.push_gen(Gen::Lines(vec![r.to_string()]), loc, ctx);
+            self.push_gen(Gen::Lines(vec![r.to_string()]), loc, ctx, &child_active);
         }
         match head {
             "{" => self.block_depth += 1,
@@ -749,7 +825,7 @@ impl<'o> Reader<'o> {
                 );
                 continue;
             }
-            match std::fs::read(&f) {
+            match read_limited(&f) {
                 Ok(bytes) => to_read.push((f, bytes)),
                 Err(e) => self.file_error(
                     bits,

@@ -715,3 +715,79 @@ fn large_configuration_is_linear() {
     // Debug builds too: quadratic behaviour would take minutes.
     assert!(took.as_secs() < 20, "took {took:?}");
 }
+
+#[test]
+fn nesting_is_bounded() {
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!("b{i} {{\n"));
+    }
+    text.push_str("leaf\n");
+    for _ in 0..40 {
+        text.push_str("}\n");
+    }
+    text.push_str("after\n");
+    let (t, d) = parse(&text);
+    assert_eq!(
+        msgs(&d),
+        vec!["33:Blocks nested more than 32 deep - ignoring the inner ones"]
+    );
+    // 32 levels of blocks; the deeper statements stay at the 32nd level.
+    let mut n = &t[0];
+    let mut depth = 1;
+    while let Some(c) = n.children().first().filter(|c| c.block.is_some()) {
+        n = c;
+        depth += 1;
+    }
+    assert_eq!(depth, 32);
+    assert_eq!(
+        keywords(n.children()),
+        vec![
+            "b32", "b33", "b34", "b35", "b36", "b37", "b38", "b39", "leaf"
+        ]
+    );
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[1].keyword, "after");
+}
+
+#[test]
+fn recursive_definitions_stop() {
+    // keepalived loops forever on these.
+    let (t, d) = parse("$M=a \\\nb $M\n$M\nz\n");
+    assert_eq!(show(&t), "3:a;3:b [$M];4:z;");
+    assert!(d.is_empty());
+    let (t, _) = parse("$S=~SEQ(i,1,2) $S\n$S\nz\n");
+    assert_eq!(show(&t), "2:$S;2:$S;3:z;");
+    let (t, d) = parse("$A=x { $A\n$A\nz\n");
+    assert_eq!(keywords(&t).last().map(String::as_str), Some("z"));
+    assert!(msgs(&d)[0].contains("would exceed maximum line length"));
+}
+
+// ------------------------------------------------- fuzzing regressions
+
+/// Parse `bytes` on another thread; fail if it takes more than 30 s (a
+/// hang) or panics. Returns the tree and diagnostics.
+fn parse_bounded(bytes: &'static [u8]) -> (Vec<Node>, Diagnostics) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let text = String::from_utf8_lossy(bytes);
+        let _ = tx.send(parse(&text));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the parser hung or panicked")
+}
+
+#[test]
+fn fuzz_timeout_self_referencing_multiline_definition() {
+    // `$BODY` is a multi-line definition whose last line ends with
+    // `{ $BODY`: every expansion produced another (keepalived loops).
+    let (t, d) = parse_bounded(include_bytes!(
+        "fuzz_regressions/timeout-self-referencing-multiline.conf"
+    ));
+    assert!(!t.is_empty());
+    assert!(
+        msgs(&d).contains(&"24:Unmatched quote: '\"unterminated'".to_string()),
+        "{:?}",
+        msgs(&d)
+    );
+}

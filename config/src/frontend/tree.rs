@@ -10,6 +10,11 @@
 use crate::ast::Node;
 use crate::diag::{Diagnostics, Loc};
 
+/// Deepest block nesting kept in the tree. keepalived's own keywords nest
+/// about five deep; deeper blocks can only belong to unknown keywords, and
+/// an unbounded tree would overflow the stack of every recursive walk.
+pub const MAX_NESTING: usize = 32;
+
 struct Frame {
     nodes: Vec<Node>,
     /// The statement owning this block (`None` for the top level).
@@ -21,6 +26,8 @@ pub struct TreeBuilder {
     stack: Vec<Frame>,
     /// The line just handled was a statement (which a `{` may open).
     after_statement: bool,
+    /// `{` ignored because of [`MAX_NESTING`], whose `}` are swallowed.
+    overflow: usize,
 }
 
 impl Default for TreeBuilder {
@@ -37,6 +44,7 @@ impl TreeBuilder {
                 owner: None,
             }],
             after_statement: false,
+            overflow: 0,
         }
     }
 
@@ -69,6 +77,19 @@ impl TreeBuilder {
             None
         };
         self.after_statement = false;
+        if owner.is_some() && self.stack.len() > MAX_NESTING {
+            if let Some(o) = owner {
+                self.top().nodes.push(o);
+            }
+            if self.overflow == 0 {
+                diags.warn(
+                    loc,
+                    format!("Blocks nested more than {MAX_NESTING} deep - ignoring the inner ones"),
+                );
+            }
+            self.overflow += 1;
+            return;
+        }
         match owner {
             Some(owner) => self.stack.push(Frame {
                 nodes: Vec::new(),
@@ -80,6 +101,10 @@ impl TreeBuilder {
 
     pub fn close(&mut self, loc: &Loc, diags: &mut Diagnostics) {
         self.after_statement = false;
+        if self.overflow > 0 {
+            self.overflow -= 1;
+            return;
+        }
         if self.stack.len() == 1 {
             diags.warn(loc, "Unknown keyword '}'");
             return;
