@@ -364,10 +364,25 @@ pub(super) fn is_checker(keyword: &str) -> bool {
 }
 
 /// The line keepalived reports end-of-block problems at: the `}` closing
-/// the block. The tree does not record it, so the opening line stands in
-/// (the same line for one-line blocks).
-pub(super) fn end_loc(node: &Node) -> &Loc {
-    &node.loc
+/// the block. The tree does not record that line, so it is estimated the
+/// way blocks are usually written: the line after the block's last
+/// statement (itself estimated the same way when it has a block), or the
+/// opening line for an empty block or one written on one line
+/// (`X { ... }`). A blank or comment line before the `}`, or a `}` sharing
+/// a line with the last statement, makes the estimate differ from
+/// keepalived's line.
+pub(super) fn end_loc(node: &Node) -> Loc {
+    match node.children().last() {
+        None => node.loc.clone(),
+        Some(last) if last.loc == node.loc => node.loc.clone(),
+        Some(last) => {
+            let mut l = end_loc(last);
+            if last.block.is_none() || last.children().is_empty() {
+                l = last.loc.clone();
+            }
+            Loc::new(l.file.clone(), l.line + 1)
+        }
+    }
 }
 
 /// Read one checker block of a real server.
@@ -457,19 +472,19 @@ pub(super) fn parse_checker(
                 && h.urls.is_empty()
             {
                 diags.warn(
-                    end_loc(node),
+                    &end_loc(node),
                     "HTTP/SSL_GET checker has no urls specified - ignoring",
                 );
                 return;
             }
-            if !check_conn(c.conn.as_ref(), end_loc(node), diags) {
+            if !check_conn(c.conn.as_ref(), &end_loc(node), diags) {
                 return;
             }
             if let CheckerKind::Udp(u) = &c.kind
                 && u.min_reply_length > u.max_reply_length
             {
                 diags.warn(
-                    end_loc(node),
+                    &end_loc(node),
                     format!(
                         "UDP_CHECK min_reply length {} > max_reply_length {} - will always fail",
                         u.min_reply_length, u.max_reply_length
@@ -876,7 +891,7 @@ fn parse_url(node: &Node, diags: &mut Diagnostics) -> Option<Url> {
     let _ = notices;
     let Some(path) = path else {
         diags.warn(
-            end_loc(node),
+            &end_loc(node),
             "HTTP/SSL_GET checker url has no path - ignoring",
         );
         return None;
@@ -1203,7 +1218,7 @@ fn parse_misc(node: &Node, diags: &mut Diagnostics) -> Option<RawChecker> {
     }
     if argv.is_empty() {
         diags.warn(
-            end_loc(node),
+            &end_loc(node),
             "No script path has been specified for MISC_CHECKER - skipping",
         );
         return None;
@@ -1264,7 +1279,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
                         unknown(g, diags);
                     }
                 }
-                if check_conn(Some(&co), end_loc(child), diags) {
+                if check_conn(Some(&co), &end_loc(child), diags) {
                     hosts.push((co, child.loc.clone()));
                 }
             }
@@ -1285,7 +1300,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
     let main_co = c.conn.take().unwrap_or_else(|| RawConn::new(ctx.rs_addr));
     let mut result: Vec<RawChecker> = Vec::new();
     if main_co.anything_set() || hosts.is_empty() {
-        if !check_conn(Some(&main_co), end_loc(node), diags) {
+        if !check_conn(Some(&main_co), &end_loc(node), diags) {
             return;
         }
         let mut m = c.clone();
@@ -1363,7 +1378,7 @@ fn parse_file_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut
             });
         }
         None => diags.warn(
-            end_loc(node),
+            &end_loc(node),
             "FILE_CHECK has no track_file specified - ignoring",
         ),
     }
@@ -1421,7 +1436,7 @@ fn parse_bfd_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut 
             loc: node.loc.clone(),
         }),
         None => diags.warn(
-            end_loc(node),
+            &end_loc(node),
             format!(
                 "({}) No name has been specified for BFD_CHECKER - skipping",
                 ctx.rs_name

@@ -311,12 +311,12 @@ pub(super) fn parse_vsg(node: &Node, out: &mut LvsConfig, diags: &mut Diagnostic
     }
     if g.entries.is_empty() {
         diags.warn(
-            end_loc(node),
+            &end_loc(node),
             format!("virtual server group {name} has no entries - removing"),
         );
     } else if g.has_ipv4() && g.has_ipv6() && g.fwmark_without_family() {
         diags.warn(
-            end_loc(node),
+            &end_loc(node),
             format!(
                 "virtual server group {name} cannot have IPv4, IPv6 and fwmark without family - removing"
             ),
@@ -1005,7 +1005,7 @@ fn vs_end(node: &Node, vs: &mut RawVs, diags: &mut Diagnostics) {
             None => vs.af = Some(f),
             Some(af) if af != f => {
                 diags.warn(
-                    end_loc(node),
+                    &end_loc(node),
                     format!(
                         "Address family of virtual server and sorry server {} don't match - skipping sorry server.",
                         s.addr.ip()
@@ -1114,7 +1114,7 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
             None => vs.af = Some(f),
             Some(af) if af != f => {
                 diags.warn(
-                    end_loc(node),
+                    &end_loc(node),
                     format!(
                         "Address family of virtual server and real server {} don't match - skipping real server.",
                         rs.addr.ip()

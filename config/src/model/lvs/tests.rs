@@ -49,16 +49,6 @@ fn diags(l: &Loaded) -> Vec<String> {
         .collect()
 }
 
-/// Messages only, for problems keepalived reports at the line of a
-/// multi-line block's closing brace, which the tree does not record.
-fn messages(l: &Loaded) -> Vec<String> {
-    l.diagnostics
-        .iter()
-        .inspect(|d| assert_eq!(d.severity, Severity::Warning))
-        .map(|d| d.message.clone())
-        .collect()
-}
-
 #[track_caller]
 fn assert_diags(l: &Loaded, expected: &[&str]) {
     assert_eq!(diags(l), expected, "diagnostics differ");
@@ -637,9 +627,11 @@ virtual_server_group empty { }
     assert_eq!(l.config.lvs.groups.len(), 1);
     assert_eq!(l.config.lvs.groups[0].entries.len(), 1);
     let l = load("virtual_server_group mixed {\n 10.0.0.1 80\n 2001:db8::1 80\n fwmark 1\n}\n");
-    assert_eq!(
-        messages(&l),
-        ["virtual server group mixed cannot have IPv4, IPv6 and fwmark without family - removing"]
+    assert_diags(
+        &l,
+        &[
+            "W 5: virtual server group mixed cannot have IPv4, IPv6 and fwmark without family - removing",
+        ],
     );
     assert!(l.config.lvs.groups.is_empty());
 }
@@ -1069,6 +1061,60 @@ fn http_get_checker() {
         })
     );
     assert!(l.config.lvs.ssl_required());
+}
+
+#[test]
+fn end_of_block_problems_at_the_closing_brace() {
+    // keepalived reports these at the `}` ending the block.
+    let l = load(
+        "virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        HTTP_GET {
+            url {
+                path /
+            }
+            url {
+                status_code 200
+            }
+        }
+        FILE_CHECK {
+            track_file nosuch
+        }
+        UDP_CHECK {
+            min_reply_length 300
+        }
+    }
+    real_server 2001:db8::9 80 {
+        weight 1
+    }
+    sorry_server 2001:db8::1 80
+}
+",
+    );
+    assert_diags(
+        &l,
+        &[
+            "W 12: HTTP/SSL_GET checker url has no path - ignoring",
+            "W 15: track_file nosuch not found",
+            "W 16: FILE_CHECK has no track_file specified - ignoring",
+            "W 19: UDP_CHECK min_reply length 300 > max_reply_length 255 - will always fail",
+            "W 23: Address family of virtual server and real server 2001:db8::9 don't match - skipping real server.",
+            "W 25: Address family of virtual server and sorry server 2001:db8::1 don't match - skipping sorry server.",
+        ],
+    );
+    let l = load(&with_rs(
+        "  HTTP_GET {\n   url {\n    status_code 200\n   }\n  }",
+    ));
+    assert_diags(
+        &l,
+        &[
+            "W 9: HTTP/SSL_GET checker url has no path - ignoring",
+            "W 10: HTTP/SSL_GET checker has no urls specified - ignoring",
+        ],
+    );
 }
 
 #[test]
