@@ -28,6 +28,9 @@ impl fmt::Display for Loc {
 
 /// How bad a diagnostic is, in keepalived's terms.
 ///
+/// - `Notice`: a keyword keepalived accepts silently but keepalived-rs
+///   ignores (SNMP, DBus, ...). Logged with file:line; it changes neither
+///   `-t`'s exit code nor whether the daemon runs.
 /// - `Warning`: keepalived logs it and adjusts or ignores the setting; the
 ///   daemon runs, `-t` exits 5.
 /// - `Error`: keepalived treats the configuration as invalid; the daemon
@@ -36,6 +39,7 @@ impl fmt::Display for Loc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    Notice,
     Warning,
     Error,
     Security,
@@ -57,6 +61,7 @@ impl fmt::Display for Diagnostic {
             write!(f, "{loc}: ")?;
         }
         let tag = match self.severity {
+            Severity::Notice => "notice",
             Severity::Warning => "warning",
             Severity::Error => "error",
             Severity::Security => "security",
@@ -86,6 +91,10 @@ impl Diagnostics {
 
     pub fn warn(&mut self, loc: &Loc, message: impl Into<String>) {
         self.push(Severity::Warning, Some(loc), message);
+    }
+
+    pub fn notice(&mut self, loc: &Loc, message: impl Into<String>) {
+        self.push(Severity::Notice, Some(loc), message);
     }
 
     pub fn error(&mut self, loc: &Loc, message: impl Into<String>) {

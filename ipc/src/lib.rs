@@ -7,6 +7,8 @@
 //!   [`FrameError`] and never panics.
 //! - [`stream`]: [`FrameReader`] and [`FrameWriter`] for non-blocking
 //!   streams driven by mio, and blocking [`send`]/[`recv`].
+//! - [`link`]: the worker's end: handshake, heartbeats, logging through
+//!   the parent, and the [`link::Worker`] loop every worker runs.
 //! - [`msg`]: [`ToWorker`] and [`FromWorker`], the messages themselves.
 //!
 //! The cargo feature `test-messages` (off by default) adds
@@ -14,6 +16,7 @@
 
 pub mod frame;
 mod guard;
+pub mod link;
 pub mod msg;
 pub mod stream;
 

@@ -2,11 +2,20 @@
 //! (`-t`), dumps it (`-d`), and runs the daemon.
 
 pub mod cli;
+pub mod control;
+pub mod daemon;
+pub mod dump;
 pub mod exit;
 pub mod log;
 pub mod machine;
+pub mod pidfile;
 pub mod restart;
+pub mod script_table;
 pub mod scripts;
+pub mod state;
+pub mod sys;
+pub mod users;
+pub mod worker;
 
 use cli::{Command, Options};
 use config::{Diagnostic, LoadOptions, Loaded, Severity};
@@ -35,9 +44,35 @@ pub fn run(args: Vec<OsString>) -> i32 {
             exit::OK
         }
         Command::Run(opts) => run_options(&opts),
-        Command::Ctl { .. } | Command::Worker { .. } => {
-            eprintln!("keepalived-rs: this build has no supervisor yet");
-            exit::PROGRAM_ERROR
+        Command::Ctl { socket, args } => ctl(&socket, &args),
+        Command::Worker { role } => worker::main(&role),
+    }
+}
+
+/// `keepalived-rs ctl REQUEST`: print the daemon's reply.
+fn ctl(socket: &Path, args: &[String]) -> i32 {
+    let req = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if req.is_empty() {
+        eprintln!("usage: keepalived-rs ctl [--control-socket PATH] status|reload|dump|stats");
+        return exit::USAGE;
+    }
+    match control::request(socket, &req) {
+        Ok(reply) => {
+            print!("{reply}");
+            if reply.starts_with("{\"error\"") {
+                exit::USAGE
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("keepalived-rs ctl: {e}");
+            exit::FATAL
         }
     }
 }
@@ -80,7 +115,8 @@ pub fn write_diagnostics(out: &mut dyn Write, main_file: &Path, diags: &[Diagnos
 
 /// `-t`'s exit code: 5 when keepalived would report any configuration
 /// problem (errors and settings it adjusts or ignores), otherwise 6 when a
-/// script-security problem was found, otherwise 0.
+/// script-security problem was found, otherwise 0. Notices (keywords
+/// keepalived accepts silently and keepalived-rs ignores) do not count.
 pub fn config_test_exit_code(diags: &[Diagnostic]) -> i32 {
     if diags
         .iter()
@@ -124,21 +160,87 @@ fn run_options(opts: &Options) -> i32 {
         }
         return code;
     }
-    write_diagnostics(
-        &mut std::io::stderr(),
-        &loaded.main_file,
-        &loaded.diagnostics,
+    let logger = log::Logger::new(
+        opts.log_facility.code(),
+        opts.log_console,
+        opts.log_detail,
+        !opts.no_syslog,
     );
+    let me = || std::process::id();
+    for d in &loaded.diagnostics {
+        let line = match &d.loc {
+            Some(_) => d.to_string(),
+            None => format!("{}: {d}", loaded.main_file.display()),
+        };
+        logger.log(diag_level(d.severity), daemon::ident(None), me(), &line);
+    }
     if loaded.has_errors() {
-        eprintln!(
-            "keepalived-rs: {}: configuration has errors, not starting",
+        let msg = format!(
+            "{}: configuration has errors, not starting",
             loaded.main_file.display()
         );
+        logger.log(log::Level::Err, daemon::ident(None), me(), &msg);
+        if !opts.log_console {
+            eprintln!("keepalived-rs: {msg}");
+        }
         return exit::CONFIG;
     }
-    if opts.dump_conf {
-        return exit::OK;
+    start_daemon(opts, logger, loaded.config)
+}
+
+/// The syslog level a configuration diagnostic is logged at.
+pub fn diag_level(s: Severity) -> log::Level {
+    match s {
+        Severity::Notice => log::Level::Notice,
+        Severity::Warning => log::Level::Warning,
+        Severity::Error | Severity::Security => log::Level::Err,
     }
-    eprintln!("keepalived-rs: this build has no supervisor yet");
-    exit::PROGRAM_ERROR
+}
+
+fn start_daemon(opts: &Options, logger: log::Logger, cfg: config::model::Config) -> i32 {
+    let me = || std::process::id();
+    if let Some(pid) = pidfile::running(&opts.pid_file) {
+        logger.log(
+            log::Level::Err,
+            daemon::ident(None),
+            me(),
+            &format!(
+                "daemon is already running (pid {pid}, {})",
+                opts.pid_file.display()
+            ),
+        );
+        return exit::FATAL;
+    }
+    if let Some(mask) = opts.umask {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+    }
+    if !opts.dont_fork {
+        if let Err(e) = sys::daemonize() {
+            eprintln!("keepalived-rs: cannot detach: {e}");
+            return exit::FATAL;
+        }
+    }
+    if let Err(e) = pidfile::write(&opts.pid_file, me()) {
+        logger.log(
+            log::Level::Warning,
+            daemon::ident(None),
+            me(),
+            &format!("cannot write pid file {}: {e}", opts.pid_file.display()),
+        );
+    }
+    let code = match daemon::Daemon::new(opts.clone(), logger, cfg) {
+        Ok(d) => d.run(),
+        Err(e) => {
+            let l = log::Logger::new(opts.log_facility.code(), true, false, !opts.no_syslog);
+            l.log(
+                log::Level::Err,
+                daemon::ident(None),
+                me(),
+                &format!("cannot start: {e}"),
+            );
+            exit::FATAL
+        }
+    };
+    let _ = std::fs::remove_file(&opts.pid_file);
+    code
 }

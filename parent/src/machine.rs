@@ -1,11 +1,21 @@
 //! Checks of the configuration against this machine, as keepalived makes
-//! them at start-up and under `-t`: do the interfaces exist, is `lo` used
-//! for VRRP, are script files safe to run. (Being written; waits for the
-//! model's VRRP and script listings.)
+//! them at start-up and under `-t`: do the VRRP interfaces exist, can the
+//! scripts be found and run, are they safe to run.
+//!
+//! Script security follows keepalived's `check_script_secure`: a script
+//! run by root (or a set-uid/gid-root file) must not be writable by anyone
+//! but root along its whole path. With `enable_script_security` such a
+//! script is disabled; without it, keepalived-rs reports keepalived's
+//! SECURITY VIOLATION (`-t` exit 6). Scripts are judged as the user
+//! keepalived-rs really runs them as (see `script_table::resolve_user`).
 
-use config::Diagnostic;
+use crate::script_table::resolve_user;
+use crate::scripts::SCRIPT_PATH_DIRS;
 use config::model::Config;
-use std::path::Path;
+use config::model::util::ScriptSpec;
+use config::{Diagnostic, Diagnostics};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 /// Does a network interface of this name exist in our network namespace?
 pub fn interface_exists(name: &str) -> bool {
@@ -16,7 +26,318 @@ pub fn interface_exists(name: &str) -> bool {
         && Path::new("/sys/class/net").join(name).exists()
 }
 
+/// What the machine says about one script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptCheck {
+    /// Found, runnable by its user and, where it matters, safe.
+    Ok(PathBuf),
+    /// Not found, or not accessible.
+    NotFound,
+    /// Found but not executable for the user that runs it.
+    NotExecutable(PathBuf),
+    /// Found, but writable by non-root somewhere along its path while run
+    /// with root's authority.
+    Insecure(PathBuf),
+}
+
+impl ScriptCheck {
+    /// May it be run, given `enable_script_security`?
+    pub fn runnable(&self, script_security: bool) -> bool {
+        match self {
+            ScriptCheck::Ok(_) => true,
+            ScriptCheck::Insecure(_) => !script_security,
+            _ => false,
+        }
+    }
+
+    fn found(&self) -> bool {
+        !matches!(self, ScriptCheck::NotFound)
+    }
+}
+
+/// Resolve a bare name through the script PATH, as keepalived's
+/// `find_path` does.
+fn resolve(cmd: &str) -> Option<PathBuf> {
+    if cmd.contains('/') {
+        return std::fs::canonicalize(cmd).ok();
+    }
+    SCRIPT_PATH_DIRS
+        .iter()
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+fn executable_by(meta: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
+    let mode = meta.permissions().mode();
+    if uid == 0 {
+        return mode & 0o111 != 0;
+    }
+    if meta.uid() == uid {
+        mode & 0o100 != 0
+    } else if meta.gid() == gid {
+        mode & 0o010 != 0
+    } else {
+        mode & 0o001 != 0
+    }
+}
+
+/// keepalived's `check_security`: every component of `path` must be owned
+/// by root and not writable by group (unless the group is root) or others
+/// (directories with the sticky bit excepted).
+fn path_is_secure(path: &Path) -> bool {
+    let mut cur = PathBuf::from("/");
+    let mut parts: Vec<PathBuf> = vec![cur.clone()];
+    for c in path.components().skip(1) {
+        cur.push(c);
+        parts.push(cur.clone());
+    }
+    let last = parts.len() - 1;
+    for (i, p) in parts.iter().enumerate() {
+        let Ok(m) = std::fs::symlink_metadata(p) else {
+            return false;
+        };
+        let ft = m.file_type();
+        if (i < last && !ft.is_dir()) || (i == last && !ft.is_file() && !ft.is_symlink()) {
+            return false;
+        }
+        let mode = m.permissions().mode();
+        let sticky_dir = ft.is_dir() && mode & 0o1000 != 0;
+        let writable_by_others = (m.gid() != 0 && mode & 0o020 != 0) || mode & 0o002 != 0;
+        if m.uid() != 0 || (!sticky_dir && writable_by_others) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Check one script run as `uid:gid`.
+pub fn check_script(argv0: &str, uid: u32, gid: u32) -> ScriptCheck {
+    // `</path` scripts only test whether a file opens: nothing is run.
+    if argv0.starts_with('<') {
+        return ScriptCheck::Ok(PathBuf::from(argv0));
+    }
+    let Some(path) = resolve(argv0) else {
+        return ScriptCheck::NotFound;
+    };
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return ScriptCheck::NotFound;
+    };
+    if !executable_by(&meta, uid, gid) {
+        return ScriptCheck::NotExecutable(path);
+    }
+    let mode = meta.permissions().mode();
+    let root_authority = uid == 0
+        || gid == 0
+        || (meta.uid() == 0 && mode & 0o4100 == 0o4100)
+        || (meta.gid() == 0 && mode & 0o2010 == 0o2010);
+    let original = Path::new(argv0);
+    let secure = !root_authority
+        || (path_is_secure(&path) && (!original.is_absolute() || path_is_secure(original)));
+    if secure {
+        ScriptCheck::Ok(path)
+    } else {
+        ScriptCheck::Insecure(path)
+    }
+}
+
+/// Check `spec` as the user it runs as.
+pub fn check_spec(spec: &ScriptSpec, cfg: &Config) -> Option<ScriptCheck> {
+    let argv0 = spec.argv.first()?;
+    let user = resolve_user(spec, cfg).ok()?;
+    Some(check_script(argv0, user.uid, user.gid))
+}
+
 pub fn check(cfg: &Config) -> Vec<Diagnostic> {
-    let _ = cfg;
-    Vec::new()
+    let mut d = Diagnostics::new();
+    check_interfaces(cfg, &mut d);
+    check_scripts(cfg, &mut d);
+    d.into_vec()
+}
+
+fn check_interfaces(cfg: &Config, d: &mut Diagnostics) {
+    if cfg.global.dynamic_interfaces {
+        return;
+    }
+    let mut missing = false;
+    for i in &cfg.vrrp.instances {
+        let Some(name) = &i.interface else { continue };
+        if interface_exists(name) {
+            continue;
+        }
+        missing = true;
+        let loc = i.interface_loc.as_ref().unwrap_or(&i.loc);
+        d.error(
+            loc,
+            format!(
+                "WARNING - interface {name} for vrrp_instance {} doesn't exist",
+                i.name
+            ),
+        );
+    }
+    if missing {
+        d.push(
+            config::Severity::Error,
+            None,
+            "Non-existent interface specified in configuration",
+        );
+    }
+}
+
+fn check_scripts(cfg: &Config, d: &mut Diagnostics) {
+    let security = cfg.global.enable_script_security;
+    let mut any_found = false;
+    let mut any_insecure = false;
+    let mut note = |spec: &ScriptSpec, what: String, d: &mut Diagnostics| -> Option<ScriptCheck> {
+        let c = check_spec(spec, cfg)?;
+        any_found |= c.found();
+        if let ScriptCheck::Insecure(_) = c {
+            any_insecure = true;
+        }
+        let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
+        let msg = match &c {
+            ScriptCheck::Ok(_) => return Some(c),
+            ScriptCheck::NotFound => format!("Cannot find {what} {argv0} - disabling"),
+            ScriptCheck::NotExecutable(p) => {
+                format!(
+                    "WARNING - {what} '{}' is not executable - disabling",
+                    p.display()
+                )
+            }
+            ScriptCheck::Insecure(p) if security => {
+                format!(
+                    "Unsafe permissions found for {what} '{}' - disabling",
+                    p.display()
+                )
+            }
+            ScriptCheck::Insecure(p) => {
+                format!("Unsafe permissions found for {what} '{}'", p.display())
+            }
+        };
+        // keepalived only logs these (its -t verdict does not change).
+        d.notice(&spec.loc, msg);
+        Some(c)
+    };
+    for s in &cfg.vrrp.scripts {
+        let Some(c) = note(&s.script, "script".into(), d) else {
+            continue;
+        };
+        if !c.found() || matches!(c, ScriptCheck::NotExecutable(_)) {
+            d.push(
+                config::Severity::Warning,
+                None,
+                format!(
+                    "Disabling track script {} since not found/accessible",
+                    s.name
+                ),
+            );
+        } else if !c.runnable(security) {
+            d.push(
+                config::Severity::Warning,
+                None,
+                format!("Disabling track script {} due to insecure", s.name),
+            );
+        }
+    }
+    for (_, kw, spec) in cfg
+        .vrrp
+        .scripts()
+        .into_iter()
+        .filter(|(_, kw, _)| *kw != "script")
+    {
+        note(spec, format!("{kw} script"), d);
+    }
+    for (kw, spec) in cfg.global.scripts() {
+        note(spec, format!("{kw} script"), d);
+    }
+    for r in cfg.lvs.scripts() {
+        note(r.script, "script".into(), d);
+    }
+    if !security && any_found {
+        d.security(
+            None,
+            format!(
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.{}",
+                if any_insecure { " There are insecure scripts." } else { "" }
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("krs-machine-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        d
+    }
+
+    fn script(d: &Path, name: &str, mode: u32) -> PathBuf {
+        let p = d.join(name);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        p
+    }
+
+    #[test]
+    fn scripts_found_executable_secure() {
+        if !rustix::process::getuid().is_root() {
+            panic!("needs root: files must be root-owned for the security checks");
+        }
+        // /tmp is world-writable with the sticky bit: acceptable, as in
+        // keepalived.
+        let d = dir("scripts");
+        let ok = script(&d, "ok.sh", 0o755);
+        let ww = script(&d, "ww.sh", 0o777);
+        let noexec = script(&d, "noexec.sh", 0o644);
+        let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+        assert_eq!(check_script(&s(&ok), 0, 0), ScriptCheck::Ok(ok.clone()));
+        assert_eq!(
+            check_script(&s(&ww), 0, 0),
+            ScriptCheck::Insecure(ww.clone())
+        );
+        // Run as nobody, a world-writable script gives no root authority.
+        assert_eq!(
+            check_script(&s(&ww), 65534, 65534),
+            ScriptCheck::Ok(ww.clone())
+        );
+        assert_eq!(
+            check_script(&s(&noexec), 65534, 65534),
+            ScriptCheck::NotExecutable(noexec.clone())
+        );
+        assert_eq!(
+            check_script(&s(&d.join("gone.sh")), 0, 0),
+            ScriptCheck::NotFound
+        );
+        // A bare name is looked up in the script PATH.
+        assert!(matches!(check_script("true", 0, 0), ScriptCheck::Ok(_)));
+        assert_eq!(
+            check_script("no-such-command-krs", 0, 0),
+            ScriptCheck::NotFound
+        );
+        // A group-writable directory on the way makes it insecure for root.
+        let sub = d.join("gw");
+        std::fs::create_dir(&sub).expect("mkdir");
+        std::os::unix::fs::chown(&sub, Some(0), Some(65534)).expect("chown");
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+        let inner = script(&sub, "x.sh", 0o755);
+        assert_eq!(
+            check_script(&s(&inner), 0, 0),
+            ScriptCheck::Insecure(inner.clone())
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn interface_names() {
+        assert!(interface_exists("lo"));
+        assert!(!interface_exists("no-such-if0"));
+        assert!(!interface_exists("../lo"));
+        assert!(!interface_exists(""));
+    }
 }

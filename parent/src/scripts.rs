@@ -15,6 +15,15 @@ use rustix::process::{Pid, Signal, kill_process_group};
 /// The environment every script gets (keepalived passes its own; a clean
 /// one leaks nothing from the daemon's).
 pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// [`SCRIPT_PATH`]'s folders, where bare script names are looked up.
+pub const SCRIPT_PATH_DIRS: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
 
 /// Whom a script runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +210,11 @@ mod tests {
             sleep(Duration::from_millis(5));
         }
         out
+    }
+
+    #[test]
+    fn path_constants_agree() {
+        assert_eq!(SCRIPT_PATH_DIRS.join(":"), SCRIPT_PATH);
     }
 
     #[test]

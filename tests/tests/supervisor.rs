@@ -189,7 +189,13 @@ fn signal_pid(pid: u32, sig: &str) {
 fn alive(pid: u32) -> bool {
     // A zombie is not alive.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false)
 }
 
@@ -234,7 +240,12 @@ fn killed_workers_are_replaced_within_a_second() {
             assert_eq!(d.worker(&s, other).0, d.worker(&s0, other).0);
         }
     }
-    assert!(d.log().contains("killed by signal 9 (SIGKILL); restarting it"), "{}", d.log());
+    assert!(
+        d.log()
+            .contains("killed by signal 9 (SIGKILL); restarting it"),
+        "{}",
+        d.log()
+    );
     // The pid files follow the restarted workers.
     let s = d.status().expect("status");
     let vpid: u32 = std::fs::read_to_string(d.dir.join("v.pid"))
@@ -262,7 +273,11 @@ fn a_hung_worker_is_replaced_by_the_watchdog() {
     });
     eprintln!("hung check worker replaced in {:?}", t0.elapsed());
     assert_ne!(d.worker(&s, "check").0, pid);
-    assert!(d.log().contains("heartbeat intervals): hung"), "{}", d.log());
+    assert!(
+        d.log().contains("heartbeat intervals): hung"),
+        "{}",
+        d.log()
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert!(!alive(pid), "the hung worker was killed");
     assert_eq!(d.worker(&s, "vrrp"), d.worker(&s0, "vrrp"));
@@ -284,20 +299,17 @@ fn a_garbage_frame_restarts_only_that_worker() {
         rustix::process::PidfdFlags::empty(),
     )
     .expect("pidfd_open");
-    let fd = rustix::process::pidfd_getfd(
-        &pidfd,
-        3,
-        rustix::process::PidfdGetfdFlags::empty(),
-    )
-    .expect("pidfd_getfd");
+    let fd = rustix::process::pidfd_getfd(&pidfd, 3, rustix::process::PidfdGetfdFlags::empty())
+        .expect("pidfd_getfd");
     let mut sock = UnixStream::from(fd);
     sock.write_all(&[1, 0xff, 0xff, 0xff, 0x7f, 0xde, 0xad, 0xbe, 0xef])
         .expect("write garbage");
     drop(sock);
     let s = d.wait_for("ipvs worker replaced", Duration::from_secs(3), |s| {
-        s["workers"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w["role"] == "ipvs" && w["restarts"] == 1 && w["ready"] == true))
+        s["workers"].as_array().is_some_and(|w| {
+            w.iter()
+                .any(|w| w["role"] == "ipvs" && w["restarts"] == 1 && w["ready"] == true)
+        })
     });
     assert_ne!(d.worker(&s, "ipvs").0, pid);
     assert_eq!(d.worker(&s, "vrrp"), d.worker(&s0, "vrrp"));
@@ -322,7 +334,11 @@ fn a_broken_reload_changes_nothing_and_a_good_one_applies() {
     d.signal("HUP");
     let t0 = Instant::now();
     while !d.log().contains("keeping the running configuration") {
-        assert!(t0.elapsed() < Duration::from_secs(5), "no reload failure logged:\n{}", d.log());
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no reload failure logged:\n{}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let log = d.log();
@@ -359,7 +375,11 @@ fn stop_and_parent_death() {
         if let Some(st) = d.child.try_wait().expect("wait") {
             break st;
         }
-        assert!(t0.elapsed() < Duration::from_secs(6), "no clean stop:\n{}", d.log());
+        assert!(
+            t0.elapsed() < Duration::from_secs(6),
+            "no clean stop:\n{}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}\n{}", d.log());
@@ -376,7 +396,10 @@ fn stop_and_parent_death() {
     d.signal("KILL");
     let t0 = Instant::now();
     while pids.iter().any(|(_, p)| alive(*p)) {
-        assert!(t0.elapsed() < Duration::from_secs(3), "workers outlived the parent: {pids:?}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "workers outlived the parent: {pids:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -404,33 +427,49 @@ fn workers_hold_only_their_privileges() {
         assert_eq!(st["CapBnd"], "0000000000000000", "{role} CapBnd");
         assert_eq!(st["NoNewPrivs"], "1", "{role} NoNewPrivs");
         assert_eq!(st["Seccomp"], "2", "{role} Seccomp");
-        let uid = st["Uid"].split_whitespace().next().unwrap_or("").to_string();
+        let uid = st["Uid"]
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         if root {
             assert_eq!(uid, "0", "{role} Uid");
         } else {
             assert_ne!(uid, "0", "{role} must not run as root");
             let all: Vec<&str> = st["Uid"].split_whitespace().collect();
-            assert!(all.iter().all(|u| *u == uid), "{role}: every uid switched: {all:?}");
+            assert!(
+                all.iter().all(|u| *u == uid),
+                "{role}: every uid switched: {all:?}"
+            );
         }
-        // Only fds 0-3 are open in a worker (stdin/out/err, the IPC socket),
-        // plus whatever its event loop opened itself (epoll).
-        let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        // fds 0-2 are the standard streams (stderr is the parent's, so a
+        // worker's panic message is not lost), 3 is the IPC socket, and
+        // anything above is the worker's own event loop (epoll): nothing
+        // inherited from the parent survives.
+        let fds: Vec<(u32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .expect("fds")
             .filter_map(|e| e.ok())
-            .filter_map(|e| std::fs::read_link(e.path()).ok())
-            .map(|p| p.display().to_string())
+            .filter_map(|e| {
+                let n = e.file_name().to_str()?.parse().ok()?;
+                Some((n, std::fs::read_link(e.path()).ok()?.display().to_string()))
+            })
             .collect();
         assert!(
-            fds.iter().all(|f| f.starts_with("/dev/null")
-                || f.starts_with("socket:")
-                || f.starts_with("anon_inode:")
-                || f.starts_with("pipe:")
-                || f.starts_with("/dev/pts")),
+            fds.iter().any(|(n, t)| *n == 3 && t.starts_with("socket:")),
+            "{role}: fd 3 is not the IPC socket: {fds:?}"
+        );
+        assert!(
+            fds.iter()
+                .filter(|(n, _)| *n > 3)
+                .all(|(_, t)| t.starts_with("anon_inode:")),
             "{role} has unexpected fds: {fds:?}"
         );
     }
     // The parent keeps running as root with its own capabilities.
     let st = proc_status(d.child.id());
     assert!(Path::new(&format!("/proc/{}", d.child.id())).exists());
-    assert_ne!(st.get("CapEff").map(String::as_str), Some("0000000000000000"));
+    assert_ne!(
+        st.get("CapEff").map(String::as_str),
+        Some("0000000000000000")
+    );
 }

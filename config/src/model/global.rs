@@ -1048,14 +1048,34 @@ pub fn is_ignored_top_level(keyword: &str) -> bool {
     IGNORED_TOP_LEVEL.contains(&keyword)
 }
 
+/// Keywords whose absence changes what the daemon does on the network
+/// (where it runs, what it sends, what it tracks): ignoring them is a
+/// warning, so `-t` flags the configuration.
+const IGNORED_BUT_BEHAVIOURAL: &[&str] = &[
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "use_ipvlan",
+    "vrf",
+    "track_bfd",
+    "bfd_instance",
+    "garp_extra_if",
+    "lvs_sync_daemon_interface",
+];
+
 pub fn warn_ignored_top_level(node: &Node, diags: &mut Diagnostics) {
-    diags.warn(
-        &node.loc,
-        format!(
-            "keyword '{}' is not supported by keepalived-rs and is ignored",
-            node.keyword
-        ),
+    let msg = format!(
+        "keyword '{}' is not supported by keepalived-rs and is ignored",
+        node.keyword
     );
+    if IGNORED_BUT_BEHAVIOURAL.contains(&node.keyword.as_str()) {
+        diags.warn(&node.loc, msg);
+    } else {
+        // keepalived accepts these silently and they change nothing on the
+        // wire (SNMP, DBus, process tuning): a notice, so `-t` still
+        // agrees with keepalived's verdict.
+        diags.notice(&node.loc, msg);
+    }
 }
 
 #[cfg(test)]
@@ -1127,6 +1147,7 @@ mod tests {
     fn global_keywords_values_and_messages() {
         let l = load(TEXT);
         let w = |line: u32, m: &str| (Severity::Warning, Some(line), m.to_string());
+        let n = |line: u32, m: &str| (Severity::Notice, Some(line), m.to_string());
         assert_eq!(
             msgs(&l),
             vec![
@@ -1153,11 +1174,11 @@ mod tests {
                     27,
                     "Process name this_name_is_way_too_long more than 15 characters, truncating"
                 ),
-                w(
+                n(
                     32,
                     "keyword 'snmp_socket' is not supported by keepalived-rs and is ignored"
                 ),
-                w(
+                n(
                     33,
                     "keyword 'umask' is not supported by keepalived-rs and is ignored"
                 ),
@@ -1254,7 +1275,7 @@ mod tests {
                         .to_string()
                 ),
                 (
-                    Severity::Warning,
+                    Severity::Notice,
                     Some(2),
                     "keyword 'use_pid_dir' is not supported by keepalived-rs and is ignored"
                         .to_string()

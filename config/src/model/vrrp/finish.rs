@@ -702,6 +702,7 @@ fn complete_instance(
         loc,
         state,
         interface,
+        interface_loc: r.interface_loc.clone(),
         vrid: r.vrid.unwrap_or(0),
         priority,
         advert_int: micros(adv),

@@ -226,6 +226,8 @@ pub struct VrrpInstance {
     pub loc: Loc,
     pub state: State,
     pub interface: Option<String>,
+    /// Where `interface` was given (for the machine checks' messages).
+    pub interface_loc: Option<Loc>,
     pub vrid: u8,
     pub priority: u8,
     pub advert_int: Duration,

@@ -25,6 +25,8 @@ pub(crate) struct RawInstance {
     pub family: Option<Family>,
     pub wantstate: Option<State>,
     pub interface: Option<String>,
+    /// Where `interface` was given.
+    pub interface_loc: Option<Loc>,
     pub vrid: Option<u8>,
     pub priority: Option<u8>,
     /// Microseconds.
@@ -85,6 +87,7 @@ impl RawInstance {
             family: None,
             wantstate: None,
             interface: None,
+            interface_loc: None,
             vrid: None,
             priority: None,
             advert_int: None,
@@ -1026,6 +1029,7 @@ fn instance_keyword(
                 return;
             }
             inst.interface = Some(a.to_string());
+            inst.interface_loc = Some(loc.clone());
         }
         "virtual_router_id" => {
             let Some(a) = arg_or_missing(st, 0, diags) else {

@@ -1,0 +1,448 @@
+//! The parent's authoritative state: the running configuration, each VRRP
+//! instance's last reported state, each real server's health, the IPVS
+//! worker's status. A restarted worker resumes from it.
+//!
+//! Reports from workers are checked against the configuration: a worker
+//! can only speak of instances and real servers the parent knows.
+
+use config::model::Config;
+use config::model::lvs::{Protocol as CfgProtocol, RealServer, VirtualServer, VsKey};
+use ipc::{
+    DumpKind, Family, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus, Protocol,
+    RealServerKey, Role, VirtualServerKey, VrrpCounters, VrrpState,
+};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// One line of the `workers` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerRow {
+    pub role: Role,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    pub ready: bool,
+}
+
+pub struct State {
+    /// 1 for the first configuration, +1 per successful reload.
+    pub generation: u64,
+    pub config: Config,
+    pub instances: BTreeMap<String, InstanceState>,
+    pub health: BTreeMap<RealServerKey, Health>,
+    pub counters: BTreeMap<String, VrrpCounters>,
+    pub ipvs: Option<IpvsStatus>,
+}
+
+/// The IPC identity of a virtual server.
+pub fn vs_key(vs: &VirtualServer) -> VirtualServerKey {
+    let protocol = match vs.protocol {
+        Some(CfgProtocol::Udp) => Protocol::Udp,
+        Some(CfgProtocol::Sctp) => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    };
+    match &vs.key {
+        VsKey::Addr { addr } => VirtualServerKey::Addr {
+            addr: addr.ip(),
+            port: addr.port(),
+            protocol,
+        },
+        VsKey::Fwmark { mark } => VirtualServerKey::Fwmark {
+            mark: *mark,
+            family: match vs.family {
+                config::model::lvs::IpFamily::Inet6 => Family::Inet6,
+                _ => Family::Inet,
+            },
+        },
+        VsKey::Group { name, .. } => VirtualServerKey::Group {
+            name: name.clone(),
+            protocol,
+        },
+    }
+}
+
+pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
+    RealServerKey {
+        virtual_server: vs_key(vs),
+        addr: rs.addr.ip(),
+        port: rs.addr.port(),
+    }
+}
+
+/// keepalived's health before any check has run: a real server is up
+/// unless it (or its virtual server) has `alpha`.
+fn initial_health(cfg: &Config) -> BTreeMap<RealServerKey, Health> {
+    let mut m = BTreeMap::new();
+    for vs in &cfg.lvs.virtual_servers {
+        for rs in &vs.real_servers {
+            m.insert(
+                rs_key(vs, rs),
+                Health {
+                    up: !rs.alpha,
+                    weight: rs.weight,
+                },
+            );
+        }
+    }
+    m
+}
+
+fn state_name(s: VrrpState) -> &'static str {
+    match s {
+        VrrpState::Init => "INIT",
+        VrrpState::Backup => "BACKUP",
+        VrrpState::Master => "MASTER",
+        VrrpState::Fault => "FAULT",
+    }
+}
+
+impl State {
+    pub fn new(config: Config) -> Self {
+        let health = initial_health(&config);
+        Self {
+            generation: 1,
+            config,
+            instances: BTreeMap::new(),
+            health,
+            counters: BTreeMap::new(),
+            ipvs: None,
+        }
+    }
+
+    /// A new configuration: instances and real servers that remain keep
+    /// their state; new ones start from keepalived's initial state.
+    pub fn reload(&mut self, config: Config) {
+        let fresh = initial_health(&config);
+        let mut health = BTreeMap::new();
+        for (k, h) in fresh {
+            let kept = self.health.get(&k).copied().unwrap_or(h);
+            health.insert(k, kept);
+        }
+        self.health = health;
+        self.instances
+            .retain(|name, _| config.vrrp.instance(name).is_some());
+        self.counters
+            .retain(|name, _| config.vrrp.instance(name).is_some());
+        self.config = config;
+        self.generation += 1;
+    }
+
+    /// A VRRP worker's state report.
+    pub fn on_instance(&mut self, s: InstanceState) -> Result<(), String> {
+        if self.config.vrrp.instance(&s.name).is_none() {
+            return Err(format!("state report for unknown instance '{}'", s.name));
+        }
+        self.instances.insert(s.name.clone(), s);
+        Ok(())
+    }
+
+    /// A check worker's health report; `Ok(true)` when it changed anything.
+    pub fn on_health(&mut self, h: &HealthChange) -> Result<bool, String> {
+        match self.health.get_mut(&h.real_server) {
+            None => Err(format!(
+                "health report for unknown real server {}:{} of {:?}",
+                h.real_server.addr, h.real_server.port, h.real_server.virtual_server
+            )),
+            Some(cur) => {
+                let new = h.health();
+                let changed = *cur != new;
+                *cur = new;
+                Ok(changed)
+            }
+        }
+    }
+
+    /// What a restarted VRRP worker resumes from.
+    pub fn instance_restore(&self) -> BTreeMap<String, InstanceRestore> {
+        self.instances
+            .iter()
+            .map(|(n, s)| {
+                (
+                    n.clone(),
+                    InstanceRestore {
+                        state: s.state,
+                        holds_vips: s.holds_vips,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The `ctl status` object.
+    pub fn status_json(&self, workers: &[WorkerRow]) -> Value {
+        let workers: Vec<Value> = workers
+            .iter()
+            .map(|w| {
+                json!({
+                    "role": w.role.as_str(),
+                    "pid": w.pid,
+                    "restarts": w.restarts,
+                    "ready": w.ready,
+                })
+            })
+            .collect();
+        let instances: Vec<Value> = self
+            .config
+            .vrrp
+            .instances
+            .iter()
+            .map(|i| {
+                let rep = self.instances.get(&i.name);
+                json!({
+                    "name": i.name,
+                    "state": rep.map_or("INIT", |r| state_name(r.state)),
+                    "priority": i.priority,
+                    "effective_priority": rep.map_or(i.priority, |r| r.effective_priority),
+                    "holds_vips": rep.is_some_and(|r| r.holds_vips),
+                    "vips": i.virtual_ipaddresses.iter()
+                        .map(|a| format!("{}/{}", a.addr, a.prefix))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let vss: Vec<Value> = self
+            .config
+            .lvs
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let (address, port, fwmark, group) = match &vs.key {
+                    VsKey::Addr { addr } => {
+                        (Some(addr.ip().to_string()), Some(addr.port()), None, None)
+                    }
+                    VsKey::Fwmark { mark } => (None, None, Some(*mark), None),
+                    VsKey::Group { name, .. } => (None, None, None, Some(name.clone())),
+                };
+                let rss: Vec<Value> = vs
+                    .real_servers
+                    .iter()
+                    .map(|rs| {
+                        let h = self.health.get(&rs_key(vs, rs));
+                        json!({
+                            "address": rs.addr.ip().to_string(),
+                            "port": rs.addr.port(),
+                            "up": h.is_some_and(|h| h.up),
+                            "weight": h.map_or(rs.weight, |h| h.weight),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "address": address,
+                    "port": port,
+                    "fwmark": fwmark,
+                    "group": group,
+                    "protocol": vs.protocol.map(|p| p.as_str().to_uppercase()),
+                    "real_servers": rss,
+                })
+            })
+            .collect();
+        json!({
+            "generation": self.generation,
+            "workers": workers,
+            "vrrp_instances": instances,
+            "virtual_servers": vss,
+            "ipvs": self.ipvs.as_ref().map(|s| json!({
+                "available": s.available,
+                "error": s.error,
+                "repaired": s.repaired,
+            })),
+        })
+    }
+
+    /// The parent's part of a SIGUSR1/SIGUSR2 dump.
+    pub fn dump_text(&self, kind: DumpKind, workers: &[WorkerRow]) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "------< keepalived-rs parent >------");
+        let _ = writeln!(s, " Configuration generation = {}", self.generation);
+        for w in workers {
+            let _ = writeln!(
+                s,
+                " Worker {} pid = {}, restarts = {}, ready = {}",
+                w.role,
+                w.pid.map_or("-".to_string(), |p| p.to_string()),
+                w.restarts,
+                w.ready
+            );
+        }
+        if kind == DumpKind::Json {
+            let _ = writeln!(s, "{}", self.status_json(workers));
+            return s;
+        }
+        for i in &self.config.vrrp.instances {
+            let rep = self.instances.get(&i.name);
+            let _ = writeln!(s, " VRRP Instance = {}", i.name);
+            let _ = writeln!(
+                s,
+                "   State = {}",
+                rep.map_or("INIT", |r| state_name(r.state))
+            );
+            let _ = writeln!(s, "   Priority = {}", i.priority);
+            if let Some(r) = rep {
+                let _ = writeln!(s, "   Effective priority = {}", r.effective_priority);
+            }
+            if kind == DumpKind::Stats {
+                if let Some(c) = self.counters.get(&i.name) {
+                    let _ = writeln!(
+                        s,
+                        "   Advertisements: received {}, sent {}",
+                        c.adverts_received, c.adverts_sent
+                    );
+                    let _ = writeln!(
+                        s,
+                        "   Became master: {}, released master: {}",
+                        c.became_master, c.released_master
+                    );
+                    for (reason, n) in &c.drops {
+                        let _ = writeln!(s, "   Dropped ({reason:?}): {n}");
+                    }
+                }
+            }
+        }
+        if kind == DumpKind::Data {
+            for vs in &self.config.lvs.virtual_servers {
+                let _ = writeln!(s, " Virtual Server = {}", vs.display_name());
+                for rs in &vs.real_servers {
+                    let h = self.health.get(&rs_key(vs, rs));
+                    let _ = writeln!(
+                        s,
+                        "   Real Server = {}, {}, weight = {}",
+                        rs.addr,
+                        if h.is_some_and(|h| h.up) {
+                            "up"
+                        } else {
+                            "down"
+                        },
+                        h.map_or(rs.weight, |h| h.weight)
+                    );
+                }
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn cfg(text: &str) -> Config {
+        let l = config::load_str(
+            Path::new("test.conf"),
+            text,
+            &config::LoadOptions::default(),
+        );
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    }
+
+    const CONF: &str = "
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 120
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+virtual_server 10.0.0.10 80 {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+    real_server 10.0.0.2 80 {
+        alpha
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+";
+
+    #[test]
+    fn initial_status_and_reports() {
+        let mut st = State::new(cfg(CONF));
+        let rows = vec![WorkerRow {
+            role: Role::Vrrp,
+            pid: Some(42),
+            restarts: 1,
+            ready: true,
+        }];
+        let v = st.status_json(&rows);
+        assert_eq!(v["workers"][0]["role"], "vrrp");
+        assert_eq!(v["workers"][0]["pid"], 42);
+        assert_eq!(v["workers"][0]["restarts"], 1);
+        assert_eq!(v["vrrp_instances"][0]["name"], "VI_1");
+        assert_eq!(v["vrrp_instances"][0]["state"], "INIT");
+        assert_eq!(v["vrrp_instances"][0]["priority"], 120);
+        assert_eq!(v["vrrp_instances"][0]["vips"][0], "10.0.0.100/24");
+        let rss = &v["virtual_servers"][0]["real_servers"];
+        assert_eq!(v["virtual_servers"][0]["address"], "10.0.0.10");
+        assert_eq!(v["virtual_servers"][0]["port"], 80);
+        assert_eq!(v["virtual_servers"][0]["protocol"], "TCP");
+        assert_eq!(rss[0]["up"], true);
+        assert_eq!(rss[0]["weight"], 2);
+        assert_eq!(rss[1]["up"], false, "alpha starts down");
+
+        st.on_instance(InstanceState {
+            name: "VI_1".into(),
+            state: VrrpState::Master,
+            priority: 120,
+            effective_priority: 118,
+            holds_vips: true,
+        })
+        .expect("known instance");
+        assert!(
+            st.on_instance(InstanceState {
+                name: "NOPE".into(),
+                state: VrrpState::Master,
+                priority: 1,
+                effective_priority: 1,
+                holds_vips: true,
+            })
+            .is_err()
+        );
+        let restore = st.instance_restore();
+        assert_eq!(restore["VI_1"].state, VrrpState::Master);
+        assert!(restore["VI_1"].holds_vips);
+
+        let vs = &st.config.lvs.virtual_servers[0];
+        let key = rs_key(vs, &vs.real_servers[1]);
+        let change = HealthChange {
+            real_server: key.clone(),
+            up: true,
+            weight: 1,
+        };
+        assert_eq!(st.on_health(&change), Ok(true));
+        assert_eq!(
+            st.on_health(&change),
+            Ok(false),
+            "no change the second time"
+        );
+        let mut bogus = change.clone();
+        bogus.real_server.port = 81;
+        assert!(st.on_health(&bogus).is_err());
+
+        let v = st.status_json(&rows);
+        assert_eq!(v["vrrp_instances"][0]["state"], "MASTER");
+        assert_eq!(v["vrrp_instances"][0]["effective_priority"], 118);
+        assert_eq!(v["virtual_servers"][0]["real_servers"][1]["up"], true);
+
+        // Reload: what remains keeps its state; what went is forgotten.
+        st.reload(cfg(
+            &CONF.replace("real_server 10.0.0.1 80", "real_server 10.0.0.3 80")
+        ));
+        assert_eq!(st.generation, 2);
+        assert_eq!(st.instances["VI_1"].state, VrrpState::Master);
+        assert_eq!(st.health.get(&key).map(|h| h.up), Some(true));
+        assert_eq!(st.health.len(), 2);
+        st.reload(cfg("global_defs {\n router_id x\n}\n"));
+        assert!(st.instances.is_empty());
+        assert!(st.health.is_empty());
+    }
+}
