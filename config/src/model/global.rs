@@ -1049,16 +1049,15 @@ pub fn is_ignored_top_level(keyword: &str) -> bool {
 }
 
 /// Keywords whose absence changes what the daemon does on the network
-/// (where it runs, what it sends, what it tracks): ignoring them is a
-/// warning, so `-t` flags the configuration.
+/// (where it runs, what it sends): ignoring them is a warning, so `-t`
+/// flags the configuration. (BFD, which keepalived-rs does not run, is a
+/// notice: a `track_bfd` that is never down changes nothing.)
 const IGNORED_BUT_BEHAVIOURAL: &[&str] = &[
     "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
     "use_ipvlan",
     "vrf",
-    "track_bfd",
-    "bfd_instance",
     "garp_extra_if",
     "lvs_sync_daemon_interface",
 ];
