@@ -94,8 +94,18 @@ pub fn has_brace(pattern: &str) -> bool {
     false
 }
 
+/// Does `s` have an unescaped wildcard (`*`, `?`, `[`)?
 fn has_magic(s: &str) -> bool {
-    s.bytes().any(|c| matches!(c, b'*' | b'?' | b'['))
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'*' | b'?' | b'[' => return true,
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// What globbing one alternative found.
@@ -110,30 +120,51 @@ pub struct GlobResult {
     pub wildcards: bool,
 }
 
-/// Glob one (brace-free) pattern, already joined to its base folder.
-pub fn glob_one(full: &str) -> GlobResult {
+/// Glob one brace-free pattern `alt` (glibc syntax: `\` escapes the next
+/// character) relative to the folder `base` (ignored when `alt` is
+/// absolute).
+pub fn glob_one(base: &Path, alt: &str) -> GlobResult {
     let mut r = GlobResult::default();
-    if !has_magic(full) {
-        let p = PathBuf::from(unescape(full));
-        if std::fs::symlink_metadata(&p).is_ok() {
-            r.paths.push(p);
+    let literal = base.join(unescape(alt));
+    if !has_magic(alt) {
+        if std::fs::symlink_metadata(&literal).is_ok() {
+            r.paths.push(literal);
         } else {
             r.missing = true;
         }
         return r;
     }
     r.wildcards = true;
+    // The glob crate escapes with brackets, not backslashes.
+    let mut pattern = String::new();
+    if !alt.starts_with('/') && !base.as_os_str().is_empty() {
+        let mut b = base.to_string_lossy().into_owned();
+        if !b.ends_with('/') {
+            b.push('/');
+        }
+        pattern.push_str(&glob::Pattern::escape(&b));
+    }
+    let mut chars = alt.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                pattern.push_str(&glob::Pattern::escape(&n.to_string()));
+            }
+        } else {
+            pattern.push(c);
+        }
+    }
     let opts = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
-    match glob::glob_with(full, opts) {
+    match glob::glob_with(&pattern, opts) {
         Ok(paths) => {
             r.paths = paths.filter_map(Result::ok).collect();
             if r.paths.is_empty() {
                 // glibc counts a folder it could not open as missing.
-                let dir = literal_dir_prefix(full);
+                let dir = base.join(literal_dir_prefix(alt));
                 if !dir.as_os_str().is_empty() && !dir.is_dir() {
                     r.missing = true;
                 }
@@ -141,9 +172,8 @@ pub fn glob_one(full: &str) -> GlobResult {
         }
         Err(_) => {
             // glibc takes a malformed bracket expression literally.
-            let p = PathBuf::from(full);
-            if std::fs::symlink_metadata(&p).is_ok() {
-                r.paths.push(p);
+            if std::fs::symlink_metadata(&literal).is_ok() {
+                r.paths.push(literal);
             } else {
                 r.missing = true;
             }
@@ -154,15 +184,20 @@ pub fn glob_one(full: &str) -> GlobResult {
     r
 }
 
-/// The folder part of `pattern` before the first component with wildcards.
+/// The folder part of `pattern` before the first component with
+/// wildcards, escapes removed.
 fn literal_dir_prefix(pattern: &str) -> PathBuf {
     let mut dir = PathBuf::new();
-    for comp in Path::new(pattern).components() {
-        let s = comp.as_os_str().to_string_lossy();
-        if has_magic(&s) {
+    let comps: Vec<&str> = pattern.split('/').collect();
+    for (i, comp) in comps.iter().enumerate() {
+        if has_magic(comp) || i + 1 == comps.len() {
             break;
         }
-        dir.push(comp);
+        if i == 0 && comp.is_empty() {
+            dir.push("/");
+        } else {
+            dir.push(unescape(comp));
+        }
     }
     dir
 }
@@ -198,5 +233,41 @@ mod tests {
         assert_eq!(expand_braces(r"a\{b,c}", 100), vec![r"a\{b,c}"]);
         assert_eq!(expand_braces("{a,b}{c,d}{e,f}", 3).len(), 3);
         assert!(has_brace("x{a}") && !has_brace(r"x\{a}"));
+    }
+
+    #[test]
+    fn globbing_with_odd_folder_names_and_escapes() {
+        let base = std::env::temp_dir().join(format!("kars-glob-{}-[x]*", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("d")).unwrap();
+        for n in ["a.conf", "b.conf", "*.conf"] {
+            std::fs::write(base.join("d").join(n), "").unwrap();
+        }
+        let r = glob_one(&base, "d/*.conf");
+        let names: Vec<_> = r
+            .paths
+            .iter()
+            .map(|p| p.strip_prefix(&base).unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                PathBuf::from("d/*.conf"),
+                "d/a.conf".into(),
+                "d/b.conf".into()
+            ]
+        );
+        assert!(r.wildcards && !r.missing);
+        // An escaped wildcard matches itself only.
+        let r = glob_one(&base, r"d/\*.conf");
+        assert_eq!(r.paths, vec![base.join("d/*.conf")]);
+        assert!(!r.wildcards);
+        let r = glob_one(&base, "none/*.conf");
+        assert!(r.paths.is_empty() && r.missing);
+        let r = glob_one(&base, "d/*.none");
+        assert!(r.paths.is_empty() && !r.missing);
+        let r = glob_one(&base, "d/x.conf");
+        assert!(r.paths.is_empty() && r.missing);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

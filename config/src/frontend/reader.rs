@@ -690,13 +690,14 @@ impl<'o> Reader<'o> {
     /// `include_check` asks for this kind of check it is a
     /// `CONFIG_FILE_NOT_FOUND` error, for which `keepalived -t` exits 6
     /// (and the daemon does not start): [`Severity::Security`] is the
-    /// severity with those consequences. Otherwise keepalived only prints
-    /// the message without counting it as a configuration problem (`-t`
-    /// still exits 0); there is no severity for that, so it is not
-    /// reported.
+    /// severity with those consequences. Otherwise keepalived prints the
+    /// message without counting it as a configuration problem (`-t` still
+    /// exits 0): a notice.
     fn file_error(&self, bits: u8, kind: u8, loc: &Loc, msg: String, diags: &mut Diagnostics) {
         if (bits | self.include_check) & kind != 0 {
             diags.security(Some(loc), msg);
+        } else {
+            diags.notice(loc, msg);
         }
     }
 
@@ -718,29 +719,13 @@ impl<'o> Reader<'o> {
             return;
         }
         let absolute_pattern = pattern.starts_with('/');
-        let base = if absolute_pattern || ctx.dir.as_os_str().is_empty() {
-            String::new()
-        } else {
-            let mut s = ctx.dir.to_string_lossy().into_owned();
-            if !s.ends_with('/') {
-                s.push('/');
-            }
-            // Glob metacharacters in the folder name must match literally.
-            s.chars()
-                .flat_map(|c| {
-                    let esc = matches!(c, '*' | '?' | '[' | ']' | '\\' | '{' | '}' | ',');
-                    esc.then_some('\\').into_iter().chain(std::iter::once(c))
-                })
-                .collect()
-        };
         let brace = include::has_brace(pattern);
         let mut files: Vec<PathBuf> = Vec::new();
         let mut missing = false;
         let mut wildcards = false;
         let alts = include::expand_braces(pattern, MAX_BRACE_PATTERNS);
         for alt in &alts {
-            let full = format!("{base}{alt}");
-            let r = include::glob_one(&full);
+            let r = include::glob_one(&ctx.dir, alt);
             missing |= r.missing;
             wildcards |= r.wildcards;
             files.extend(r.paths);
@@ -755,7 +740,8 @@ impl<'o> Reader<'o> {
                     format!("Config files missing '{pattern}'."),
                     diags,
                 );
-            } else if wildcards {
+            } else if wildcards && (bits | self.include_check) & INCLUDE_W != 0 {
+                // keepalived says nothing at all without the wildcard check.
                 self.file_error(
                     bits,
                     INCLUDE_W,
@@ -768,10 +754,12 @@ impl<'o> Reader<'o> {
         }
         // Some alternatives of a brace pattern matched, others are missing:
         // with the brace check on, keepalived reports it and reads none.
-        if missing && (bits | self.include_check) & INCLUDE_B != 0 {
+        if missing {
             let msg = format!("Some config files missing: \"{pattern}\".");
             self.file_error(bits, INCLUDE_B, loc, msg, diags);
-            return;
+            if (bits | self.include_check) & INCLUDE_B != 0 {
+                return;
+            }
         }
         let display = |p: &Path| -> String {
             let shown = if absolute_pattern {

@@ -312,16 +312,25 @@ fn include_inside_a_line_after_a_brace() {
 }
 
 #[test]
-fn plain_include_of_missing_files_is_silent() {
-    // keepalived only logs these (`-t` exits 0).
+fn plain_include_of_missing_files_is_a_notice() {
+    // keepalived prints these but they are not configuration errors (`-t`
+    // exits 0); a wildcard matching nothing is not even mentioned.
     let dir = temp_dir("missing");
     let main = write(
         &dir,
         "m.conf",
         "include nothere.conf\ninclude nodir/*.conf\ninclude *.nomatch\nx\n",
     );
-    let t = clean_file(&main);
+    let (t, d) = load(&main, &opts(None));
     assert_eq!(show(&t), "4:x;");
+    assert_eq!(
+        msgs(&d),
+        vec![
+            "1:Config files missing 'nothere.conf'.",
+            "2:Config files missing 'nodir/*.conf'."
+        ]
+    );
+    assert!(d.items().iter().all(|x| x.severity == Severity::Notice));
 }
 
 #[test]
@@ -336,15 +345,27 @@ fn checked_includes_report_missing_files() {
     let (t, d) = load(&main, &opts(None));
     // includeb skips a partly missing brace pattern; includem reads it.
     assert_eq!(show(&t), "1:a;");
+    let sev: Vec<_> = d.items().iter().map(|x| x.severity).collect();
     assert_eq!(
         msgs(&d),
         vec![
+            "1:Config files missing 'nothere.conf'.",
             "2:No config files matched '*.nomatch'.",
             "3:Config files missing 'nodir/*.conf'.",
             "4:Some config files missing: \"{a,x}.conf\".",
+            "5:Some config files missing: \"{a,x}.conf\".",
         ]
     );
-    assert!(d.items().iter().all(|x| x.severity == Severity::Security));
+    assert_eq!(
+        sev,
+        vec![
+            Severity::Notice,
+            Severity::Security,
+            Severity::Security,
+            Severity::Security,
+            Severity::Notice
+        ]
+    );
 }
 
 #[test]
@@ -359,9 +380,22 @@ fn include_check_in_global_defs() {
     assert_eq!(
         msgs(&d),
         vec![
+            "1:Config files missing 'none1.conf'.",
             "5:Config files missing 'none2.conf'.",
             "7:Unknown include_check type 'bogus' - ignoring",
             "7:Duplicate include_check 'brace_match' specified - ignoring",
+            "9:Config files missing 'none3.conf'.",
+        ]
+    );
+    let sev: Vec<_> = d.items().iter().map(|x| x.severity).collect();
+    assert_eq!(
+        sev,
+        vec![
+            Severity::Notice,
+            Severity::Security,
+            Severity::Warning,
+            Severity::Warning,
+            Severity::Notice
         ]
     );
 }
@@ -379,7 +413,16 @@ fn included_directories_and_executables_are_skipped() {
     assert_eq!(show(&t), "1:ok;");
     assert_eq!(
         msgs(&d),
-        vec!["2:Configuration file 'd.conf/' is a directory - skipping"]
+        vec![
+            "1:Configuration file 'd.conf/' is a directory - skipping",
+            "1:Configuration file 'x.conf' is not a regular non-executable file - skipping",
+            "2:Configuration file 'd.conf/' is a directory - skipping"
+        ]
+    );
+    let sev: Vec<_> = d.items().iter().map(|x| x.severity).collect();
+    assert_eq!(
+        sev,
+        vec![Severity::Notice, Severity::Notice, Severity::Security]
     );
 }
 
