@@ -129,6 +129,10 @@ fn load(text: &str) -> Config {
 #[test]
 fn full_config_round_trips() {
     let cfg = load(REALISTIC);
+    // Every section made it into the model.
+    assert_ne!(cfg.global, Default::default());
+    assert_ne!(cfg.vrrp, Default::default());
+    assert_ne!(cfg.lvs, Default::default());
     let f = frame::encode(&cfg).unwrap();
     assert_eq!(frame::decode_exact::<Config>(&f).unwrap(), cfg);
     // And as each worker's slice, inside Init and Reload.
@@ -201,6 +205,8 @@ fn ten_thousand_real_servers_fit_in_a_frame() {
         restored: Restored::empty(Role::Check),
     });
     let f = frame::encode(&slice).unwrap();
+    // The real servers are in the slice (a few dozen bytes each at least)...
+    assert!(f.len() > 10_000 * 50, "only {} bytes", f.len());
     // Leave at least a factor of two for what the model may still grow.
     assert!(
         f.len() < MAX_PAYLOAD / 2,
