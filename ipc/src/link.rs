@@ -61,6 +61,8 @@ pub struct Link {
     heartbeat: Duration,
     next_heartbeat: Instant,
     seq: u64,
+    /// The parent closed the link after messages we have delivered.
+    closed: bool,
 }
 
 impl Link {
@@ -103,6 +105,7 @@ impl Link {
                 heartbeat,
                 next_heartbeat: Instant::now(),
                 seq: 0,
+                closed: false,
             },
             init,
         ))
@@ -140,6 +143,9 @@ impl Link {
 
     /// Handle readiness of the link's token: the messages that arrived.
     pub fn on_event(&mut self, writable: bool) -> Result<Vec<ToWorker>, LinkError> {
+        if self.closed {
+            return Err(LinkError::Closed);
+        }
         if writable {
             self.flush()?;
         }
@@ -152,12 +158,19 @@ impl Link {
                     if out.is_empty() {
                         return Err(LinkError::Closed);
                     }
-                    // Deliver what came before the close; the next call
-                    // reports it.
+                    // Deliver what came before the close; `is_closed` (and
+                    // every later call) reports it, since an edge-triggered
+                    // poll may never wake us for it again.
+                    self.closed = true;
                     return Ok(out);
                 }
             }
         }
+    }
+
+    /// Has the parent closed the link (after messages already delivered)?
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// Send a heartbeat when one is due.
@@ -270,7 +283,10 @@ pub fn run_loop<W: Worker>(mut link: Link, worker: &mut W) -> i32 {
                                 break;
                             }
                         }
-                        flow
+                        match flow {
+                            Ok(Flow::Continue) if link.is_closed() => Err(LinkError::Closed),
+                            other => other,
+                        }
                     }
                     Err(e) => Err(e),
                 }
@@ -307,5 +323,88 @@ pub fn run_loop<W: Worker>(mut link: Link, worker: &mut W) -> i32 {
             worker.on_parent_gone();
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{DumpKind, Restored, Slice};
+
+    /// Records what it is given.
+    #[derive(Default)]
+    struct Recorder {
+        seen: Vec<&'static str>,
+        parent_gone: bool,
+    }
+
+    impl Worker for Recorder {
+        fn on_message(&mut self, _link: &mut Link, msg: ToWorker) -> Result<Flow, LinkError> {
+            self.seen.push(msg.name());
+            Ok(Flow::Continue)
+        }
+        fn on_parent_gone(&mut self) {
+            self.parent_gone = true;
+        }
+    }
+
+    fn init() -> Init {
+        Init {
+            generation: 1,
+            heartbeat_interval: Duration::from_millis(50),
+            slice: Slice::Vrrp(Box::default()),
+            scripts: Vec::new(),
+            restored: Restored::empty(Role::Vrrp),
+        }
+    }
+
+    #[test]
+    fn handshake_then_close_with_messages_in_flight() {
+        let (worker_end, mut parent_end) = UnixStream::pair().expect("pair");
+        let parent = std::thread::spawn(move || {
+            let hello: Option<FromWorker> = crate::stream::recv(&mut parent_end).expect("hello");
+            assert!(matches!(
+                hello,
+                Some(FromWorker::Hello {
+                    role: Role::Vrrp,
+                    ..
+                })
+            ));
+            crate::stream::send(&mut parent_end, &ToWorker::Init(init())).expect("init");
+            // A message and the close arrive together: the worker must see
+            // both, without waiting for another event.
+            crate::stream::send(
+                &mut parent_end,
+                &ToWorker::DumpRequest {
+                    kind: DumpKind::Data,
+                },
+            )
+            .expect("dump");
+            drop(parent_end);
+        });
+        let (link, init) = Link::connect(worker_end, Role::Vrrp).expect("connect");
+        assert_eq!(init.generation, 1);
+        parent.join().expect("parent thread");
+        let mut w = Recorder::default();
+        let t0 = Instant::now();
+        let code = run_loop(link, &mut w);
+        assert_eq!(code, 0);
+        assert_eq!(w.seen, vec!["DumpRequest"]);
+        assert!(w.parent_gone, "clean shutdown on the parent's close");
+        assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    }
+
+    #[test]
+    fn init_for_another_role_is_refused() {
+        let (worker_end, mut parent_end) = UnixStream::pair().expect("pair");
+        let parent = std::thread::spawn(move || {
+            let _: Option<FromWorker> = crate::stream::recv(&mut parent_end).expect("hello");
+            crate::stream::send(&mut parent_end, &ToWorker::Init(init())).expect("init");
+        });
+        let err = Link::connect(worker_end, Role::Check)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, LinkError::Protocol(_)), "{err}");
+        parent.join().expect("parent thread");
     }
 }
