@@ -10,6 +10,9 @@
 //! empty bounding set, no_new_privs and a seccomp allow-list. It never reads
 //! configuration files: the parent sends it its typed slice of the model.
 
+pub mod io;
+mod sys;
+
 use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
 use ipc::{
     DumpKind, FromWorker, InstanceRestore, LogLevel, Role, ScriptEntry, Slice, ToWorker, VrrpSlice,
