@@ -120,6 +120,9 @@ pub struct Daemon {
     slots: BTreeMap<Role, Slot>,
     state: State,
     scripts: script_table::ScriptTable,
+    /// The table before the last reload, with its generation: a worker
+    /// that has not yet acknowledged the reload (`Ready`) still uses it.
+    old_scripts: Option<(u64, script_table::ScriptTable)>,
     runner: Runner<(Role, u32, u64)>,
     heartbeat: Duration,
     stop_deadline: Option<Instant>,
@@ -200,6 +203,7 @@ impl Daemon {
             slots,
             state: State::new(cfg),
             scripts,
+            old_scripts: None,
             runner: Runner::new(),
             heartbeat,
             stop_deadline: None,
@@ -560,7 +564,13 @@ impl Daemon {
 
     fn run_script(&mut self, role: Role, pid: u32, request: u64, id: ipc::ScriptId, now: Instant) {
         let refuse = |why: String| ScriptOutcome::Refused { reason: why };
-        let outcome = match self.scripts.lookup(role, id) {
+        // The table of the configuration this worker has acknowledged.
+        let acked = self.proc_mut(role).and_then(|p| p.ready_generation);
+        let table = match &self.old_scripts {
+            Some((g, old)) if acked == Some(*g) && *g != self.state.generation => old,
+            _ => &self.scripts,
+        };
+        let outcome = match table.lookup(role, id) {
             None => {
                 self.say(
                     Level::Warning,
@@ -779,7 +789,8 @@ impl Daemon {
         }
         let cfg = loaded.config;
         let wanted = wanted_roles(&self.opts, &cfg);
-        self.scripts = script_table::ScriptTable::build(&cfg);
+        let old = std::mem::replace(&mut self.scripts, script_table::ScriptTable::build(&cfg));
+        self.old_scripts = Some((self.state.generation, old));
         self.heartbeat = script_table::heartbeat_interval(&cfg);
         self.state.reload(cfg);
         let generation = self.state.generation;
