@@ -305,15 +305,52 @@ pub fn sendto(fd: BorrowedFd<'_>, buf: &[u8], addr: &SockAddr) -> io::Result<usi
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 256]);
 
-/// `sendmsg` to `dst`, with a packet-info control message setting the
-/// source address `src` (IPv4 `IP_PKTINFO`, IPv6 `IPV6_PKTINFO`) and the
-/// outgoing interface `ifindex` (0: the socket's).
+/// Append one control message to `buf` at `*at`.
+fn put_cmsg(buf: &mut CmsgBuf, at: &mut usize, level: c_int, ty: c_int, data: &[u8]) {
+    // SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic.
+    let (space, len) = unsafe {
+        (
+            libc::CMSG_SPACE(data.len() as u32) as usize,
+            libc::CMSG_LEN(data.len() as u32) as usize,
+        )
+    };
+    let hdr = libc::cmsghdr {
+        cmsg_len: len as _,
+        cmsg_level: level,
+        cmsg_type: ty,
+    };
+    // SAFETY: the header is plain old data, read once as bytes.
+    let hdr_bytes = unsafe {
+        std::slice::from_raw_parts(&hdr as *const _ as *const u8, size_of::<libc::cmsghdr>())
+    };
+    let b = &mut buf.0[*at..*at + space];
+    b[..hdr_bytes.len()].copy_from_slice(hdr_bytes);
+    // CMSG_DATA is the header rounded up to the alignment, which is what
+    // CMSG_LEN(0) is.
+    let off = len - data.len();
+    b[off..off + data.len()].copy_from_slice(data);
+    *at += space;
+}
+
+/// Bytes of a plain-old-data value.
+fn pod_bytes<T: Copy>(v: &T) -> Vec<u8> {
+    // SAFETY: T is one of the kernel structs or integers below (plain old
+    // data without padding that matters to the kernel); its bytes are
+    // copied once.
+    unsafe { std::slice::from_raw_parts(v as *const T as *const u8, size_of::<T>()) }.to_vec()
+}
+
+/// `sendmsg` to `dst`, with control messages setting the source address
+/// `src` and the outgoing interface `ifindex` (IPv4 `IP_PKTINFO`, IPv6
+/// `IPV6_PKTINFO`; `ifindex` 0: the socket's), and the TTL / hop limit of
+/// this datagram (`IP_TTL` / `IPV6_HOPLIMIT`).
 pub fn sendmsg_from(
     fd: BorrowedFd<'_>,
     buf: &[u8],
     dst: &SockAddr,
     src: Option<IpAddr>,
     ifindex: u32,
+    ttl: Option<u8>,
 ) -> io::Result<usize> {
     let (mut ss, sslen) = dst.to_raw();
     let mut iov = libc::iovec {
@@ -321,14 +358,19 @@ pub fn sendmsg_from(
         iov_len: buf.len(),
     };
     let mut cbuf = CmsgBuf([0; 256]);
-    // SAFETY: msghdr is plain old data; zeroes are valid.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = &mut ss as *mut _ as *mut libc::c_void;
-    msg.msg_namelen = sslen;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    let info = match (src, dst) {
-        (Some(IpAddr::V4(s)), SockAddr::V4(_)) => Some((libc::IPPROTO_IP, libc::IP_PKTINFO, {
+    let mut clen = 0;
+    let v6 = match dst {
+        SockAddr::V4(_) => false,
+        SockAddr::V6(_) => true,
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not an IP destination",
+            ));
+        }
+    };
+    match (src, v6) {
+        (Some(IpAddr::V4(s)), false) => {
             let p = libc::in_pktinfo {
                 ipi_ifindex: ifindex as c_int,
                 ipi_spec_dst: libc::in_addr {
@@ -336,57 +378,57 @@ pub fn sendmsg_from(
                 },
                 ipi_addr: libc::in_addr { s_addr: 0 },
             };
-            // SAFETY: in_pktinfo is plain old data; its bytes are read
-            // once to be copied into the control buffer.
-            unsafe {
-                std::slice::from_raw_parts(
-                    &p as *const _ as *const u8,
-                    size_of::<libc::in_pktinfo>(),
-                )
-            }
-            .to_vec()
-        })),
-        (Some(IpAddr::V6(s)), SockAddr::V6(_)) => Some((libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, {
+            put_cmsg(
+                &mut cbuf,
+                &mut clen,
+                libc::IPPROTO_IP,
+                libc::IP_PKTINFO,
+                &pod_bytes(&p),
+            );
+        }
+        (Some(IpAddr::V6(s)), true) => {
             let p = libc::in6_pktinfo {
                 ipi6_addr: libc::in6_addr {
                     s6_addr: s.octets(),
                 },
                 ipi6_ifindex: ifindex,
             };
-            // SAFETY: as above, for in6_pktinfo.
-            unsafe {
-                std::slice::from_raw_parts(
-                    &p as *const _ as *const u8,
-                    size_of::<libc::in6_pktinfo>(),
-                )
-            }
-            .to_vec()
-        })),
-        (None, _) => None,
+            put_cmsg(
+                &mut cbuf,
+                &mut clen,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_PKTINFO,
+                &pod_bytes(&p),
+            );
+        }
+        (None, _) => {}
         _ => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "source and destination of different families",
             ));
         }
-    };
-    if let Some((level, ty, data)) = &info {
-        // SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic.
-        let space = unsafe { libc::CMSG_SPACE(data.len() as u32) } as usize;
-        msg.msg_control = cbuf.0.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space as _;
-        // SAFETY: the control buffer is 8-aligned and at least `space`
-        // bytes (256 > CMSG_SPACE of either pktinfo), so CMSG_FIRSTHDR is
-        // non-null and the header and data fit.
-        unsafe {
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = *level;
-            (*c).cmsg_type = *ty;
-            (*c).cmsg_len = libc::CMSG_LEN(data.len() as u32) as _;
-            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
-        }
     }
-    // SAFETY: every pointer in `msg` refers to a live local for the call.
+    if let Some(t) = ttl {
+        let (level, ty) = if v6 {
+            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT)
+        } else {
+            (libc::IPPROTO_IP, libc::IP_TTL)
+        };
+        put_cmsg(&mut cbuf, &mut clen, level, ty, &pod_bytes(&c_int::from(t)));
+    }
+    // SAFETY: msghdr is plain old data; zeroes are valid.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = &mut ss as *mut _ as *mut libc::c_void;
+    msg.msg_namelen = sslen;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if clen > 0 {
+        msg.msg_control = cbuf.0.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = clen as _;
+    }
+    // SAFETY: every pointer in `msg` refers to a live local for the call,
+    // with its length.
     cvt_size(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, 0) })
 }
 

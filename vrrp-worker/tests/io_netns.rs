@@ -213,7 +213,7 @@ fn ipv4_multicast_advert_arrives_with_ttl_255() {
     let rx = in_ns(&p.b, move || {
         VrrpSocket::open("eth0", ib, IpFamily::V4, IPPROTO_VRRP, &[group]).expect("open b")
     });
-    tx.send(&ADVERT, Some(IpAddr::V4(p.a_ip())), group)
+    tx.send(&ADVERT, Some(IpAddr::V4(p.a_ip())), group, None)
         .expect("send");
     let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
     assert_eq!(r.src, IpAddr::V4(p.a_ip()));
@@ -221,10 +221,13 @@ fn ipv4_multicast_advert_arrives_with_ttl_255() {
     assert_eq!(r.ttl, 255);
     assert_eq!(r.protocol, 112);
     assert_eq!(r.ifindex, ib);
-    assert_eq!(r.payload, ADVERT);
-    // keepalived's IP header: TOS 0xc0, no DF.
-    assert_eq!(r.ip_header[1], 0xc0, "TOS");
-    assert_eq!(r.ip_header[6] & 0x40, 0, "DF not set");
+    assert_eq!(r.payload(), ADVERT);
+    // keepalived's IP header: TOS 0xc0, no DF, total length as sent.
+    let h = r.ip_header();
+    assert_eq!(h.len(), 20);
+    assert_eq!(h[1], 0xc0, "TOS");
+    assert_eq!(h[6] & 0x40, 0, "DF not set");
+    assert_eq!(u16::from_be_bytes([h[2], h[3]]), 40);
     // No multicast loopback: the sender does not hear itself.
     assert!(recv_one(&tx, Duration::from_millis(200)).is_none());
 }
@@ -242,22 +245,39 @@ fn ipv4_unicast_advert_and_unicast_ttl() {
     let rx = in_ns(&p.b, move || {
         VrrpSocket::open("eth0", ib, IpFamily::V4, IPPROTO_VRRP, &[]).expect("open b")
     });
-    tx.send(&ADVERT, None, IpAddr::V4(p.b_ip())).expect("send");
+    tx.send(&ADVERT, None, IpAddr::V4(p.b_ip()), None)
+        .expect("send");
     let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
     assert_eq!(r.src, IpAddr::V4(p.a_ip()), "kernel-chosen source");
     assert_eq!(r.dst, IpAddr::V4(p.b_ip()));
     assert_eq!(r.ttl, 255);
     tx.set_ttl(7).expect("ttl");
-    tx.send(&ADVERT, Some(IpAddr::V4(p.a_ip())), IpAddr::V4(p.b_ip()))
-        .expect("send");
+    tx.send(
+        &ADVERT,
+        Some(IpAddr::V4(p.a_ip())),
+        IpAddr::V4(p.b_ip()),
+        None,
+    )
+    .expect("send");
     let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
     assert_eq!(r.ttl, 7);
+    // A per-datagram TTL overrides the socket's.
+    tx.send(
+        &ADVERT,
+        Some(IpAddr::V4(p.a_ip())),
+        IpAddr::V4(p.b_ip()),
+        Some(64),
+    )
+    .expect("send");
+    let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
+    assert_eq!(r.ttl, 64);
     // A source that is not ours is refused by the kernel.
     assert!(
         tx.send(
             &ADVERT,
             Some("192.0.2.1".parse().unwrap()),
-            IpAddr::V4(p.b_ip())
+            IpAddr::V4(p.b_ip()),
+            None,
         )
         .is_err()
     );
@@ -280,15 +300,21 @@ fn ipv6_multicast_advert_arrives_with_hop_limit_and_pktinfo() {
     });
     let mut adv = ADVERT;
     adv[0] = 0x31;
-    tx.send(&adv, Some(IpAddr::V6(src)), group).expect("send");
+    tx.send(&adv, Some(IpAddr::V6(src)), group, None)
+        .expect("send");
     let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
     assert_eq!(r.src, IpAddr::V6(src));
     assert_eq!(r.dst, group);
     assert_eq!(r.ttl, 255, "hop limit");
     assert_eq!(r.ifindex, ib);
-    assert!(r.ip_header.is_empty());
-    assert_eq!(r.payload, adv);
+    assert!(r.ip_header().is_empty());
+    assert_eq!(r.payload(), adv);
     assert!(recv_one(&tx, Duration::from_millis(200)).is_none());
+    // Per-datagram hop limit.
+    tx.send(&adv, Some(IpAddr::V6(src)), group, Some(9))
+        .expect("send");
+    let r = recv_one(&rx, Duration::from_secs(2)).expect("advert received");
+    assert_eq!(r.ttl, 9);
 }
 
 fn addr_lines(ns: &str) -> String {

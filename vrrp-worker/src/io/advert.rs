@@ -53,13 +53,26 @@ pub struct Received {
     pub ttl: u8,
     /// The interface it came in on.
     pub ifindex: u32,
-    /// The IP protocol of the payload (112, or 51 for AH).
+    /// The socket's IP protocol (112, or 51 for AH).
     pub protocol: u8,
-    /// IPv4: the IP header as received (AH authenticates it); empty for
-    /// IPv6.
-    pub ip_header: Vec<u8>,
-    /// The VRRP packet (or AH header and VRRP packet).
-    pub payload: Vec<u8>,
+    /// IPv4: the whole datagram as received, IP header included (the
+    /// codec checks its lengths and AH authenticates the header); IPv6:
+    /// the VRRP message.
+    pub data: Vec<u8>,
+    /// Where the IP header ends in `data` (0 for IPv6).
+    pub header_len: usize,
+}
+
+impl Received {
+    /// What follows the IP header (the VRRP message, or AH and VRRP).
+    pub fn payload(&self) -> &[u8] {
+        &self.data[self.header_len.min(self.data.len())..]
+    }
+
+    /// IPv4: the IP header.
+    pub fn ip_header(&self) -> &[u8] {
+        &self.data[..self.header_len.min(self.data.len())]
+    }
 }
 
 /// Why a datagram was not handed on.
@@ -219,9 +232,16 @@ impl VrrpSocket {
     }
 
     /// Send `payload` (a VRRP packet) to `dst` from `src` (`None`: the
-    /// kernel's choice). Returns `WouldBlock` when the socket's buffer is
-    /// full.
-    pub fn send(&self, payload: &[u8], src: Option<IpAddr>, dst: IpAddr) -> io::Result<()> {
+    /// kernel's choice), with TTL / hop limit `ttl` (`None`: the socket's,
+    /// 255 unless [`VrrpSocket::set_ttl`] changed it). Returns
+    /// `WouldBlock` when the socket's buffer is full.
+    pub fn send(
+        &self,
+        payload: &[u8],
+        src: Option<IpAddr>,
+        dst: IpAddr,
+        ttl: Option<u8>,
+    ) -> io::Result<()> {
         if IpFamily::of(&dst) != self.family || src.is_some_and(|s| IpFamily::of(&s) != self.family)
         {
             return Err(io::Error::new(
@@ -239,6 +259,7 @@ impl VrrpSocket {
             &SockAddr::ip(dst, scope),
             src,
             self.ifindex,
+            ttl,
         )?;
         if n != payload.len() {
             return Err(io::Error::other(format!(
@@ -280,8 +301,8 @@ impl VrrpSocket {
                         ttl,
                         ifindex: meta.ifindex.unwrap_or(self.ifindex),
                         protocol: self.protocol,
-                        ip_header: Vec::new(),
-                        payload: data.to_vec(),
+                        data: data.to_vec(),
+                        header_len: 0,
                     }),
                     _ => Err(RecvError::Malformed("missing IPv6 packet information")),
                 }
@@ -290,20 +311,16 @@ impl VrrpSocket {
     }
 }
 
-/// Split a datagram from an IPv4 raw socket into header and payload.
+/// Check and describe a datagram from an IPv4 raw socket. Only what is
+/// needed to read the addresses and TTL is checked here; the lengths are
+/// the codec's to judge (keepalived counts those drops).
 pub fn parse_ipv4(data: &[u8], protocol: u8, ifindex: u32) -> Result<Received, RecvError> {
     if data.len() < 20 || data[0] >> 4 != 4 {
         return Err(RecvError::Malformed("not an IPv4 packet"));
     }
     let ihl = usize::from(data[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([data[2], data[3]]));
     if ihl < 20 || ihl > data.len() {
         return Err(RecvError::Malformed("bad IPv4 header length"));
-    }
-    // The kernel hands raw sockets the whole datagram; a total length
-    // beyond what arrived means a lying header.
-    if total < ihl || total > data.len() {
-        return Err(RecvError::Malformed("bad IPv4 total length"));
     }
     if data[9] != protocol {
         return Err(RecvError::Malformed("wrong IP protocol"));
@@ -316,8 +333,8 @@ pub fn parse_ipv4(data: &[u8], protocol: u8, ifindex: u32) -> Result<Received, R
         ttl: data[8],
         ifindex,
         protocol,
-        ip_header: data[..ihl].to_vec(),
-        payload: data[ihl..total].to_vec(),
+        data: data.to_vec(),
+        header_len: ihl,
     })
 }
 
@@ -348,21 +365,17 @@ mod tests {
         assert_eq!(r.src, "10.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(r.dst, "224.0.0.18".parse::<IpAddr>().unwrap());
         assert_eq!(r.ttl, 255);
-        assert_eq!(r.payload, p);
-        assert_eq!(r.ip_header.len(), 20);
+        assert_eq!(r.payload(), p);
+        assert_eq!(r.ip_header().len(), 20);
         assert_eq!(r.ifindex, 3);
-        // Padding after the total length is not payload.
-        let mut padded = ip4(&p, 64, 112);
-        padded.extend_from_slice(&[0; 6]);
-        assert_eq!(parse_ipv4(&padded, 112, 3).unwrap().payload, p);
         assert!(parse_ipv4(&ip4(&p, 255, 51), 112, 3).is_err());
         assert!(parse_ipv4(&ip4(&p, 255, 112)[..19], 112, 3).is_err());
-        let mut lying = ip4(&p, 255, 112);
-        lying[3] = 200;
-        assert!(parse_ipv4(&lying, 112, 3).is_err());
         let mut short_ihl = ip4(&p, 255, 112);
         short_ihl[0] = 0x44;
         assert!(parse_ipv4(&short_ihl, 112, 3).is_err());
+        let mut long_ihl = ip4(&p, 255, 112);
+        long_ihl[0] = 0x4f;
+        assert!(parse_ipv4(&long_ihl, 112, 3).is_err());
         for cut in 0..32 {
             let _ = parse_ipv4(&ip4(&p, 1, 112)[..cut], 112, 3);
         }
