@@ -19,22 +19,23 @@ pub fn paths(kind: DumpKind) -> Vec<&'static str> {
 }
 
 fn write_file(path: &Path, text: &str) -> io::Result<()> {
-    // O_NOFOLLOW on the final component; remove a stale file first so we
-    // never write through someone else's file.
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() || !m.file_type().is_file() => {
-            std::fs::remove_file(path)?
-        }
-        _ => {}
-    }
+    // Write a new file (O_EXCL, O_NOFOLLOW: never through a file or link
+    // someone planted in /tmp), then rename it over the old one, so readers
+    // see either the old dump or the whole new one.
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    f.write_all(text.as_bytes())
+        .open(&tmp)?;
+    if let Err(e) = f.write_all(text.as_bytes()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 /// Write the parent's part and the workers' parts. `missing` lists workers

@@ -473,3 +473,107 @@ fn workers_hold_only_their_privileges() {
         Some("0000000000000000")
     );
 }
+
+#[test]
+fn dumps_on_sigusr1_and_sigusr2() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start("sup-dump", CONF);
+    // File times come from the kernel's coarse clock: remove old dumps and
+    // wait for new ones rather than compare times.
+    for f in [
+        "/tmp/keepalived.data",
+        "/tmp/keepalived_check.data",
+        "/tmp/keepalived.stats",
+    ] {
+        let _ = std::fs::remove_file(f);
+    }
+    let fresh = |p: &str| Path::new(p).exists();
+    d.signal("USR1");
+    let t0 = Instant::now();
+    while !(fresh("/tmp/keepalived.data") && fresh("/tmp/keepalived_check.data")) {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no data dump:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let data = std::fs::read_to_string("/tmp/keepalived.data").expect("data");
+    assert!(data.contains("keepalived-rs parent"), "{data}");
+    assert!(data.contains("VRRP Instance = VI_1"), "{data}");
+    assert!(data.contains("VRRP worker (pid"), "the worker's own part: {data}");
+    let check = std::fs::read_to_string("/tmp/keepalived_check.data").expect("check data");
+    assert!(check.contains("check worker (pid"), "{check}");
+    assert!(check.contains("IPVS worker (pid"), "{check}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata("/tmp/keepalived.data").expect("stat").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    d.signal("USR2");
+    let t0 = Instant::now();
+    while !fresh("/tmp/keepalived.stats") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no stats dump:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = std::fs::read_to_string("/tmp/keepalived.stats").expect("stats");
+    assert!(stats.contains("Configuration generation = 1"), "{stats}");
+}
+
+#[test]
+fn vrrp_only_and_check_only() {
+    if !require_root() {
+        return;
+    }
+    for (flag, roles) in [("-P", vec!["vrrp"]), ("-C", vec!["check", "ipvs"])] {
+        let ns = NetNs::new("sup-role", &["eth0"]).expect("netns");
+        let dir = std::env::temp_dir().join(format!("krs-sup-role-{}-{flag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("k.conf"), CONF).expect("conf");
+        let sock = dir.join("ctl.sock");
+        let mut child = ns
+            .command(keepalived_rs_binary())
+            .args(["-n", "-G", flag, "-f"])
+            .arg(dir.join("k.conf"))
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .arg("--control-socket")
+            .arg(&sock)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start");
+        let t0 = Instant::now();
+        let status = loop {
+            let s = UnixStream::connect(&sock).ok().and_then(|mut s| {
+                s.write_all(b"status\n").ok()?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).ok()?;
+                serde_json::from_str::<serde_json::Value>(&out).ok()
+            });
+            if let Some(s) = s.filter(|s| {
+                s["workers"]
+                    .as_array()
+                    .is_some_and(|w| w.iter().all(|w| w["ready"] == true) && !w.is_empty())
+            }) {
+                break s;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "{flag}: no ready workers");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let got: Vec<String> = status["workers"]
+            .as_array()
+            .expect("workers")
+            .iter()
+            .map(|w| w["role"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(got, roles, "{flag}");
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
