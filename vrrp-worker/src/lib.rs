@@ -11,6 +11,8 @@
 //! configuration files: the parent sends it its typed slice of the model.
 
 pub mod io;
+pub mod machine;
+pub mod packet;
 mod sys;
 
 use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
