@@ -15,24 +15,495 @@ pub mod machine;
 pub mod packet;
 mod sys;
 
-use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
+use config::model::vrrp::{Family, VrrpInstance};
+use io::IpFamily;
+use io::netlink::AddrSpec;
+use io::shell::{EVENTS_TOKEN, NetChanges, Shell, SockKey};
+use ipc::link::{Flow, LINK_TOKEN, Link, LinkError, Worker, run_loop};
 use ipc::{
-    DumpKind, FromWorker, InstanceRestore, LogLevel, Role, ScriptEntry, Slice, ToWorker, VrrpSlice,
+    DumpKind, FromWorker, InstanceRestore, LogLevel, Role, ScriptEntry, Slice, ToWorker,
+    VrrpCounters, VrrpSlice, VrrpState,
 };
-use std::collections::BTreeMap;
+use machine::{Action, InstanceId, Machine};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
 
-/// The VRRP worker's state.
+/// How often changed counters are sent to the parent.
+const STATS_INTERVAL: Duration = Duration::from_secs(2);
+/// Datagrams read from one socket per turn of the loop.
+const RECV_BATCH: usize = 64;
+
+fn ip_family(f: Family) -> IpFamily {
+    match f {
+        Family::Ipv4 => IpFamily::V4,
+        Family::Ipv6 => IpFamily::V6,
+    }
+}
+
+fn state_name(s: VrrpState) -> &'static str {
+    match s {
+        VrrpState::Init => "INIT",
+        VrrpState::Backup => "BACKUP",
+        VrrpState::Master => "MASTER",
+        VrrpState::Fault => "FAULT",
+    }
+}
+
+/// Every address an instance installs when MASTER: `virtual_ipaddress`
+/// and `virtual_ipaddress_excluded`, with the interface each goes on.
+fn instance_vips(cfg: &VrrpInstance) -> Vec<(String, &config::model::vrrp::IpAddress)> {
+    let default = cfg.interface.clone().unwrap_or_default();
+    cfg.virtual_ipaddresses
+        .iter()
+        .chain(&cfg.virtual_ipaddresses_excluded)
+        .map(|a| (a.dev.clone().unwrap_or_else(|| default.clone()), a))
+        .collect()
+}
+
+/// Where the worker's actions go: the parent while the link is up; nowhere
+/// for reports once it is gone (the kernel side is still carried out).
+type Out<'a> = Option<&'a mut Link>;
+
+/// The VRRP worker's state: the sans-IO machine and the kernel shell.
 pub struct VrrpWorker {
     generation: u64,
     slice: VrrpSlice,
     scripts: Vec<ScriptEntry>,
-    /// The state each instance resumes from after a restart.
-    restored: BTreeMap<String, InstanceRestore>,
+    machine: Machine,
+    shell: Shell,
+    /// Every interface name the configuration watches, with the up state
+    /// last given to the machine.
+    watched: BTreeMap<String, bool>,
+    /// All VIPs of all instances (never a source address).
+    all_vips: BTreeSet<IpAddr>,
+    /// The last send error per instance, so a failing send is logged once.
+    send_errors: BTreeMap<usize, String>,
+    /// Sockets whose last read stopped at the batch limit.
+    pending: BTreeSet<mio::Token>,
+    last_stats: BTreeMap<String, VrrpCounters>,
+    next_stats: Instant,
+    stopped: bool,
 }
 
 impl VrrpWorker {
+    /// Build the worker for a configuration, resuming from `restored`.
+    /// Returns it with the actions of its start, to be carried out.
+    fn new(
+        generation: u64,
+        slice: VrrpSlice,
+        scripts: Vec<ScriptEntry>,
+        restored: &BTreeMap<String, InstanceRestore>,
+        shell: Shell,
+        now: Instant,
+    ) -> VrrpWorker {
+        let machine = Machine::new(&slice, &scripts, restored);
+        let mut w = VrrpWorker {
+            generation,
+            slice,
+            scripts,
+            machine,
+            shell,
+            watched: BTreeMap::new(),
+            all_vips: BTreeSet::new(),
+            send_errors: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            last_stats: BTreeMap::new(),
+            next_stats: now + STATS_INTERVAL,
+            stopped: false,
+        };
+        w.index_config();
+        w
+    }
+
+    /// Recompute what the configuration watches.
+    fn index_config(&mut self) {
+        let mut names = BTreeSet::new();
+        let mut vips = BTreeSet::new();
+        for i in &self.slice.vrrp.instances {
+            names.extend(i.interface.iter().cloned());
+            names.extend(i.track_interfaces.iter().map(|t| t.name.clone()));
+            for (dev, a) in instance_vips(i) {
+                names.insert(dev);
+                vips.insert(a.addr);
+            }
+        }
+        for g in &self.slice.vrrp.sync_groups {
+            names.extend(g.track_interfaces.iter().map(|t| t.name.clone()));
+        }
+        names.retain(|n| !n.is_empty());
+        self.watched = names.into_iter().map(|n| (n, true)).collect();
+        self.all_vips = vips;
+    }
+
+    /// The advert sockets the configuration needs: one per interface and
+    /// family, with the multicast groups of the instances on it.
+    fn wanted_sockets(&self) -> BTreeMap<SockKey, BTreeSet<IpAddr>> {
+        let mut m: BTreeMap<SockKey, BTreeSet<IpAddr>> = BTreeMap::new();
+        for i in &self.slice.vrrp.instances {
+            let Some(ifname) = &i.interface else { continue };
+            let groups = m.entry((ifname.clone(), ip_family(i.family))).or_default();
+            if !i.unicast {
+                groups.extend(i.mcast_dst_ip);
+            }
+        }
+        m
+    }
+
+    /// The source address of instance `id` now: the configured one, else
+    /// the interface's primary (IPv4) or link-local (IPv6) address.
+    fn source_for(&self, cfg: &VrrpInstance) -> Option<IpAddr> {
+        if let Some(a) = cfg.src_ip {
+            return Some(a);
+        }
+        let ifname = cfg.interface.as_deref()?;
+        self.shell
+            .source_address(ifname, ip_family(cfg.family), &self.all_vips)
+    }
+
+    /// Give the machine the interfaces' states and the source addresses;
+    /// returns the actions that caused.
+    fn feed_kernel_state(&mut self, now: Instant, force: bool) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let names: Vec<String> = self.watched.keys().cloned().collect();
+        for n in names {
+            let up = self.shell.is_up(&n);
+            if force || self.watched.get(&n) != Some(&up) {
+                self.watched.insert(n.clone(), up);
+                actions.extend(self.machine.interface_changed(now, &n, up));
+            }
+        }
+        let ids: Vec<InstanceId> = self.machine.instance_ids().collect();
+        for id in ids {
+            let src = self.source_for(self.machine.config(id));
+            if force || src != self.machine.source_address(id) {
+                actions.extend(self.machine.set_source_address(now, id, src));
+            }
+        }
+        actions
+    }
+
+    fn sync_sockets(&mut self, out: &mut Out<'_>) {
+        let wanted = self.wanted_sockets();
+        for e in self.shell.sync_sockets(&wanted) {
+            log(out, LogLevel::Err, e);
+        }
+    }
+
+    // ------------------------------------------------------------ actions
+
+    fn run(&mut self, out: &mut Out<'_>, now: Instant, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::SendAdvert { instance, advert } => self.send_advert(out, instance, &advert),
+                Action::AddVips { instance } => self.set_vips(out, instance, true),
+                Action::RemoveVips { instance } => self.set_vips(out, instance, false),
+                Action::SendGarp { instance, repeat } => self.send_garp(out, now, instance, repeat),
+                Action::Report(st) => {
+                    if let Some(l) = out.as_deref_mut() {
+                        let _ = l.send(&FromWorker::InstanceState(st));
+                    }
+                }
+                Action::RunScript { request, id } => {
+                    if let Some(l) = out.as_deref_mut() {
+                        let _ = l.send(&FromWorker::RunScript { request, id });
+                    }
+                }
+                Action::Log { level, message } => log(out, level, message),
+            }
+        }
+    }
+
+    fn send_advert(&mut self, out: &mut Out<'_>, id: InstanceId, advert: &packet::Advert) {
+        let cfg = self.machine.config(id);
+        let name = cfg.name.clone();
+        let Some(src) = self.machine.source_address(id) else {
+            return;
+        };
+        let Some(ifname) = cfg.interface.clone() else {
+            return;
+        };
+        let key = (ifname, ip_family(cfg.family));
+        let dsts: Vec<(IpAddr, Option<u8>)> = if cfg.unicast {
+            cfg.unicast_peers
+                .iter()
+                .map(|p| (p.addr, cfg.ttl))
+                .collect()
+        } else {
+            cfg.mcast_dst_ip.iter().map(|d| (*d, None)).collect()
+        };
+        let mut err = None;
+        match self.shell.socket(&key) {
+            None => err = Some(format!("no VRRP socket on {}", key.0)),
+            Some(sock) => {
+                for (dst, ttl) in dsts {
+                    let bytes = advert.encode(src, dst);
+                    if let Err(e) = sock.send(&bytes, Some(src), dst, ttl) {
+                        err = Some(format!("sending an advert to {dst} on {}: {e}", key.0));
+                    }
+                }
+            }
+        }
+        match err {
+            Some(e) => {
+                if self.send_errors.get(&id.0) != Some(&e) {
+                    log(out, LogLevel::Err, format!("({name}) {e}"));
+                    self.send_errors.insert(id.0, e);
+                }
+            }
+            None => {
+                self.send_errors.remove(&id.0);
+            }
+        }
+    }
+
+    fn set_vips(&mut self, out: &mut Out<'_>, id: InstanceId, add: bool) {
+        let cfg = self.machine.config(id).clone();
+        let mut removed = Vec::new();
+        for (dev, a) in instance_vips(&cfg) {
+            let Some(index) = self.shell.ifindex(&dev) else {
+                log(
+                    out,
+                    LogLevel::Err,
+                    format!(
+                        "({}) cannot {} VIP {}: no interface {dev}",
+                        cfg.name,
+                        if add { "add" } else { "remove" },
+                        a.addr
+                    ),
+                );
+                continue;
+            };
+            let spec = AddrSpec::from_config(a, index);
+            let r = if add {
+                self.shell.add_address(&spec)
+            } else {
+                removed.push(a.addr);
+                self.shell.del_address(&spec)
+            };
+            if let Err(e) = r {
+                log(
+                    out,
+                    LogLevel::Err,
+                    format!(
+                        "({}) cannot {} VIP {}/{} on {dev}: {e}",
+                        cfg.name,
+                        if add { "add" } else { "remove" },
+                        a.addr,
+                        a.prefix
+                    ),
+                );
+            }
+        }
+        if !removed.is_empty() {
+            self.shell.cancel_garp(&removed);
+        }
+    }
+
+    fn send_garp(&mut self, out: &mut Out<'_>, now: Instant, id: InstanceId, repeat: u32) {
+        let cfg = self.machine.config(id).clone();
+        let g = &self.slice.global;
+        let garp_interval = g.vrrp_garp_interval.unwrap_or_default();
+        let gna_interval = g.vrrp_gna_interval.unwrap_or_default();
+        let mut by_dev: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        for (dev, a) in instance_vips(&cfg) {
+            by_dev.entry(dev).or_default().push(a.addr);
+        }
+        for (dev, addrs) in by_dev {
+            for a in &addrs {
+                log(
+                    out,
+                    LogLevel::Debug,
+                    format!(
+                        "({}) Sending/queueing gratuitous ARPs on {dev} for {a}",
+                        cfg.name
+                    ),
+                );
+            }
+            for e in self
+                .shell
+                .queue_garp(now, &dev, &addrs, repeat, garp_interval, gna_interval)
+            {
+                log(out, LogLevel::Err, e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ inputs
+
+    fn on_adverts(&mut self, out: &mut Out<'_>, token: mio::Token) {
+        let Some(key) = self.shell.key_of(token).cloned() else {
+            return;
+        };
+        let (got, errors, more) = self.shell.receive(token, RECV_BATCH);
+        if more {
+            self.pending.insert(token);
+        } else {
+            self.pending.remove(&token);
+        }
+        for e in errors {
+            log(out, LogLevel::Err, e);
+        }
+        for r in got {
+            let now = Instant::now();
+            let (vrrp, meta) = match (r.src, r.dst) {
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    (r.payload(), packet::RxMeta::ipv6(s, d, Some(r.ttl)))
+                }
+                _ => match packet::parse_ipv4(&r.data) {
+                    Ok(p) => (p.vrrp, packet::RxMeta::from_ipv4(&p)),
+                    Err(_) => continue,
+                },
+            };
+            let Some((_, vrid)) = packet::peek(vrrp) else {
+                continue;
+            };
+            let family = match key.1 {
+                IpFamily::V4 => Family::Ipv4,
+                IpFamily::V6 => Family::Ipv6,
+            };
+            let unicast = !meta.dst.is_multicast();
+            let Some(id) = self.machine.find(&key.0, family, vrid, unicast) else {
+                continue;
+            };
+            let actions = self.machine.receive(now, id, vrrp, &meta);
+            self.run(out, now, actions);
+        }
+    }
+
+    fn on_net_events(&mut self, out: &mut Out<'_>) {
+        let changes = match self.shell.net_events() {
+            Ok(c) => c,
+            Err(e) => {
+                log(out, LogLevel::Err, format!("Netlink: {e}"));
+                NetChanges::default()
+            }
+        };
+        if changes.links.is_empty() && !changes.addresses {
+            return;
+        }
+        let now = Instant::now();
+        if !changes.links.is_empty() {
+            // Interfaces re-created or appearing: their sockets follow.
+            self.sync_sockets(out);
+        }
+        let actions = self.feed_kernel_state(now, false);
+        self.run(out, now, actions);
+        // A VIP of a MASTER removed behind our back is put back, as
+        // keepalived does.
+        for a in changes.removed {
+            if !self.all_vips.contains(&a.addr) {
+                continue;
+            }
+            let ids: Vec<InstanceId> = self.machine.instance_ids().collect();
+            for id in ids {
+                let st = self.machine.instance_state(id);
+                let cfg = self.machine.config(id);
+                if st.holds_vips && instance_vips(cfg).iter().any(|(_, v)| v.addr == a.addr) {
+                    let name = cfg.name.clone();
+                    log(
+                        out,
+                        LogLevel::Info,
+                        format!("({name}) VIP {} was removed - restoring it", a.addr),
+                    );
+                    self.set_vips(out, id, true);
+                }
+            }
+        }
+    }
+
+    fn send_stats(&mut self, out: &mut Out<'_>, all: bool) {
+        let Some(l) = out.as_deref_mut() else { return };
+        let ids: Vec<InstanceId> = self.machine.instance_ids().collect();
+        for id in ids {
+            let name = self.machine.config(id).name.clone();
+            let c = self.machine.counters(id).clone();
+            if all || self.last_stats.get(&name) != Some(&c) {
+                let _ = l.send(&FromWorker::VrrpStats {
+                    instance: name.clone(),
+                    counters: c.clone(),
+                });
+                self.last_stats.insert(name, c);
+            }
+        }
+    }
+
+    /// Stop: priority-0 adverts and VIP removal for MASTERs, stop scripts.
+    fn stop(&mut self, out: &mut Out<'_>) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        let now = Instant::now();
+        let actions = self.machine.shutdown(now);
+        self.run(out, now, actions);
+        self.send_stats(out, true);
+    }
+
+    fn reload(&mut self, out: &mut Out<'_>, slice: VrrpSlice, scripts: Vec<ScriptEntry>) {
+        let now = Instant::now();
+        let snapshot = self.machine.snapshot();
+        // What each instance had installed.
+        let mut held: BTreeMap<String, Vec<(String, config::model::vrrp::IpAddress)>> =
+            BTreeMap::new();
+        for id in self.machine.instance_ids() {
+            let cfg = self.machine.config(id);
+            if snapshot.get(&cfg.name).is_some_and(|r| r.holds_vips) {
+                held.insert(
+                    cfg.name.clone(),
+                    instance_vips(cfg)
+                        .into_iter()
+                        .map(|(d, a)| (d, a.clone()))
+                        .collect(),
+                );
+            }
+        }
+        self.machine = Machine::new(&slice, &scripts, &snapshot);
+        self.slice = slice;
+        self.scripts = scripts;
+        self.index_config();
+        self.send_errors.clear();
+        self.sync_sockets(out);
+        let mut actions = self.feed_kernel_state(now, true);
+        actions.extend(self.machine.start(now));
+        self.run(out, now, actions);
+        // Addresses that were installed and no longer are configured for
+        // their instance (or whose instance is gone) are removed; a
+        // MASTER that kept its state gets any address added to it.
+        for (name, old) in held {
+            let id = self.machine.instance_id(&name);
+            let (keep, holds): (Vec<(String, IpAddr, u8)>, bool) = match id {
+                Some(id) => (
+                    instance_vips(self.machine.config(id))
+                        .into_iter()
+                        .map(|(d, a)| (d, a.addr, a.prefix))
+                        .collect(),
+                    self.machine.instance_state(id).holds_vips,
+                ),
+                None => (Vec::new(), false),
+            };
+            for (dev, a) in &old {
+                if holds && keep.contains(&(dev.clone(), a.addr, a.prefix)) {
+                    continue;
+                }
+                if let Some(index) = self.shell.ifindex(dev) {
+                    if let Err(e) = self.shell.del_address(&AddrSpec::from_config(a, index)) {
+                        log(
+                            out,
+                            LogLevel::Err,
+                            format!("({name}) cannot remove VIP {}/{}: {e}", a.addr, a.prefix),
+                        );
+                    }
+                }
+            }
+            if let (Some(id), true) = (id, holds) {
+                self.set_vips(out, id, true);
+            }
+        }
+    }
+
     fn dump(&self, kind: DumpKind) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -42,7 +513,9 @@ impl VrrpWorker {
         );
         let _ = writeln!(s, " Configuration generation = {}", self.generation);
         let _ = writeln!(s, " Scripts = {}", self.scripts.len());
-        for i in &self.slice.vrrp.instances {
+        for id in self.machine.instance_ids() {
+            let i = self.machine.config(id);
+            let st = self.machine.instance_state(id);
             let _ = writeln!(
                 s,
                 " VRRP Instance = {}, vrid {}, interface {}",
@@ -50,26 +523,64 @@ impl VrrpWorker {
                 i.vrid,
                 i.interface.as_deref().unwrap_or("-")
             );
-            if let (DumpKind::Data, Some(r)) = (kind, self.restored.get(&i.name)) {
+            let _ = writeln!(s, "   State = {}", state_name(st.state));
+            let _ = writeln!(
+                s,
+                "   Priority = {}, effective {}",
+                st.priority, st.effective_priority
+            );
+            let _ = writeln!(s, "   VIPs set = {}", st.holds_vips);
+            match self.machine.source_address(id) {
+                Some(a) => {
+                    let _ = writeln!(s, "   Source address = {a}");
+                }
+                None => {
+                    let _ = writeln!(s, "   Source address = none");
+                }
+            }
+            if kind == DumpKind::Stats {
+                let c = self.machine.counters(id);
                 let _ = writeln!(
                     s,
-                    "   Resumed from = {:?}, VIPs held = {}",
-                    r.state, r.holds_vips
+                    "   Advertisements: sent {}, received {}; became master {}, released master {}; priority 0 sent {}, received {}",
+                    c.adverts_sent,
+                    c.adverts_received,
+                    c.became_master,
+                    c.released_master,
+                    c.priority_zero_sent,
+                    c.priority_zero_received
                 );
+                for (r, n) in &c.drops {
+                    let _ = writeln!(s, "   Dropped ({r:?}) = {n}");
+                }
             }
         }
         s
     }
 }
 
+fn log(out: &mut Out<'_>, level: LogLevel, message: String) {
+    match out.as_deref_mut() {
+        Some(l) => {
+            let _ = l.log(level, message);
+        }
+        None => eprintln!("keepalived-rs vrrp worker: {message}"),
+    }
+}
+
 impl Worker for VrrpWorker {
+    fn register(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+        self.shell.register(registry)
+    }
+
     fn on_message(&mut self, link: &mut Link, msg: ToWorker) -> Result<Flow, LinkError> {
+        let mut out = Some(link);
         match msg {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Vrrp(s) => {
-                    self.slice = *s;
-                    self.scripts = r.scripts;
                     self.generation = r.generation;
+                    self.reload(&mut out, *s, r.scripts);
+                    let link = out.take().ok_or(LinkError::Closed)?;
                     link.send(&FromWorker::Ready {
                         generation: r.generation,
                     })?;
@@ -80,12 +591,23 @@ impl Worker for VrrpWorker {
                     ));
                 }
             },
-            ToWorker::Shutdown => return Ok(Flow::Exit(0)),
-            ToWorker::DumpRequest { kind } => link.send(&FromWorker::Dump {
-                kind,
-                text: self.dump(kind),
-            })?,
-            ToWorker::ScriptDone { .. } => {}
+            ToWorker::Shutdown => {
+                self.stop(&mut out);
+                return Ok(Flow::Exit(0));
+            }
+            ToWorker::DumpRequest { kind } => {
+                if kind == DumpKind::Stats {
+                    self.send_stats(&mut out, true);
+                }
+                let text = self.dump(kind);
+                let link = out.take().ok_or(LinkError::Closed)?;
+                link.send(&FromWorker::Dump { kind, text })?;
+            }
+            ToWorker::ScriptDone { request, outcome } => {
+                let now = Instant::now();
+                let actions = self.machine.script_done(now, request, &outcome);
+                self.run(&mut out, now, actions);
+            }
             other => {
                 return Err(LinkError::Protocol(format!(
                     "unexpected {} for the VRRP worker",
@@ -94,6 +616,55 @@ impl Worker for VrrpWorker {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    fn on_event(
+        &mut self,
+        link: &mut Link,
+        _registry: &mio::Registry,
+        event: &mio::event::Event,
+    ) -> Result<Flow, LinkError> {
+        let mut out = Some(link);
+        let token = event.token();
+        if token == EVENTS_TOKEN {
+            self.on_net_events(&mut out);
+        } else if token != LINK_TOKEN {
+            self.on_adverts(&mut out, token);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn on_timer(&mut self, link: &mut Link, now: Instant) -> Result<Flow, LinkError> {
+        let mut out = Some(link);
+        let pending: Vec<mio::Token> = self.pending.iter().copied().collect();
+        for t in pending {
+            self.on_adverts(&mut out, t);
+        }
+        let actions = self.machine.on_timer(now);
+        self.run(&mut out, now, actions);
+        for e in self.shell.send_due_frames(now) {
+            log(&mut out, LogLevel::Err, e);
+        }
+        if now >= self.next_stats {
+            self.next_stats = now + STATS_INTERVAL;
+            self.send_stats(&mut out, false);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let soonest = [
+            self.machine.next_deadline(),
+            self.shell.next_frame_due(),
+            Some(self.next_stats),
+            (!self.pending.is_empty()).then_some(now),
+        ];
+        soonest.into_iter().flatten().min()
+    }
+
+    fn on_parent_gone(&mut self) {
+        self.stop(&mut None);
     }
 }
 
@@ -110,16 +681,42 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let (Slice::Vrrp(slice), ipc::Restored::Vrrp(restored)) = (init.slice, init.restored) else {
         return 1;
     };
-    let mut w = VrrpWorker {
-        generation: init.generation,
-        slice: *slice,
-        scripts: init.scripts,
-        restored,
+    let _ = link.log(LogLevel::Info, confinement.to_string());
+    let shell = match Shell::open() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = link.log(
+                LogLevel::Err,
+                format!("VRRP worker cannot open its netlink/packet sockets: {e}"),
+            );
+            link.drain(Duration::from_millis(200));
+            return 1;
+        }
     };
+    let now = Instant::now();
+    let mut w = VrrpWorker::new(init.generation, *slice, init.scripts, &restored, shell, now);
     let n = w.slice.vrrp.instances.len();
     let generation = w.generation;
+    {
+        let mut out = Some(&mut link);
+        w.sync_sockets(&mut out);
+        if w.slice
+            .vrrp
+            .instances
+            .iter()
+            .any(|i| !i.virtual_routes.is_empty() || !i.virtual_rules.is_empty())
+        {
+            log(
+                &mut out,
+                LogLevel::Warning,
+                "virtual_routes and virtual_rules are not installed by this version".into(),
+            );
+        }
+        let mut actions = w.feed_kernel_state(now, true);
+        actions.extend(w.machine.start(now));
+        w.run(&mut out, now, actions);
+    }
     let started = (|| {
-        link.log(LogLevel::Info, confinement.to_string())?;
         link.log(
             LogLevel::Info,
             format!("VRRP worker started with {n} instance(s)"),
@@ -127,6 +724,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {
+        w.stop(&mut None);
         return 1;
     }
     run_loop(link, &mut w)

@@ -14,6 +14,7 @@
 pub mod advert;
 pub mod garp;
 pub mod netlink;
+pub mod shell;
 
 pub use advert::{IPPROTO_AH, IPPROTO_VRRP, IpFamily, Received, RecvError, VrrpSocket};
 pub use garp::FrameSender;
