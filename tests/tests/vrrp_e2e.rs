@@ -119,6 +119,12 @@ impl Lan {
                 "dev",
                 "eth0",
             ]);
+            let dad = ns
+                .command("sysctl")
+                .args(["-qw", "net.ipv6.conf.eth0.accept_dad=0"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(dad, "sysctl accept_dad");
             ip(&["-n", ns.name(), "link", "set", "eth0", "up"]);
             nodes.push(ns);
         }
@@ -138,6 +144,11 @@ impl Lan {
     }
 
     fn has_vip(&self, node: usize) -> bool {
+        self.has_addr(node, &format!("inet {VIP}/24"))
+    }
+
+    /// `ip addr show dev eth0` of a node contains `what`.
+    fn has_addr(&self, node: usize, what: &str) -> bool {
         ip(&[
             "-n",
             self.nodes[node].name(),
@@ -147,7 +158,7 @@ impl Lan {
             "dev",
             "eth0",
         ])
-        .contains(&format!("inet {VIP}/24"))
+        .contains(what)
     }
 }
 
@@ -157,6 +168,30 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// Debian's keepalived (VRRP only) with the same files.
+    fn start_keepalived(ns: &NetNs, tag: &str, conf: &str) -> Daemon {
+        let dir = std::env::temp_dir().join(format!("krs-vrrp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let conf_path = dir.join("keepalived.conf");
+        std::fs::write(&conf_path, conf).expect("write conf");
+        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
+        let child = ns
+            .command(tests::keepalived_system_binary())
+            .args(["-n", "-l", "-D", "-P", "-f"])
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived");
+        Daemon { child, dir }
+    }
+
     fn start(ns: &NetNs, tag: &str, conf: &str) -> Daemon {
         let dir = std::env::temp_dir().join(format!("krs-vrrp-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -547,5 +582,331 @@ fn election_worker_restart_without_loss_and_failover() {
     assert!(
         to_backup < Duration::from_millis(2000),
         "failover took {to_backup:?}"
+    );
+}
+
+/// Stop a daemon with SIGTERM and wait for a clean exit.
+fn stop(d: &mut Daemon) {
+    d.signal("TERM");
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = d.child.try_wait().expect("wait") {
+            assert!(st.success(), "exit: {st:?}\n{}", d.log());
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(6),
+            "no clean stop\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The VIP stays on `node` only for `d`.
+fn holds_steady(lan: &Lan, node: usize, d: Duration, ds: &[&Daemon]) {
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        let want: Vec<bool> = (0..lan.nodes.len()).map(|i| i == node).collect();
+        let have: Vec<bool> = (0..lan.nodes.len()).map(|i| lan.has_vip(i)).collect();
+        assert_eq!(
+            have,
+            want,
+            "VIP not steady on node {}\n{}",
+            node + 1,
+            logs(ds)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn interoperates_with_keepalived() {
+    if !require(
+        "the VRRP interoperability test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    // keepalived-rs (node 1) at 150, keepalived 2.2.7 (node 2) at 100.
+    let mut rs = Daemon::start(&lan.nodes[0], "interop-rs", &conf(150));
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "interop-ka", &conf(100));
+    let t = wait_until(
+        "keepalived-rs MASTER",
+        Duration::from_secs(10),
+        &[&rs, &ka],
+        || lan.has_vip(0),
+    );
+    eprintln!(
+        "interop: keepalived-rs elected over keepalived in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    // keepalived accepts our adverts: it stays BACKUP without the VIP.
+    holds_steady(&lan, 0, Duration::from_secs(5), &[&rs, &ka]);
+    assert!(!ka.log().contains("Entering MASTER STATE"), "{}", ka.log());
+    // Our priority-0 advert makes keepalived take over after its skew.
+    let t0 = Instant::now();
+    stop(&mut rs);
+    let t = wait_until(
+        "keepalived MASTER",
+        Duration::from_secs(6),
+        &[&rs, &ka],
+        || lan.has_vip(1),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "no fast takeover: {:?}",
+        t0.elapsed()
+    );
+    eprintln!(
+        "interop: keepalived took over {:.0} ms after SIGTERM on keepalived-rs",
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(!lan.has_vip(0));
+    // keepalived-rs back at 150 preempts keepalived: keepalived accepts
+    // our higher priority and releases the VIP; we accept its adverts
+    // meanwhile (no early takeover).
+    let rs = Daemon::start(&lan.nodes[0], "interop-rs2", &conf(150));
+    let t = wait_until(
+        "keepalived-rs preempts",
+        Duration::from_secs(10),
+        &[&rs, &ka],
+        || lan.has_vip(0) && !lan.has_vip(1),
+    );
+    eprintln!(
+        "interop: keepalived-rs preempted keepalived in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(
+        rs.log().contains("(VI_1) Entering BACKUP STATE"),
+        "{}",
+        rs.log()
+    );
+    holds_steady(&lan, 0, Duration::from_secs(2), &[&rs, &ka]);
+    assert!(ka.log().contains("Entering BACKUP STATE"), "{}", ka.log());
+    // And keepalived as the higher priority wins over keepalived-rs.
+    stop(&mut ka);
+    let ka = Daemon::start_keepalived(
+        &lan.nodes[1],
+        "interop-ka2",
+        &conf(100).replace("priority 100", "priority 200"),
+    );
+    let t = wait_until(
+        "keepalived preempts",
+        Duration::from_secs(10),
+        &[&rs, &ka],
+        || lan.has_vip(1) && !lan.has_vip(0),
+    );
+    eprintln!(
+        "interop: keepalived (200) preempted keepalived-rs (150) in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    holds_steady(&lan, 1, Duration::from_secs(2), &[&rs, &ka]);
+    assert_eq!(rs.instance_state().as_deref(), Some("BACKUP"));
+}
+
+#[test]
+fn ipv6_vrrpv3_election_and_failover() {
+    if !require(
+        "the VRRPv3 IPv6 test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    let conf6 = |prio: u8| {
+        format!(
+            r#"
+vrrp_instance VI_6 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority {prio}
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {{
+        fd00:201::100/64
+    }}
+}}
+"#
+        )
+    };
+    let vip = "inet6 fd00:201::100/64";
+    let t_start = Instant::now();
+    let mut n1 = Daemon::start(&lan.nodes[0], "v6-n1", &conf6(150));
+    let n2 = Daemon::start(&lan.nodes[1], "v6-n2", &conf6(100));
+    wait_until(
+        "node 1 holds the IPv6 VIP",
+        Duration::from_secs(5),
+        &[&n1, &n2],
+        || lan.has_addr(0, vip),
+    );
+    eprintln!(
+        "IPv6 VRRPv3 (advert 0.1 s): VIP on node 1 {:.0} ms after start",
+        t_start.elapsed().as_secs_f64() * 1000.0
+    );
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(1) {
+        assert!(
+            lan.has_addr(0, vip) && !lan.has_addr(1, vip),
+            "{}",
+            logs(&[&n1, &n2])
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(n2.instance_state().as_deref(), Some("BACKUP"));
+    let t0 = Instant::now();
+    n1.signal("TERM");
+    let t = wait_until(
+        "node 2 holds the IPv6 VIP",
+        Duration::from_secs(3),
+        &[&n1, &n2],
+        || lan.has_addr(1, vip),
+    );
+    eprintln!(
+        "IPv6 VRRPv3: failover on SIGTERM in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    stop(&mut n1);
+    assert!(!lan.has_addr(0, vip));
+}
+
+#[test]
+fn unicast_peers() {
+    if !require(
+        "the VRRP unicast test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    let confu = |prio: u8, me: u8, peer: u8| {
+        format!(
+            r#"
+vrrp_instance VI_U {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 53
+    priority {prio}
+    advert_int 1
+    unicast_src_ip 10.201.0.{me}
+    unicast_peer {{
+        10.201.0.{peer}
+    }}
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+}}
+"#
+        )
+    };
+    let mut n1 = Daemon::start(&lan.nodes[0], "uc-n1", &confu(150, 1, 2));
+    let n2 = Daemon::start(&lan.nodes[1], "uc-n2", &confu(100, 2, 1));
+    wait_until(
+        "node 1 MASTER (unicast)",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0),
+    );
+    holds_steady(&lan, 0, Duration::from_secs(2), &[&n1, &n2]);
+    let t0 = Instant::now();
+    stop(&mut n1);
+    let t = wait_until(
+        "node 2 MASTER (unicast)",
+        Duration::from_secs(6),
+        &[&n1, &n2],
+        || lan.has_vip(1),
+    );
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    eprintln!(
+        "unicast: failover on SIGTERM in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+}
+
+#[test]
+fn a_failing_vrrp_script_moves_the_vip() {
+    if !require(
+        "the vrrp_script test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    // World-readable flag file: scripts run as keepalived_script/nobody.
+    let flag = std::env::temp_dir().join(format!("krs-vrrp-flag-{}", std::process::id()));
+    std::fs::write(&flag, "up").expect("flag");
+    struct Rm(PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _rm = Rm(flag.clone());
+    let with_script = |prio: u8| {
+        conf(prio)
+            .replace("    router_id", "    enable_script_security\n    router_id")
+            .replace(
+                "vrrp_instance VI_1 {",
+                &format!(
+                    "vrrp_script chk {{\n    script \"/usr/bin/test -e {}\"\n    interval 1\n    \
+                 weight -60\n    fall 1\n    rise 1\n}}\nvrrp_instance VI_1 {{\n    \
+                 track_script {{\n        chk\n    }}",
+                    flag.display()
+                ),
+            )
+    };
+    let n1 = Daemon::start(&lan.nodes[0], "scr-n1", &with_script(150));
+    let n2 = Daemon::start(&lan.nodes[1], "scr-n2", &conf(100));
+    wait_until(
+        "node 1 MASTER",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0),
+    );
+    assert_eq!(
+        n1.status().expect("status")["vrrp_instances"][0]["effective_priority"],
+        150
+    );
+    // The script starts failing: 150 - 60 = 90 < 100, node 2 preempts.
+    std::fs::remove_file(&flag).expect("rm flag");
+    let t = wait_until(
+        "node 2 takes over",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(1) && !lan.has_vip(0),
+    );
+    eprintln!(
+        "vrrp_script failure: VIP moved in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    wait_until(
+        "node 1 effective priority 90",
+        Duration::from_secs(3),
+        &[&n1, &n2],
+        || {
+            n1.status()
+                .is_some_and(|s| s["vrrp_instances"][0]["effective_priority"] == 90)
+        },
+    );
+    assert_eq!(n1.instance_state().as_deref(), Some("BACKUP"));
+    // It recovers: 150 again, node 1 preempts back.
+    std::fs::write(&flag, "up").expect("flag");
+    let t = wait_until("node 1 back", Duration::from_secs(10), &[&n1, &n2], || {
+        lan.has_vip(0) && !lan.has_vip(1)
+    });
+    eprintln!(
+        "vrrp_script recovery: VIP back in {:.0} ms",
+        t.as_secs_f64() * 1000.0
     );
 }
