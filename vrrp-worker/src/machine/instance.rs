@@ -294,10 +294,17 @@ impl Machine {
                 x.state = VrrpState::Master;
                 x.wantstate = VrrpState::Master;
                 x.vipset = true;
-                x.sands = Some(now);
+                if !x.cfg.garp.master_refresh.is_zero() {
+                    x.garp_refresh_at = Some(now + x.cfg.garp.master_refresh);
+                }
                 if let Some(g) = x.group {
                     self.groups[g].state = VrrpState::Master;
                 }
+                // keepalived's reload_master: an advert at once, so no
+                // backup's master down timer runs out.
+                let prio = self.inst[i].effective;
+                self.send_advert(i, prio);
+                self.init_sands(now, i);
                 let msg = format!("({}) resuming MASTER STATE", self.inst[i].name());
                 self.log(LogLevel::Info, msg);
                 self.report(i);

@@ -112,6 +112,18 @@
 //!   is still running (keepalived logs that and runs it anyway).
 //! * Adverts received in FAULT (or before start) are ignored without
 //!   counting, as keepalived does.
+//!
+//! # Not done here
+//!
+//! * `notify_priority_changes` (keepalived's MASTER_PRIORITY /
+//!   BACKUP_PRIORITY events have no [`ipc::NotifyEvent`]).
+//! * The gratuitous ARP / NA for its own address a unicast instance sends
+//!   when it leaves FAULT.
+//! * A restored instance does not know its track scripts' last results:
+//!   until they report, weighted scripts add nothing to its priority (a
+//!   weight-0 script does not hold a restored MASTER or BACKUP back).
+//! * IPsec AH is not verified (see [`crate::packet`]).
+//! * Interface up/down debounce timers.
 
 pub mod instance;
 mod sync;
@@ -393,8 +405,9 @@ impl Machine {
     /// `vrrp_startup_delay`.
     ///
     /// Restored MASTER holding its VIPs (and still up): stays MASTER, keeps
-    /// the VIPs (no remove, no gratuitous ARP burst, no notify) and sends an
-    /// advert at once. Restored BACKUP: BACKUP with a fresh master down
+    /// the VIPs (no remove, no gratuitous ARP burst, no notify); the first
+    /// action returned is its advert, and the next follows one advert
+    /// interval later. Restored BACKUP: BACKUP with a fresh master down
     /// timer. Anything else starts as without restore, except that no
     /// notify runs for a state the parent already knew.
     pub fn start(&mut self, now: Instant) -> Vec<Action> {

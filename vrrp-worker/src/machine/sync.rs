@@ -87,6 +87,15 @@ impl Machine {
                 .iter()
                 .filter(|&&m| self.inst[m].init_pending)
                 .count() as u32;
+            // A member resuming as MASTER with its VIPs keeps the group
+            // MASTER.
+            if members.iter().any(|&m| {
+                let x = &self.inst[m];
+                x.restore
+                    .is_some_and(|r| r.state == VrrpState::Master && r.holds_vips)
+            }) {
+                state = VrrpState::Master;
+            }
             if num_fault > 0 {
                 state = VrrpState::Fault;
             } else if num_init > 0 {

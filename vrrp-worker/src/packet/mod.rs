@@ -44,7 +44,10 @@
 //! value) and [`check`] verifies it again.
 //!
 //! Authentication: PASS compares the 8 password bytes (keepalived pads the
-//! configured password with zeros). IPsec AH (HMAC-MD5-96 over an AH
+//! configured password with zeros). VRRPv2 over IPv6 carries no
+//! authentication data (keepalived sends none); its auth type byte is
+//! still compared, the password cannot be (keepalived 2.2.7 reads it from
+//! an offset computed from a nonexistent IPv4 header). IPsec AH (HMAC-MD5-96 over an AH
 //! header between the IPv4 header and the message) is recognised and its
 //! presence checked as keepalived checks it, but the ICV is not verified
 //! here: an AH-authenticated advert is rejected with
