@@ -69,6 +69,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(name: &str, conf: &str) -> Daemon {
+        Self::start_with(name, conf, &[], 3)
+    }
+
+    /// Start with extra options; wait until `workers` workers are ready.
+    fn start_with(name: &str, conf: &str, extra: &[&str], workers: usize) -> Daemon {
         let ns = NetNs::new(name, &["eth0"]).expect("netns");
         let dir = std::env::temp_dir().join(format!("krs-sup-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -78,7 +83,9 @@ impl Daemon {
         let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
         let child = ns
             .command(keepalived_rs_binary())
-            .args(["-n", "-l", "-G", "-D", "-f"])
+            .args(["-n", "-l", "-G", "-D"])
+            .args(extra)
+            .arg("-f")
             .arg(&conf_path)
             .arg("-p")
             .arg(dir.join("k.pid"))
@@ -100,7 +107,7 @@ impl Daemon {
         };
         d.wait_for("all workers ready", Duration::from_secs(10), |s| {
             let w = s["workers"].as_array().cloned().unwrap_or_default();
-            w.len() == 3 && w.iter().all(|w| w["ready"] == true)
+            w.len() == workers && w.iter().all(|w| w["ready"] == true)
         });
         d
     }
@@ -444,8 +451,9 @@ fn workers_hold_only_their_privileges() {
         }
         // fds 0-2 are the standard streams (stderr is the parent's, so a
         // worker's panic message is not lost), 3 is the IPC socket, and
-        // anything above is the worker's own event loop (epoll): nothing
-        // inherited from the parent survives.
+        // anything above is what the worker opened itself after
+        // confinement (its epoll, its raw/netlink sockets): no file, pipe
+        // or device inherited from the parent survives.
         let fds: Vec<(u32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .expect("fds")
             .filter_map(|e| e.ok())
@@ -461,7 +469,7 @@ fn workers_hold_only_their_privileges() {
         assert!(
             fds.iter()
                 .filter(|(n, _)| *n > 3)
-                .all(|(_, t)| t.starts_with("anon_inode:")),
+                .all(|(_, t)| t.starts_with("anon_inode:") || t.starts_with("socket:")),
             "{role} has unexpected fds: {fds:?}"
         );
     }
@@ -493,25 +501,38 @@ fn dumps_on_sigusr1_and_sigusr2() {
     d.signal("USR1");
     let t0 = Instant::now();
     while !(fresh("/tmp/keepalived.data") && fresh("/tmp/keepalived_check.data")) {
-        assert!(t0.elapsed() < Duration::from_secs(5), "no data dump:\n{}", d.log());
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no data dump:\n{}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let data = std::fs::read_to_string("/tmp/keepalived.data").expect("data");
     assert!(data.contains("keepalived-rs parent"), "{data}");
     assert!(data.contains("VRRP Instance = VI_1"), "{data}");
-    assert!(data.contains("VRRP worker (pid"), "the worker's own part: {data}");
+    assert!(
+        data.contains("VRRP worker (pid"),
+        "the worker's own part: {data}"
+    );
     let check = std::fs::read_to_string("/tmp/keepalived_check.data").expect("check data");
     assert!(check.contains("check worker (pid"), "{check}");
     assert!(check.contains("IPVS worker (pid"), "{check}");
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata("/tmp/keepalived.data").expect("stat").permissions(),
+        &std::fs::metadata("/tmp/keepalived.data")
+            .expect("stat")
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
 
     d.signal("USR2");
     let t0 = Instant::now();
     while !fresh("/tmp/keepalived.stats") {
-        assert!(t0.elapsed() < Duration::from_secs(5), "no stats dump:\n{}", d.log());
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no stats dump:\n{}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let stats = std::fs::read_to_string("/tmp/keepalived.stats").expect("stats");
@@ -524,56 +545,14 @@ fn vrrp_only_and_check_only() {
         return;
     }
     for (flag, roles) in [("-P", vec!["vrrp"]), ("-C", vec!["check", "ipvs"])] {
-        let ns = NetNs::new("sup-role", &["eth0"]).expect("netns");
-        let dir = std::env::temp_dir().join(format!("krs-sup-role-{}-{flag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::write(dir.join("k.conf"), CONF).expect("conf");
-        let sock = dir.join("ctl.sock");
-        let mut child = ns
-            .command(keepalived_rs_binary())
-            .args(["-n", "-G", flag, "-f"])
-            .arg(dir.join("k.conf"))
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .arg("--control-socket")
-            .arg(&sock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start");
-        let t0 = Instant::now();
-        let status = loop {
-            let s = UnixStream::connect(&sock).ok().and_then(|mut s| {
-                s.write_all(b"status\n").ok()?;
-                let mut out = String::new();
-                s.read_to_string(&mut out).ok()?;
-                serde_json::from_str::<serde_json::Value>(&out).ok()
-            });
-            if let Some(s) = s.filter(|s| {
-                s["workers"]
-                    .as_array()
-                    .is_some_and(|w| w.iter().all(|w| w["ready"] == true) && !w.is_empty())
-            }) {
-                break s;
-            }
-            assert!(t0.elapsed() < Duration::from_secs(10), "{flag}: no ready workers");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let got: Vec<String> = status["workers"]
+        let d = Daemon::start_with("sup-role", CONF, &[flag], roles.len());
+        let status = d.status().expect("status");
+        let got: Vec<&str> = status["workers"]
             .as_array()
             .expect("workers")
             .iter()
-            .map(|w| w["role"].as_str().unwrap_or("").to_string())
+            .filter_map(|w| w["role"].as_str())
             .collect();
         assert_eq!(got, roles, "{flag}");
-        let _ = child.kill();
-        let _ = child.wait();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
