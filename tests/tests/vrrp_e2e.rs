@@ -219,6 +219,11 @@ impl Daemon {
         Daemon { child, dir }
     }
 
+    /// Replace the configuration file (then SIGHUP to reload).
+    fn rewrite(&self, conf: &str) {
+        std::fs::write(self.dir.join("keepalived.conf"), conf).expect("write conf");
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
     }
@@ -908,5 +913,114 @@ fn a_failing_vrrp_script_moves_the_vip() {
     eprintln!(
         "vrrp_script recovery: VIP back in {:.0} ms",
         t.as_secs_f64() * 1000.0
+    );
+}
+
+#[test]
+fn a_tracked_interface_going_down_means_fault() {
+    if !require(
+        "the track_interface test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    let n1 = Daemon::start(&lan.nodes[0], "trk-n1", &conf(150));
+    let n2 = Daemon::start(&lan.nodes[1], "trk-n2", &conf(100));
+    wait_until(
+        "node 1 MASTER",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0),
+    );
+    let ns1 = lan.nodes[0].name().to_string();
+    ip(&["-n", &ns1, "link", "set", "eth0", "down"]);
+    let t = wait_until(
+        "node 1 FAULT without the VIP",
+        Duration::from_secs(3),
+        &[&n1, &n2],
+        || n1.instance_state().as_deref() == Some("FAULT") && !lan.has_vip(0),
+    );
+    eprintln!(
+        "track_interface: FAULT and VIP removed {:.0} ms after link down",
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(
+        n1.log().contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        n1.log()
+    );
+    wait_until("node 2 MASTER", Duration::from_secs(6), &[&n1, &n2], || {
+        lan.has_vip(1)
+    });
+    ip(&["-n", &ns1, "link", "set", "eth0", "up"]);
+    let t = wait_until(
+        "node 1 MASTER again",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0) && !lan.has_vip(1),
+    );
+    eprintln!(
+        "track_interface: VIP back on node 1 {:.0} ms after link up",
+        t.as_secs_f64() * 1000.0
+    );
+    assert_eq!(n1.instance_state().as_deref(), Some("MASTER"));
+}
+
+#[test]
+fn reload_keeps_the_master_and_applies_vip_changes() {
+    if !require(
+        "the VRRP reload test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(1);
+    let base = conf(150);
+    let d = Daemon::start(&lan.nodes[0], "reload", &base);
+    wait_until("MASTER", Duration::from_secs(10), &[&d], || lan.has_vip(0));
+    let entered = |d: &Daemon| d.log().matches("Entering MASTER STATE").count();
+    assert_eq!(entered(&d), 1);
+    let ctl = |d: &Daemon| d.status().and_then(|s| s["generation"].as_u64());
+    // Add a VIP and an excluded VIP.
+    d.rewrite(&base.replace(
+        &format!("        {VIP}/24\n    }}\n"),
+        &format!(
+            "        {VIP}/24\n        10.201.0.101/24\n    }}\n    virtual_ipaddress_excluded {{\n        \
+             10.201.0.150/24\n    }}\n"
+        ),
+    ));
+    d.signal("HUP");
+    wait_until(
+        "generation 2 with the new VIPs",
+        Duration::from_secs(5),
+        &[&d],
+        || {
+            ctl(&d) == Some(2)
+                && lan.has_vip(0)
+                && lan.has_addr(0, "inet 10.201.0.101/24")
+                && lan.has_addr(0, "inet 10.201.0.150/24")
+        },
+    );
+    assert_eq!(d.instance_state().as_deref(), Some("MASTER"));
+    // Remove the first VIP: it goes, the others stay.
+    d.rewrite(&base.replace(&format!("{VIP}/24"), "10.201.0.101/24"));
+    d.signal("HUP");
+    wait_until(
+        "generation 3 without the old VIP",
+        Duration::from_secs(5),
+        &[&d],
+        || ctl(&d) == Some(3) && !lan.has_vip(0) && lan.has_addr(0, "inet 10.201.0.101/24"),
+    );
+    assert!(!lan.has_addr(0, "10.201.0.150"), "excluded VIP left behind");
+    // Never left MASTER, never re-entered it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.instance_state().as_deref(), Some("MASTER"));
+    assert_eq!(entered(&d), 1, "{}", d.log());
+    assert_eq!(
+        d.log().matches("Entering BACKUP STATE").count(),
+        1,
+        "only the initial BACKUP: {}",
+        d.log()
     );
 }

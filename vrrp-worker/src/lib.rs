@@ -302,6 +302,18 @@ impl VrrpWorker {
         }
     }
 
+    /// After a (re)start: an instance that resumed holding its VIPs gets
+    /// them installed if anything removed them while no worker ran (adding
+    /// one that is there is a no-op).
+    fn ensure_vips(&mut self, out: &mut Out<'_>) {
+        let ids: Vec<InstanceId> = self.machine.instance_ids().collect();
+        for id in ids {
+            if self.machine.instance_state(id).holds_vips {
+                self.set_vips(out, id, true);
+            }
+        }
+    }
+
     fn send_garp(&mut self, out: &mut Out<'_>, now: Instant, id: InstanceId, repeat: u32) {
         let cfg = self.machine.config(id).clone();
         let g = &self.slice.global;
@@ -715,6 +727,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));
         w.run(&mut out, now, actions);
+        w.ensure_vips(&mut out);
     }
     let started = (|| {
         link.log(
