@@ -1024,3 +1024,47 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
         d.log()
     );
 }
+
+#[test]
+fn the_master_parent_killed_releases_the_vip() {
+    if !require(
+        "the parent-death test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let lan = Lan::new(2);
+    let n1 = Daemon::start(&lan.nodes[0], "pk-n1", &conf(150));
+    let n2 = Daemon::start(&lan.nodes[1], "pk-n2", &conf(100));
+    wait_until(
+        "node 1 MASTER",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0),
+    );
+    let (worker, _, _) = n1.vrrp_worker().expect("vrrp worker");
+    // The parent dies outright: its VRRP worker sees the link close and
+    // stops as on SIGTERM (priority-0 advert, VIP removed), as keepalived's
+    // VRRP child does when its parent is killed.
+    n1.signal("KILL");
+    let t = wait_until("node 2 MASTER", Duration::from_secs(6), &[&n1, &n2], || {
+        lan.has_vip(1) && !lan.has_vip(0)
+    });
+    eprintln!(
+        "parent SIGKILL on the master: VIP on node 2 after {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(t < Duration::from_secs(2), "no priority-0 handover: {t:?}");
+    let t0 = Instant::now();
+    while std::path::Path::new(&format!("/proc/{worker}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{worker}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "the worker outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
