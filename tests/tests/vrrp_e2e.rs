@@ -332,9 +332,18 @@ impl Capture {
         let err = base.with_extension("err");
         let child = ns
             .command("tshark")
-            .args(["-l", "-n", "-i", "eth0", "-f", "ip proto 112"])
+            .args(["-l", "-n", "-i", "eth0", "-f", "ip proto 112 or arp"])
             .args(["-T", "fields", "-E", "separator=|"])
             .args(["-e", "frame.time_epoch", "-e", "ip.src", "-e", "vrrp.prio"])
+            .args([
+                "-e",
+                "eth.src",
+                "-e",
+                "arp.opcode",
+                "-e",
+                "arp.src.proto_ipv4",
+            ])
+            .args(["-e", "arp.dst.hw_mac", "-e", "arp.dst.proto_ipv4"])
             .stdout(std::fs::File::create(&out).expect("capture file"))
             .stderr(std::fs::File::create(&err).expect("capture errors"))
             .spawn()
@@ -371,23 +380,51 @@ impl Capture {
         }
     }
 
-    /// Stop and return (epoch seconds, source, priority) per advert.
-    fn finish(mut self) -> Vec<(f64, String, u8)> {
+    /// Stop and return what was captured.
+    fn finish(mut self) -> Captured {
         signal_pid(self.child.id(), "INT");
         let _ = self.child.wait();
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split('|').collect();
-                Some((
-                    f.first()?.parse().ok()?,
-                    f.get(1)?.to_string(),
-                    f.get(2)?.parse().ok()?,
-                ))
-            })
-            .collect()
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let mut c = Captured::default();
+        for l in text.lines() {
+            let f: Vec<&str> = l.split('|').collect();
+            let Some(t) = f.first().and_then(|t| t.parse::<f64>().ok()) else {
+                continue;
+            };
+            let field = |i: usize| f.get(i).copied().unwrap_or("").to_string();
+            if let Ok(prio) = field(2).parse::<u8>() {
+                c.adverts.push((t, field(1), prio));
+            } else if !field(4).is_empty() {
+                c.arps.push(Arp {
+                    t,
+                    eth_src: field(3),
+                    opcode: field(4),
+                    sender_ip: field(5),
+                    target_mac: field(6),
+                    target_ip: field(7),
+                });
+            }
+        }
+        c
     }
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // fields are printed in assertion messages
+struct Arp {
+    t: f64,
+    eth_src: String,
+    opcode: String,
+    sender_ip: String,
+    target_mac: String,
+    target_ip: String,
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    /// (epoch seconds, source, priority)
+    adverts: Vec<(f64, String, u8)>,
+    arps: Vec<Arp>,
 }
 
 impl Drop for Capture {
@@ -491,7 +528,7 @@ fn election_worker_restart_without_loss_and_failover() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let adverts = cap.finish();
+    let adverts = cap.finish().adverts;
     let replaced = replaced
         .unwrap_or_else(|| panic!("the VRRP worker was not replaced\n{}", logs(&[&n1, &n2])));
     assert_eq!(n1.instance_state().as_deref(), Some("MASTER"));
@@ -565,7 +602,21 @@ fn election_worker_restart_without_loss_and_failover() {
         n2.instance_state().as_deref() == Some("MASTER")
     });
     std::thread::sleep(Duration::from_millis(300));
-    let adverts = cap.finish();
+    let captured = cap.finish();
+    let adverts = &captured.adverts;
+    // Node 2 announced the VIP on becoming MASTER: garp_master_repeat (5)
+    // gratuitous ARPs in keepalived's format, right after its first advert.
+    let garps: Vec<&Arp> = captured
+        .arps
+        .iter()
+        .filter(|a| a.eth_src == "02:00:0a:c9:00:02" && a.sender_ip == VIP)
+        .collect();
+    assert_eq!(garps.len(), 5, "{captured:?}");
+    for g in &garps {
+        assert_eq!(g.opcode, "1", "request: {g:?}");
+        assert_eq!(g.target_ip, VIP, "{g:?}");
+        assert_eq!(g.target_mac, "ff:ff:ff:ff:ff:ff", "{g:?}");
+    }
     let prio0 = adverts
         .iter()
         .find(|(t, src, p)| *t >= term_epoch && src == "10.201.0.1" && *p == 0)
