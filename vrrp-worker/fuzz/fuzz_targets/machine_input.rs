@@ -93,7 +93,11 @@ vrrp_instance C {
 fn slice() -> &'static ipc::VrrpSlice {
     static S: OnceLock<ipc::VrrpSlice> = OnceLock::new();
     S.get_or_init(|| {
-        let l = config::load_str(Path::new("/x/k.conf"), CONF, &config::LoadOptions::default());
+        let l = config::load_str(
+            Path::new("/x/k.conf"),
+            CONF,
+            &config::LoadOptions::default(),
+        );
         assert!(!l.has_errors(), "{:?}", l.diagnostics);
         ipc::VrrpSlice {
             global: l.config.global.clone(),
@@ -107,7 +111,9 @@ fn table() -> Vec<ipc::ScriptEntry> {
     for (i, n) in ["chk", "chk0"].iter().enumerate() {
         v.push(ipc::ScriptEntry {
             id: ipc::ScriptId(i as u32),
-            purpose: ipc::ScriptPurpose::VrrpScript { name: n.to_string() },
+            purpose: ipc::ScriptPurpose::VrrpScript {
+                name: n.to_string(),
+            },
         });
     }
     v
@@ -135,8 +141,19 @@ fuzz_target!(|data: &[u8]| {
     if restore_sel & 1 != 0 {
         for (i, n) in ["A", "B", "C"].iter().enumerate() {
             let s = (restore_sel >> (1 + 2 * i)) & 3;
-            let state = [ipc::VrrpState::Init, ipc::VrrpState::Backup, ipc::VrrpState::Master, ipc::VrrpState::Fault][s as usize];
-            restored.insert(n.to_string(), ipc::InstanceRestore { state, holds_vips: s == 2 });
+            let state = [
+                ipc::VrrpState::Init,
+                ipc::VrrpState::Backup,
+                ipc::VrrpState::Master,
+                ipc::VrrpState::Fault,
+            ][s as usize];
+            restored.insert(
+                n.to_string(),
+                ipc::InstanceRestore {
+                    state,
+                    holds_vips: s == 2,
+                },
+            );
         }
     }
     let mut m = Machine::new(slice(), &table(), &restored);
@@ -152,7 +169,7 @@ fuzz_target!(|data: &[u8]| {
         m.set_source_address(now, id, Some(a));
     }
     let mut pending: Vec<u64> = Vec::new();
-    let mut handle = |acts: Vec<Action>, pending: &mut Vec<u64>| {
+    let handle = |acts: Vec<Action>, pending: &mut Vec<u64>| {
         for a in acts {
             if let Action::RunScript { request, .. } = a {
                 pending.push(request);
@@ -193,7 +210,10 @@ fuzz_target!(|data: &[u8]| {
                 let (msg, meta) = if c.family == config::model::vrrp::Family::Ipv6 {
                     let s = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(from));
                     let d = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-                    (a.encode(IpAddr::V6(s), IpAddr::V6(d)), RxMeta::ipv6(s, d, Some(255)))
+                    (
+                        a.encode(IpAddr::V6(s), IpAddr::V6(d)),
+                        RxMeta::ipv6(s, d, Some(255)),
+                    )
                 } else {
                     let s = Ipv4Addr::new(10, 0, 0, from);
                     let d = a.encode_ipv4(s, Ipv4Addr::new(224, 0, 0, 18), 255, 1);
@@ -207,7 +227,11 @@ fuzz_target!(|data: &[u8]| {
                 let id = ids[usize::from(b.u8().unwrap_or(0)) % ids.len()];
                 let n = usize::from(b.u8().unwrap_or(0));
                 let msg = b.take(n).to_vec();
-                let meta = RxMeta::ipv6(Ipv6Addr::LOCALHOST, Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12), Some(255));
+                let meta = RxMeta::ipv6(
+                    Ipv6Addr::LOCALHOST,
+                    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+                    Some(255),
+                );
                 handle(m.receive(now, id, &msg, &meta), &mut pending);
             }
             5 => {
@@ -223,7 +247,9 @@ fuzz_target!(|data: &[u8]| {
                         0 => ipc::ScriptOutcome::Exited { code: 0 },
                         1 => ipc::ScriptOutcome::Exited { code: 1 },
                         2 => ipc::ScriptOutcome::TimedOut,
-                        _ => ipc::ScriptOutcome::Refused { reason: String::new() },
+                        _ => ipc::ScriptOutcome::Refused {
+                            reason: String::new(),
+                        },
                     };
                     handle(m.script_done(now, r, &outcome), &mut pending);
                 }
@@ -234,7 +260,12 @@ fuzz_target!(|data: &[u8]| {
             }
             8 => {
                 let id = ids[usize::from(b.u8().unwrap_or(0)) % ids.len()];
-                let addr = if b.u8().unwrap_or(0) % 2 == 0 { None } else { m.source_address(id).or(Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6)))) };
+                let addr = if b.u8().unwrap_or(0) % 2 == 0 {
+                    None
+                } else {
+                    m.source_address(id)
+                        .or(Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6))))
+                };
                 handle(m.set_source_address(now, id, addr), &mut pending);
             }
             _ => {

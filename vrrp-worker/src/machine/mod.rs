@@ -112,6 +112,9 @@
 //!   is still running (keepalived logs that and runs it anyway).
 //! * Adverts received in FAULT (or before start) are ignored without
 //!   counting, as keepalived does.
+//! * One departure from keepalived: a packet that fails the checks does not
+//!   restart a master's advert timer (keepalived restarts it after any
+//!   packet it read, so a stream of bad packets could silence a master).
 //!
 //! # Not done here
 //!

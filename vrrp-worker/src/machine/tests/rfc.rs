@@ -520,3 +520,36 @@ fn ipv6_v3_instance_runs() {
     h.rx("V6", "fe80::9", 150);
     assert_eq!(h.state("V6"), VrrpState::Backup);
 }
+
+#[test]
+fn master_advert_timer_ignores_invalid_packets() {
+    let mut h = master(&instance("VI_1", 51, 100, ""));
+    let id = h.id("VI_1");
+    let next = h.m.next_deadline().unwrap();
+    h.run_for(ms(500));
+    let mut bad = h.advert("VI_1", 150);
+    bad.addrs = vec!["10.9.9.9".parse().unwrap()];
+    let acts = h.rx_advert("VI_1", "10.0.0.9", &bad);
+    assert_eq!(h.state("VI_1"), VrrpState::Master);
+    assert!(sent(&acts, id).is_empty());
+    assert_eq!(h.m.next_deadline(), Some(next));
+    assert_eq!(drops(h.counters("VI_1"), DropReason::AddressList), 1);
+}
+
+#[test]
+fn skip_check_adv_addr_checks_only_a_new_master() {
+    let mut h = H::new(&instance("VI_1", 51, 100, "skip_check_adv_addr"));
+    h.start();
+    let good = h.advert("VI_1", 150);
+    let mut odd = good.clone();
+    odd.addrs = vec!["10.9.9.9".parse().unwrap()];
+    // From an unknown master the addresses are checked...
+    h.rx_advert("VI_1", "10.0.0.9", &odd);
+    assert_eq!(drops(h.counters("VI_1"), DropReason::AddressList), 1);
+    // ... then not, from the same master.
+    h.rx_advert("VI_1", "10.0.0.9", &good);
+    h.rx_advert("VI_1", "10.0.0.9", &odd);
+    assert_eq!(drops(h.counters("VI_1"), DropReason::AddressList), 1);
+    h.rx_advert("VI_1", "10.0.0.8", &odd);
+    assert_eq!(drops(h.counters("VI_1"), DropReason::AddressList), 2);
+}

@@ -157,3 +157,40 @@ fn lower_priority_advert_garps_every_member_that_asks() {
     assert_eq!(garps(&acts, i1), vec![1]);
     assert_eq!(garps(&acts, i2), vec![2]);
 }
+
+#[test]
+fn restored_group_resumes_master_without_notifies() {
+    let conf = group_conf(100, 150, "", "");
+    let restored: BTreeMap<String, InstanceRestore> = ["VI_1", "VI_2"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                InstanceRestore {
+                    state: VrrpState::Master,
+                    holds_vips: true,
+                },
+            )
+        })
+        .collect();
+    let mut h = H::with_restore(&conf, &restored);
+    let (i1, i2) = (h.id("VI_1"), h.id("VI_2"));
+    let mut acts = h.start();
+    assert_eq!(sent(&acts, i1), vec![100]);
+    assert_eq!(sent(&acts, i2), vec![150]);
+    acts.extend(h.run_to(ms(5000)));
+    assert_eq!(h.state("VI_1"), VrrpState::Master);
+    assert_eq!(h.state("VI_2"), VrrpState::Master);
+    assert!(h.notifies(&acts).is_empty());
+    assert_eq!(removes(&acts, i1) + removes(&acts, i2), 0);
+}
+
+#[test]
+fn owners_group_starts_master() {
+    let conf = group_conf(255, 255, "", "").replace("state BACKUP", "state MASTER");
+    let mut h = H::new(&conf);
+    let mut acts = h.start();
+    acts.extend(h.run_to(us(1)));
+    assert_eq!(h.state("VI_1"), VrrpState::Master);
+    assert_eq!(h.state("VI_2"), VrrpState::Master);
+}
