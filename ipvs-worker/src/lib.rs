@@ -8,6 +8,9 @@
 //! Privileges: only CAP_NET_ADMIN, no_new_privs, and a seccomp allow-list
 //! that permits netlink and little else.
 
+pub mod netlink;
+pub mod table;
+
 use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
 use ipc::{DumpKind, FromWorker, Health, LogLevel, LvsSlice, RealServerKey, Role, Slice, ToWorker};
 use std::collections::BTreeMap;
