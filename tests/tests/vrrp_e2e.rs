@@ -344,6 +344,7 @@ impl Capture {
                 "arp.src.proto_ipv4",
             ])
             .args(["-e", "arp.dst.hw_mac", "-e", "arp.dst.proto_ipv4"])
+            .args(["-e", "vrrp.virt_rtr_id"])
             .stdout(std::fs::File::create(&out).expect("capture file"))
             .stderr(std::fs::File::create(&err).expect("capture errors"))
             .spawn()
@@ -394,6 +395,9 @@ impl Capture {
             let field = |i: usize| f.get(i).copied().unwrap_or("").to_string();
             if let Ok(prio) = field(2).parse::<u8>() {
                 c.adverts.push((t, field(1), prio));
+                if let Ok(vrid) = field(8).parse::<u8>() {
+                    c.with_vrid.push((t, field(1), prio, vrid));
+                }
             } else if !field(4).is_empty() {
                 c.arps.push(Arp {
                     t,
@@ -424,6 +428,8 @@ struct Arp {
 struct Captured {
     /// (epoch seconds, source, priority)
     adverts: Vec<(f64, String, u8)>,
+    /// (epoch seconds, source, priority, VRID)
+    with_vrid: Vec<(f64, String, u8, u8)>,
     arps: Vec<Arp>,
 }
 
@@ -1118,4 +1124,90 @@ fn the_master_parent_killed_releases_the_vip() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn two_instances(p1: u8, p2: u8, with_second: bool) -> String {
+    let second = format!(
+        r#"
+vrrp_instance VI_2 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority {p2}
+    advert_int 1
+    virtual_ipaddress {{
+        10.201.0.102/24
+    }}
+}}
+"#
+    );
+    format!(
+        "{}{}",
+        conf(p1),
+        if with_second { second.as_str() } else { "" }
+    )
+}
+
+#[test]
+fn two_instances_share_a_socket_and_a_removed_one_says_goodbye() {
+    if !require(
+        "the two-instance test",
+        &[Requirement::Root, Requirement::NetTools],
+    ) || !tshark_present()
+    {
+        return;
+    }
+    let lan = Lan::new(2);
+    let vip2 = "inet 10.201.0.102/24";
+    let n1 = Daemon::start(&lan.nodes[0], "two-n1", &two_instances(150, 100, true));
+    let n2 = Daemon::start(&lan.nodes[1], "two-n2", &two_instances(100, 150, true));
+    // Each node is MASTER of one VRID: adverts are told apart by VRID on
+    // the one socket per interface.
+    wait_until(
+        "VI_1 on node 1, VI_2 on node 2",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || lan.has_vip(0) && lan.has_addr(1, vip2),
+    );
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(2) {
+        assert!(
+            lan.has_vip(0) && !lan.has_vip(1) && lan.has_addr(1, vip2) && !lan.has_addr(0, vip2),
+            "{}",
+            logs(&[&n1, &n2])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Node 2 reloads without VI_2: it sends VI_2's priority-0 advert and
+    // drops the VIP; node 1 takes VI_2 over after its skew.
+    let cap = Capture::start(&lan.nodes[0], "two");
+    cap.wait_live();
+    n2.rewrite(&two_instances(100, 150, false));
+    let epoch = epoch_now();
+    n2.signal("HUP");
+    let t = wait_until(
+        "node 1 takes VI_2",
+        Duration::from_secs(6),
+        &[&n1, &n2],
+        || lan.has_addr(0, vip2) && !lan.has_addr(1, vip2),
+    );
+    let c = cap.finish();
+    let bye = c
+        .with_vrid
+        .iter()
+        .find(|(t, src, p, v)| *t >= epoch && src == "10.201.0.2" && *p == 0 && *v == 52)
+        .map(|(t, ..)| t - epoch);
+    eprintln!(
+        "reload removing a MASTER instance: priority-0 advert at +{} ms, VIP taken over after {:.0} ms",
+        bye.map_or("?".into(), |t| format!("{:.0}", t * 1000.0)),
+        t.as_secs_f64() * 1000.0
+    );
+    assert!(bye.is_some(), "no priority-0 advert for VRID 52: {c:?}");
+    assert!(t < Duration::from_secs(2), "{t:?}");
+    assert!(lan.has_vip(0) && !lan.has_vip(1), "VI_1 untouched");
+    assert!(
+        n2.log().contains("(VI_2) removed from the configuration"),
+        "{}",
+        n2.log()
+    );
 }

@@ -472,6 +472,7 @@ impl VrrpWorker {
                 );
             }
         }
+        self.retire_removed(out, now, &slice, &snapshot);
         self.machine = Machine::new(&slice, &scripts, &snapshot);
         self.slice = slice;
         self.scripts = scripts;
@@ -514,6 +515,72 @@ impl VrrpWorker {
                 self.set_vips(out, id, true);
             }
         }
+    }
+
+    /// Instances a reload removes that are MASTER say goodbye as on a
+    /// stop (keepalived's `clear_diff_vrrp`): a priority-0 advert and
+    /// their VIPs removed. Done by a machine holding just those instances,
+    /// resumed from their state and shut down; only its kernel actions are
+    /// carried out (the parent no longer knows these instances).
+    fn retire_removed(
+        &mut self,
+        out: &mut Out<'_>,
+        now: Instant,
+        new: &VrrpSlice,
+        snapshot: &BTreeMap<String, InstanceRestore>,
+    ) {
+        let gone: BTreeSet<String> = self
+            .slice
+            .vrrp
+            .instances
+            .iter()
+            .filter(|i| new.vrrp.instance(&i.name).is_none())
+            .filter(|i| {
+                snapshot
+                    .get(&i.name)
+                    .is_some_and(|r| r.state == VrrpState::Master)
+            })
+            .map(|i| i.name.clone())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let mut s = self.slice.clone();
+        s.vrrp.instances.retain(|i| gone.contains(&i.name));
+        s.vrrp.sync_groups.clear();
+        for i in &mut s.vrrp.instances {
+            i.sync_group = None;
+        }
+        let restored: BTreeMap<String, InstanceRestore> = snapshot
+            .iter()
+            .filter(|(n, _)| gone.contains(*n))
+            .map(|(n, r)| (n.clone(), *r))
+            .collect();
+        let mut m = Machine::new(&s, &[], &restored);
+        let ids: Vec<InstanceId> = m.instance_ids().collect();
+        for id in &ids {
+            let src = self
+                .machine
+                .instance_id(&m.config(*id).name)
+                .and_then(|old| self.machine.source_address(old));
+            let _ = m.set_source_address(now, *id, src);
+        }
+        let _ = m.start(now);
+        let actions: Vec<Action> = m
+            .shutdown(now)
+            .into_iter()
+            .filter(|a| matches!(a, Action::SendAdvert { .. } | Action::RemoveVips { .. }))
+            .collect();
+        for name in &gone {
+            log(
+                out,
+                LogLevel::Info,
+                format!("({name}) removed from the configuration - stopping it"),
+            );
+        }
+        let current = std::mem::replace(&mut self.machine, m);
+        self.run(out, now, actions);
+        self.machine = current;
     }
 
     fn dump(&self, kind: DumpKind) -> String {
