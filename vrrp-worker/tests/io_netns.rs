@@ -620,3 +620,87 @@ fn garp_and_na_decode_in_tshark() {
         assert_eq!(a[16], "86");
     }
 }
+
+#[test]
+fn garp_and_na_are_paced_per_interface() {
+    if !root() || !tshark_available() {
+        return;
+    }
+    let p = Pair::new();
+    let out = std::env::temp_dir().join(format!("vio-pace-{}-{}.txt", std::process::id(), p.n));
+    let err = std::env::temp_dir().join(format!("vio-pace-{}-{}.err", std::process::id(), p.n));
+    let mut cap = Command::new("ip")
+        .args(["netns", "exec", &p.b, "tshark", "-l", "-n", "-i", "eth0"])
+        .args(["-f", "arp or (icmp6 and ip6[40] == 136)", "-c", "6"])
+        .args(["-a", "duration:10", "-T", "fields", "-E", "separator=|"])
+        .args(["-e", "frame.time_epoch", "-e", "arp.src.proto_ipv4"])
+        .args(["-e", "icmpv6.nd.na.target_address"])
+        .stdout(std::fs::File::create(&out).expect("out"))
+        .stderr(std::fs::File::create(&err).expect("err"))
+        .spawn()
+        .expect("tshark");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("Capturing on")
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "tshark did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let v4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, p.n, 100));
+    let v6: IpAddr = "fd00:77::100".parse().unwrap();
+    in_ns(&p.a, move || {
+        let mut shell = vrrp_worker::io::shell::Shell::open().expect("shell");
+        // Three rounds for two addresses: GARPs 150 ms apart, NAs 300 ms.
+        let now = Instant::now();
+        let errs = shell.queue_garp(
+            now,
+            "eth0",
+            &[v4, v6],
+            3,
+            Duration::from_millis(150),
+            Duration::from_millis(300),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(shell.next_frame_due().is_some(), "the rest is queued");
+        while let Some(due) = shell.next_frame_due() {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let errs = shell.send_due_frames(Instant::now());
+            assert!(errs.is_empty(), "{errs:?}");
+        }
+    });
+    let st = cap.wait().expect("tshark wait");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(&err);
+    assert!(st.success(), "tshark: {st:?}");
+    let times = |col: usize| -> Vec<f64> {
+        text.lines()
+            .map(|l| l.split('|').collect::<Vec<_>>())
+            .filter(|f| f.get(col).is_some_and(|c| !c.is_empty()))
+            .filter_map(|f| f[0].parse().ok())
+            .collect()
+    };
+    let (garp, na) = (times(1), times(2));
+    assert_eq!((garp.len(), na.len()), (3, 3), "{text}");
+    for (w, min) in [(&garp, 0.14), (&na, 0.29)] {
+        for pair in w.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= min && gap < min + 0.1, "gap {gap} s: {text}");
+        }
+    }
+    let gaps = |w: &[f64]| -> Vec<u64> {
+        w.windows(2)
+            .map(|p| ((p[1] - p[0]) * 1000.0).round() as u64)
+            .collect()
+    };
+    eprintln!(
+        "paced: GARP gaps {:?} ms, NA gaps {:?} ms",
+        gaps(&garp),
+        gaps(&na)
+    );
+}
