@@ -302,6 +302,24 @@ fn wait_until(what: &str, limit: Duration, ds: &[&Daemon], pred: impl Fn() -> bo
     }
 }
 
+/// No worker died of its sandbox (SIGSYS) and, unless allowed, none was
+/// restarted at all.
+fn healthy(ds: &[&Daemon], restarts_allowed: bool) {
+    for d in ds {
+        let log = d.log();
+        assert!(
+            !log.contains("SIGSYS"),
+            "a worker broke its sandbox:\n{log}"
+        );
+        if !restarts_allowed {
+            assert!(
+                !log.contains("restarting it"),
+                "a worker was restarted:\n{log}"
+            );
+        }
+    }
+}
+
 fn tshark_present() -> bool {
     let ok = Command::new("tshark")
         .arg("--version")
@@ -645,6 +663,7 @@ fn election_worker_restart_without_loss_and_failover() {
         to_backup < Duration::from_millis(2000),
         "failover took {to_backup:?}"
     );
+    healthy(&[&n1, &n2], true);
 }
 
 /// Stop a daemon with SIGTERM and wait for a clean exit.
@@ -770,6 +789,7 @@ fn interoperates_with_keepalived() {
     );
     holds_steady(&lan, 1, Duration::from_secs(2), &[&rs, &ka]);
     assert_eq!(rs.instance_state().as_deref(), Some("BACKUP"));
+    healthy(&[&rs, &ka], false);
 }
 
 #[test]
@@ -841,6 +861,7 @@ vrrp_instance VI_6 {{
     );
     stop(&mut n1);
     assert!(!lan.has_addr(0, vip));
+    healthy(&[&n1, &n2], false);
 }
 
 #[test]
@@ -894,6 +915,7 @@ vrrp_instance VI_U {{
         "unicast: failover on SIGTERM in {:.0} ms",
         t.as_secs_f64() * 1000.0
     );
+    healthy(&[&n1, &n2], false);
 }
 
 #[test]
@@ -971,6 +993,7 @@ fn a_failing_vrrp_script_moves_the_vip() {
         "vrrp_script recovery: VIP back in {:.0} ms",
         t.as_secs_f64() * 1000.0
     );
+    healthy(&[&n1, &n2], false);
 }
 
 #[test]
@@ -1022,6 +1045,7 @@ fn a_tracked_interface_going_down_means_fault() {
         t.as_secs_f64() * 1000.0
     );
     assert_eq!(n1.instance_state().as_deref(), Some("MASTER"));
+    healthy(&[&n1, &n2], false);
 }
 
 #[test]
@@ -1080,6 +1104,7 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
         "only the initial BACKUP: {}",
         d.log()
     );
+    healthy(&[&d], false);
 }
 
 #[test]
@@ -1124,6 +1149,7 @@ fn the_master_parent_killed_releases_the_vip() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    healthy(&[&n2], false);
 }
 
 fn two_instances(p1: u8, p2: u8, with_second: bool) -> String {
@@ -1210,4 +1236,5 @@ fn two_instances_share_a_socket_and_a_removed_one_says_goodbye() {
         "{}",
         n2.log()
     );
+    healthy(&[&n1, &n2], false);
 }
