@@ -1057,9 +1057,25 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
         return;
     }
     let lan = Lan::new(1);
-    let base = conf(150);
+    // notify_master runs through the parent (as nobody/keepalived_script):
+    // it creates a file in /tmp.
+    let marker = std::env::temp_dir().join(format!("krs-vrrp-notify-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let base = conf(150)
+        .replace("    router_id", "    enable_script_security\n    router_id")
+        .replace(
+            "    advert_int 1\n",
+            &format!(
+                "    advert_int 1\n    notify_master \"/usr/bin/touch {}\"\n",
+                marker.display()
+            ),
+        );
     let d = Daemon::start(&lan.nodes[0], "reload", &base);
     wait_until("MASTER", Duration::from_secs(10), &[&d], || lan.has_vip(0));
+    wait_until("notify_master ran", Duration::from_secs(3), &[&d], || {
+        marker.exists()
+    });
+    let _ = std::fs::remove_file(&marker);
     let entered = |d: &Daemon| d.log().matches("Entering MASTER STATE").count();
     assert_eq!(entered(&d), 1);
     let ctl = |d: &Daemon| d.status().and_then(|s| s["generation"].as_u64());
@@ -1098,6 +1114,7 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(d.instance_state().as_deref(), Some("MASTER"));
     assert_eq!(entered(&d), 1, "{}", d.log());
+    assert!(!marker.exists(), "notify_master ran again on reload");
     assert_eq!(
         d.log().matches("Entering BACKUP STATE").count(),
         1,
