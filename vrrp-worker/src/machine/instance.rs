@@ -232,6 +232,13 @@ impl Inst {
     }
 }
 
+/// The master's advert interval a VRRPv3 backup adopts. A zero interval
+/// (which keepalived would adopt, spinning on a zero master down timer) is
+/// taken as one centisecond.
+pub fn adopted_interval(adv: &Advert) -> Duration {
+    adv.interval_duration().max(Duration::from_millis(10))
+}
+
 fn state_word(s: VrrpState) -> &'static str {
     match s {
         VrrpState::Init => "INIT",
@@ -510,7 +517,7 @@ impl Machine {
             || (!x.cfg.preempt_delay.is_zero() && x.preempt_time.is_none_or(|t| t > now))
         {
             if x.cfg.version == VrrpVersion::V3 {
-                x.master_adver_int = adv.interval_duration();
+                x.master_adver_int = adopted_interval(adv);
             }
             x.ms_down_timer = x.ms_down();
             x.master_saddr = Some(from);
@@ -617,7 +624,7 @@ impl Machine {
                 )
             };
             if x.cfg.version == VrrpVersion::V3 {
-                x.master_adver_int = adv.interval_duration();
+                x.master_adver_int = adopted_interval(adv);
             }
             x.ms_down_timer = x.ms_down();
             x.master_priority = prio;

@@ -553,3 +553,16 @@ fn skip_check_adv_addr_checks_only_a_new_master() {
     h.rx_advert("VI_1", "10.0.0.8", &odd);
     assert_eq!(drops(h.counters("VI_1"), DropReason::AddressList), 2);
 }
+
+#[test]
+fn zero_v3_interval_does_not_spin() {
+    // Found by fuzzing: a v3 master announcing interval 0 made the
+    // master down timer 0 and a blocked sync member re-armed it at 0.
+    let mut h = H::new(&instance("VI_1", 51, 100, "version 3"));
+    h.start();
+    let mut a = h.advert("VI_1", 200);
+    a.interval = 0;
+    h.rx_advert("VI_1", "10.0.0.9", &a);
+    // 3 * 10 ms + (256-100) * 10 ms / 256.
+    assert_eq!(h.m.next_deadline(), Some(h.now + us(36_093)));
+}
