@@ -333,17 +333,17 @@ impl Machine {
                 x.state = VrrpState::Backup;
                 x.ms_down_timer = Duration::from_micros(1);
             } else {
-                x.ms_down_timer = if restore.is_none()
-                    && new_state == VrrpState::Backup
-                    && x.wantstate == VrrpState::Master
-                {
-                    x.master_adver_int + skew_min(x.cfg.version, x.master_adver_int)
-                } else {
-                    x.ms_down()
-                };
+                // (keepalived's source has a shorter timer for a `state
+                // MASTER` member of a BACKUP sync group; 2.2.7 measured
+                // does not use it: tests/data/sync-start.sh.)
+                x.ms_down_timer = x.ms_down();
                 self.restore_interface(i, false);
                 let x = &mut self.inst[i];
                 if is_up && new_state != VrrpState::Fault && !init {
+                    // A `state MASTER` that is not taking the owner's fast
+                    // path wants BACKUP like any backup (measured: it does
+                    // not let a sync group partner go MASTER early).
+                    x.wantstate = VrrpState::Backup;
                     if x.state != VrrpState::Backup {
                         x.state = VrrpState::Backup;
                         if x.notified != Some(VrrpState::Backup) {

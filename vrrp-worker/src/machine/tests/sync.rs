@@ -194,3 +194,30 @@ fn owners_group_starts_master() {
     assert_eq!(h.state("VI_1"), VrrpState::Master);
     assert_eq!(h.state("VI_2"), VrrpState::Master);
 }
+
+#[test]
+fn state_master_members_start_like_backups() {
+    // Measured with keepalived 2.2.7 (tests/data/sync-start.sh): both
+    // MASTER after ~3.7 s with `state MASTER` as with `state BACKUP`; VI_1
+    // enters MASTER first and syncs VI_2.
+    let conf = group_conf(100, 150, "", "").replace("state BACKUP", "state MASTER");
+    let mut h = H::new(&conf);
+    h.start();
+    assert_eq!(h.m.next_deadline(), Some(h.t0 + us(3_414_062)));
+    let acts = h.run_to(us(3_609_374));
+    assert_eq!(h.state("VI_2"), VrrpState::Backup);
+    assert!(acts.iter().all(|a| !matches!(a, Action::SendAdvert { .. })));
+    let acts = h.run_to(us(3_609_375));
+    assert_eq!(h.state("VI_1"), VrrpState::Master);
+    assert_eq!(h.state("VI_2"), VrrpState::Master);
+    let l = logs(&acts);
+    let pos = |m: &str| l.iter().position(|x| x == m).unwrap();
+    assert!(
+        pos("(VI_1) Entering MASTER STATE")
+            < pos("VRRP_Group(G) Syncing instances to MASTER state")
+    );
+    assert!(
+        pos("VRRP_Group(G) Syncing instances to MASTER state")
+            < pos("(VI_2) Entering MASTER STATE")
+    );
+}
