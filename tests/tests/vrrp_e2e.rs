@@ -1133,14 +1133,31 @@ fn the_master_parent_killed_releases_the_vip() {
         return;
     }
     let lan = Lan::new(2);
-    let n1 = Daemon::start(&lan.nodes[0], "pk-n1", &conf(150));
-    let n2 = Daemon::start(&lan.nodes[1], "pk-n2", &conf(100));
+    // With a virtual route and rule, installed with the VIP.
+    let with_routes = |prio: u8| {
+        conf(prio).replace(
+            "    virtual_ipaddress {",
+            &format!(
+                "    virtual_routes {{\n        10.230.0.0/24 via 10.201.0.254 dev eth0 src {VIP}\n    }}\n    \
+                 virtual_rules {{\n        from {VIP} table 100 priority 100\n    }}\n    virtual_ipaddress {{"
+            ),
+        )
+    };
+    let routes = |node: usize| ip(&["-n", lan.nodes[node].name(), "route", "show"]);
+    let rules = |node: usize| ip(&["-n", lan.nodes[node].name(), "rule", "show"]);
+    let n1 = Daemon::start(&lan.nodes[0], "pk-n1", &with_routes(150));
+    let n2 = Daemon::start(&lan.nodes[1], "pk-n2", &with_routes(100));
     wait_until(
         "node 1 MASTER",
         Duration::from_secs(10),
         &[&n1, &n2],
         || lan.has_vip(0),
     );
+    let want_route = format!("10.230.0.0/24 via 10.201.0.254 dev eth0 proto keepalived src {VIP}");
+    let want_rule = format!("100:\tfrom {VIP} lookup 100 proto keepalived");
+    assert!(routes(0).contains(&want_route), "{}", routes(0));
+    assert!(rules(0).contains(&want_rule), "{}", rules(0));
+    assert!(!routes(1).contains("10.230.0.0") && !rules(1).contains("proto keepalived"));
     let (worker, _, _) = n1.vrrp_worker().expect("vrrp worker");
     // The parent dies outright: its VRRP worker sees the link close and
     // stops as on SIGTERM (priority-0 advert, VIP removed), as keepalived's
@@ -1154,6 +1171,15 @@ fn the_master_parent_killed_releases_the_vip() {
         t.as_secs_f64() * 1000.0
     );
     assert!(t < Duration::from_secs(2), "no priority-0 handover: {t:?}");
+    // The route and rule went with the VIP, and came up on node 2.
+    assert!(!routes(0).contains("10.230.0.0"), "{}", routes(0));
+    assert!(!rules(0).contains("proto keepalived"), "{}", rules(0));
+    wait_until(
+        "node 2's route and rule",
+        Duration::from_secs(2),
+        &[&n2],
+        || routes(1).contains(&want_route) && rules(1).contains(&want_rule),
+    );
     let t0 = Instant::now();
     while std::path::Path::new(&format!("/proc/{worker}")).exists()
         && !std::fs::read_to_string(format!("/proc/{worker}/stat"))

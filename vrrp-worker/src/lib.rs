@@ -261,6 +261,12 @@ impl VrrpWorker {
 
     fn set_vips(&mut self, out: &mut Out<'_>, id: InstanceId, add: bool) {
         let cfg = self.machine.config(id).clone();
+        let verb = if add { "add" } else { "remove" };
+        // Removing: rules, routes, then addresses; adding the other way
+        // round (routes may use a VIP as their source).
+        if !add {
+            self.set_routes(out, &cfg, false);
+        }
         let mut removed = Vec::new();
         for (dev, a) in instance_vips(&cfg) {
             let Some(index) = self.shell.ifindex(&dev) else {
@@ -268,10 +274,8 @@ impl VrrpWorker {
                     out,
                     LogLevel::Err,
                     format!(
-                        "({}) cannot {} VIP {}: no interface {dev}",
-                        cfg.name,
-                        if add { "add" } else { "remove" },
-                        a.addr
+                        "({}) cannot {verb} VIP {}: no interface {dev}",
+                        cfg.name, a.addr
                     ),
                 );
                 continue;
@@ -288,17 +292,57 @@ impl VrrpWorker {
                     out,
                     LogLevel::Err,
                     format!(
-                        "({}) cannot {} VIP {}/{} on {dev}: {e}",
-                        cfg.name,
-                        if add { "add" } else { "remove" },
-                        a.addr,
-                        a.prefix
+                        "({}) cannot {verb} VIP {}/{} on {dev}: {e}",
+                        cfg.name, a.addr, a.prefix
                     ),
                 );
             }
         }
         if !removed.is_empty() {
             self.shell.cancel_garp(&removed);
+        }
+        if add {
+            self.set_routes(out, &cfg, true);
+        }
+    }
+
+    /// The instance's `virtual_routes` and `virtual_rules`.
+    fn set_routes(&mut self, out: &mut Out<'_>, cfg: &VrrpInstance, add: bool) {
+        let verb = if add { "add" } else { "remove" };
+        if !add {
+            for r in &cfg.virtual_rules {
+                if let Err(e) = self.shell.rule(r, false) {
+                    log(
+                        out,
+                        LogLevel::Err,
+                        format!("({}) cannot {verb} a virtual rule: {e}", cfg.name),
+                    );
+                }
+            }
+        }
+        for r in &cfg.virtual_routes {
+            if let Err(e) = self.shell.route(r, add) {
+                log(
+                    out,
+                    LogLevel::Err,
+                    format!(
+                        "({}) cannot {verb} virtual route {}: {e}",
+                        cfg.name,
+                        route_text(r)
+                    ),
+                );
+            }
+        }
+        if add {
+            for r in &cfg.virtual_rules {
+                if let Err(e) = self.shell.rule(r, true) {
+                    log(
+                        out,
+                        LogLevel::Err,
+                        format!("({}) cannot {verb} a virtual rule: {e}", cfg.name),
+                    );
+                }
+            }
         }
     }
 
@@ -638,6 +682,13 @@ impl VrrpWorker {
     }
 }
 
+fn route_text(r: &config::model::vrrp::Route) -> String {
+    match &r.dst {
+        config::model::vrrp::RouteDest::Default => "default".into(),
+        config::model::vrrp::RouteDest::Prefix(a, l) => format!("{a}/{l}"),
+    }
+}
+
 fn log(out: &mut Out<'_>, level: LogLevel, message: String) {
     match out.as_deref_mut() {
         Some(l) => {
@@ -779,18 +830,6 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     {
         let mut out = Some(&mut link);
         w.sync_sockets(&mut out);
-        if w.slice
-            .vrrp
-            .instances
-            .iter()
-            .any(|i| !i.virtual_routes.is_empty() || !i.virtual_rules.is_empty())
-        {
-            log(
-                &mut out,
-                LogLevel::Warning,
-                "virtual_routes and virtual_rules are not installed by this version".into(),
-            );
-        }
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));
         w.run(&mut out, now, actions);

@@ -704,3 +704,102 @@ fn garp_and_na_are_paced_per_interface() {
         gaps(&na)
     );
 }
+
+#[test]
+fn virtual_routes_and_rules_are_installed_and_removed() {
+    if !root() {
+        return;
+    }
+    let p = Pair::new();
+    let n = p.n;
+    let text = format!(
+        "vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n priority 100\n \
+         virtual_ipaddress {{\n 10.77.{n}.100/24\n }}\n virtual_routes {{\n \
+         10.88.0.0/24 via 10.77.{n}.254 dev eth0 table 100 metric 5 src 10.77.{n}.1 mtu lock 1400\n \
+         blackhole 10.89.0.0/24\n \
+         fd00:88::/64 via fd00:77::254 dev eth0\n }}\n virtual_rules {{\n \
+         from 10.77.{n}.1 table 100 priority 100\n \
+         to 10.90.0.0/16 fwmark 5 lookup main priority 101 ipproto tcp dport 80-90\n }}\n}}\n"
+    );
+    let loaded = config::load_str(
+        std::path::Path::new("t.conf"),
+        &text,
+        &config::LoadOptions::default(),
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let inst = loaded.config.vrrp.instances[0].clone();
+    ip(&[
+        "-n",
+        &p.a,
+        "addr",
+        "add",
+        "fd00:77::1/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    let results = in_ns(&p.a, move || {
+        let mut shell = vrrp_worker::io::shell::Shell::open().expect("shell");
+        let mut out = Vec::new();
+        for pass in 0..2 {
+            for r in &inst.virtual_routes {
+                out.push((pass, "route add", shell.route(r, true)));
+            }
+            for r in &inst.virtual_rules {
+                out.push((pass, "rule add", shell.rule(r, true)));
+            }
+        }
+        let shown = (
+            ip(&["route", "show", "table", "all"]),
+            ip(&["rule", "show"]),
+        );
+        for pass in 0..2 {
+            for r in &inst.virtual_rules {
+                out.push((pass, "rule del", shell.rule(r, false)));
+            }
+            for r in &inst.virtual_routes {
+                out.push((pass, "route del", shell.route(r, false)));
+            }
+        }
+        (out, shown)
+    });
+    let (out, (routes, rules)) = results;
+    for (pass, what, r) in &out {
+        let want = if *pass == 0 {
+            Applied::Done
+        } else {
+            Applied::AlreadySo
+        };
+        assert_eq!(r, &Ok(want), "{what} (pass {pass}): {out:?}");
+    }
+    assert!(
+        routes.contains(&format!(
+            "10.88.0.0/24 via 10.77.{n}.254 dev eth0 table 100 proto keepalived src 10.77.{n}.1 metric 5 mtu lock 1400"
+        )),
+        "{routes}"
+    );
+    assert!(
+        routes.contains("blackhole 10.89.0.0/24 proto keepalived"),
+        "{routes}"
+    );
+    assert!(
+        routes.contains("fd00:88::/64 via fd00:77::254 dev eth0 proto keepalived metric 1024"),
+        "{routes}"
+    );
+    assert!(
+        rules.contains(&format!(
+            "100:\tfrom 10.77.{n}.1 lookup 100 proto keepalived"
+        )),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("101:\tfrom all to 10.90.0.0/16 fwmark 0x5 ipproto tcp dport 80-90 lookup main proto keepalived"),
+        "{rules}"
+    );
+    let after = ip(&["-n", &p.a, "route", "show", "table", "all"]);
+    assert!(
+        !after.contains("10.88.0.0") && !after.contains("10.89.0.0") && !after.contains("fd00:88"),
+        "{after}"
+    );
+    assert!(!ip(&["-n", &p.a, "rule", "show"]).contains("proto keepalived"));
+}

@@ -4,6 +4,7 @@
 //!   and family, multicast membership, TTL 255, per-send source address.
 //! - [`netlink`]: rtnetlink requests (links, addresses, VIP add/remove) and
 //!   link/address events.
+//! - [`route`]: `virtual_routes` / `virtual_rules` as rtnetlink requests.
 //! - [`garp`]: gratuitous ARP and unsolicited neighbour advertisements on an
 //!   `AF_PACKET` socket, in keepalived's wire format.
 //!
@@ -14,6 +15,7 @@
 pub mod advert;
 pub mod garp;
 pub mod netlink;
+pub mod route;
 pub mod shell;
 
 pub use advert::{IPPROTO_AH, IPPROTO_VRRP, IpFamily, Received, RecvError, VrrpSocket};

@@ -189,10 +189,24 @@ pub enum Applied {
 // ---------------------------------------------------------------- encoding
 
 /// A request being built: header, fixed part, attributes.
-struct Msg(Vec<u8>);
+pub(crate) struct Msg(Vec<u8>);
 
 impl Msg {
-    fn new(ty: u16, flags: u16, seq: u32) -> Msg {
+    /// NLM_F_REQUEST | NLM_F_ACK.
+    pub(crate) const ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
+    /// An acknowledged request that creates and fails if it exists.
+    pub(crate) const CREATE_EXCL: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+
+    /// Attributes only (a nest's contents).
+    pub(crate) fn empty() -> Msg {
+        Msg(Vec::new())
+    }
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    pub(crate) fn new(ty: u16, flags: u16, seq: u32) -> Msg {
         let mut v = Vec::with_capacity(128);
         v.extend_from_slice(&0u32.to_ne_bytes());
         v.extend_from_slice(&ty.to_ne_bytes());
@@ -202,19 +216,19 @@ impl Msg {
         Msg(v)
     }
 
-    fn put(&mut self, b: &[u8]) {
+    pub(crate) fn put(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
         self.0.resize(align4(self.0.len()), 0);
     }
 
-    fn attr(&mut self, ty: u16, data: &[u8]) {
+    pub(crate) fn attr(&mut self, ty: u16, data: &[u8]) {
         let len = (4 + data.len()) as u16;
         self.0.extend_from_slice(&len.to_ne_bytes());
         self.0.extend_from_slice(&ty.to_ne_bytes());
         self.put(data);
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         let len = self.0.len() as u32;
         self.0[0..4].copy_from_slice(&len.to_ne_bytes());
         self.0
@@ -290,11 +304,11 @@ fn dump_request(ty: u16, seq: u32) -> Vec<u8> {
 // ---------------------------------------------------------------- decoding
 
 /// One message of a datagram.
-struct Raw<'a> {
-    ty: u16,
-    flags: u16,
-    seq: u32,
-    body: &'a [u8],
+pub(crate) struct Raw<'a> {
+    pub(crate) ty: u16,
+    pub(crate) flags: u16,
+    pub(crate) seq: u32,
+    pub(crate) body: &'a [u8],
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -306,7 +320,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Split a datagram into messages; stops at the first malformed one.
-fn messages(mut b: &[u8]) -> Vec<Raw<'_>> {
+pub(crate) fn messages(mut b: &[u8]) -> Vec<Raw<'_>> {
     let mut out = Vec::new();
     while b.len() >= HDR {
         let Some(len) = u32_at(b, 0).map(|l| l as usize) else {
@@ -327,7 +341,7 @@ fn messages(mut b: &[u8]) -> Vec<Raw<'_>> {
 }
 
 /// The attributes after a fixed part of `fixed` bytes.
-fn attrs(body: &[u8], fixed: usize) -> Vec<(u16, &[u8])> {
+pub(crate) fn attrs(body: &[u8], fixed: usize) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut b = body.get(align4(fixed)..).unwrap_or(&[]);
     while b.len() >= 4 {
@@ -590,6 +604,25 @@ impl Rtnl {
             0 => Ok(Applied::Done),
             libc::EADDRNOTAVAIL | libc::ENODEV => Ok(Applied::AlreadySo),
             e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+impl Rtnl {
+    /// Send an encoded RTM_NEWROUTE/RTM_NEWRULE (`add`) or
+    /// RTM_DELROUTE/RTM_DELRULE request; one that exists already (add) or
+    /// is not there (remove) is not an error.
+    pub fn route_or_rule(
+        &mut self,
+        encode: impl FnOnce(u32) -> Vec<u8>,
+        add: bool,
+    ) -> io::Result<Applied> {
+        let seq = self.next_seq();
+        match (self.request(encode(seq), seq)?, add) {
+            (0, _) => Ok(Applied::Done),
+            (libc::EEXIST, true) => Ok(Applied::AlreadySo),
+            (libc::ESRCH | libc::ENOENT, false) => Ok(Applied::AlreadySo),
+            (e, _) => Err(io::Error::from_raw_os_error(e)),
         }
     }
 }

@@ -321,6 +321,34 @@ impl Shell {
         self.rtnl.del_address(spec)
     }
 
+    /// Install (`add`) or remove a `virtual_routes` entry. `Err` with a
+    /// message when it cannot be expressed or the kernel refused it.
+    pub fn route(&mut self, r: &config::model::vrrp::Route, add: bool) -> Result<Applied, String> {
+        let oif = match &r.dev {
+            Some(d) => Some(self.ifindex(d).ok_or_else(|| format!("no interface {d}"))?),
+            None => None,
+        };
+        // Encode once up front so an unsupported route is reported as such.
+        super::route::route_request(r, oif, add, 0)?;
+        self.rtnl
+            .route_or_rule(
+                |seq| super::route::route_request(r, oif, add, seq).unwrap_or_default(),
+                add,
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// Install or remove a `virtual_rules` entry.
+    pub fn rule(&mut self, r: &config::model::vrrp::Rule, add: bool) -> Result<Applied, String> {
+        super::route::rule_request(r, add, 0)?;
+        self.rtnl
+            .route_or_rule(
+                |seq| super::route::rule_request(r, add, seq).unwrap_or_default(),
+                add,
+            )
+            .map_err(|e| e.to_string())
+    }
+
     // ------------------------------------------------------------ GARP / NA
 
     /// Queue `repeat` rounds of gratuitous ARP (IPv4) / unsolicited NA
