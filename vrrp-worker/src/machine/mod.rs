@@ -625,6 +625,11 @@ impl Machine {
             return;
         }
         let x = &self.inst[i];
+        // IPv6: keepalived discards a multicast packet on a unicast
+        // instance (and the reverse) before looking at it.
+        if meta.src.is_ipv6() && meta.dst.is_multicast() != x.cfg.unicast_peers.is_empty() {
+            return;
+        }
         let check_addrs = match state {
             VrrpState::Backup => !x.cfg.skip_check_adv_addr || x.master_saddr != Some(meta.src),
             _ => true,

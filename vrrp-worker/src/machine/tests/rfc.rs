@@ -566,3 +566,29 @@ fn zero_v3_interval_does_not_spin() {
     // 3 * 10 ms + (256-100) * 10 ms / 256.
     assert_eq!(h.m.next_deadline(), Some(h.now + us(36_093)));
 }
+
+#[test]
+fn ipv6_unicast_packet_on_multicast_instance_is_discarded_silently() {
+    let conf = "vrrp_instance V6 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 60
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    fd00::60/64
+  }
+}
+";
+    let mut h = H::new(conf);
+    h.start();
+    let a = h.advert("V6", 150);
+    let src: std::net::Ipv6Addr = "fe80::9".parse().unwrap();
+    let dst: std::net::Ipv6Addr = "fe80::5".parse().unwrap();
+    let msg = a.encode(IpAddr::V6(src), IpAddr::V6(dst));
+    let id = h.id("V6");
+    let acts =
+        h.m.receive(h.now, id, &msg, &RxMeta::ipv6(src, dst, Some(255)));
+    assert!(acts.is_empty());
+    assert_eq!(h.counters("V6"), &VrrpCounters::default());
+}
