@@ -182,7 +182,10 @@ fn recv_one(sock: &VrrpSocket, limit: Duration) -> Option<Received> {
         if left.is_zero() {
             return None;
         }
-        poll.poll(&mut events, Some(left)).expect("poll");
+        match poll.poll(&mut events, Some(left)) {
+            Err(e) if e.kind() != std::io::ErrorKind::Interrupted => panic!("poll: {e}"),
+            _ => {}
+        }
     }
 }
 
@@ -462,7 +465,10 @@ fn links_and_link_events() {
             seen.extend(got);
             let left = end.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "event not seen; saw {seen:?}");
-            poll.poll(&mut events, Some(left)).expect("poll");
+            match poll.poll(&mut events, Some(left)) {
+                Err(e) if e.kind() != std::io::ErrorKind::Interrupted => panic!("poll: {e}"),
+                _ => {}
+            }
         }
     };
     ip(&["-n", &ns, "link", "set", "eth0", "down"]);
@@ -687,10 +693,15 @@ fn garp_and_na_are_paced_per_interface() {
     };
     let (garp, na) = (times(1), times(2));
     assert_eq!((garp.len(), na.len()), (3, 3), "{text}");
-    for (w, min) in [(&garp, 0.14), (&na, 0.29)] {
+    // Spaced, not a burst (a burst is microseconds apart); the bounds
+    // allow for capture timestamps and sleeps on a loaded machine.
+    for (w, interval) in [(&garp, 0.15), (&na, 0.3)] {
         for pair in w.windows(2) {
             let gap = pair[1] - pair[0];
-            assert!(gap >= min && gap < min + 0.25, "gap {gap} s: {text}");
+            assert!(
+                gap >= interval - 0.05 && gap < interval + 1.0,
+                "gap {gap} s: {text}"
+            );
         }
     }
     let gaps = |w: &[f64]| -> Vec<u64> {
