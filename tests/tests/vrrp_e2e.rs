@@ -595,7 +595,9 @@ fn election_worker_restart_without_loss_and_failover() {
         first_after_kill * 1000.0,
         max_gap * 1000.0
     );
-    assert!(max_gap < 2.0, "advert gap {max_gap} s");
+    // Below node 2's master down interval (3.61 s), or it would have
+    // taken over (which the VIP check above already rules out).
+    assert!(max_gap < 3.0, "advert gap {max_gap} s");
 
     // ---- 3. SIGTERM on the master: the VIP moves to node 2.
     let cap = Capture::start(&lan.nodes[1], "term");
@@ -810,7 +812,7 @@ vrrp_instance VI_6 {{
     virtual_router_id 52
     priority {prio}
     version 3
-    advert_int 0.1
+    advert_int 0.5
     virtual_ipaddress {{
         fd00:201::100/64
     }}
@@ -824,16 +826,16 @@ vrrp_instance VI_6 {{
     let n2 = Daemon::start(&lan.nodes[1], "v6-n2", &conf6(100));
     wait_until(
         "node 1 holds the IPv6 VIP",
-        Duration::from_secs(5),
+        Duration::from_secs(8),
         &[&n1, &n2],
         || lan.has_addr(0, vip),
     );
     eprintln!(
-        "IPv6 VRRPv3 (advert 0.1 s): VIP on node 1 {:.0} ms after start",
+        "IPv6 VRRPv3 (advert 0.5 s): VIP on node 1 {:.0} ms after start",
         t_start.elapsed().as_secs_f64() * 1000.0
     );
     let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(1) {
+    while t0.elapsed() < Duration::from_secs(2) {
         assert!(
             lan.has_addr(0, vip) && !lan.has_addr(1, vip),
             "{}",
@@ -854,8 +856,9 @@ vrrp_instance VI_6 {{
         "IPv6 VRRPv3: failover on SIGTERM in {:.0} ms",
         t.as_secs_f64() * 1000.0
     );
+    // The backup's skew: (256 - 100) * 0.5 s / 256 = 0.30 s.
     assert!(
-        t0.elapsed() < Duration::from_millis(500),
+        t0.elapsed() < Duration::from_millis(1500),
         "{:?}",
         t0.elapsed()
     );
