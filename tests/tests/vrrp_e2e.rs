@@ -476,7 +476,9 @@ fn election_worker_restart_without_loss_and_failover() {
         return;
     }
     let lan = Lan::new(2);
-    // Node 1 (index 0) has the higher priority.
+    // Node 1 (index 0) has the higher priority. (The binary is found, and
+    // built if needed, before the clock starts.)
+    let _ = keepalived_rs_binary();
     let t_start = Instant::now();
     let mut n1 = Daemon::start(&lan.nodes[0], "n1", &conf(150));
     let n2 = Daemon::start(&lan.nodes[1], "n2", &conf(100));
@@ -821,6 +823,7 @@ vrrp_instance VI_6 {{
         )
     };
     let vip = "inet6 fd00:201::100/64";
+    let _ = keepalived_rs_binary();
     let t_start = Instant::now();
     let mut n1 = Daemon::start(&lan.nodes[0], "v6-n1", &conf6(150));
     let n2 = Daemon::start(&lan.nodes[1], "v6-n2", &conf6(100));
