@@ -5,27 +5,113 @@
 //! table to it over the generic netlink family "IPVS": it reads the table
 //! back, diffs it and repairs only the entries it owns.
 //!
-//! Privileges: only CAP_NET_ADMIN, no_new_privs, and a seccomp allow-list
-//! that permits netlink and little else.
+//! - [`netlink`]: the sans-IO codec (generic netlink, the IPVS family);
+//! - [`table`]: the desired table as keepalived programs it, and the diff;
+//! - [`client`] and [`sys`]: the netlink socket and request/answer loop.
+//!
+//! The worker resolves the family at start. Without IPVS (no ip_vs module)
+//! it says so once, reports `IpvsStatus { available: false }` and retries
+//! quietly every [`RETRY_INTERVAL`]. With IPVS it reads the kernel's table
+//! back, reconciles and applies: at start (a restarted worker resumes from
+//! the health the parent restored and never flushes), on each health change
+//! and reload, and every [`RECONCILE_INTERVAL`], when whatever it finds
+//! changed behind its back (a real server deleted by hand, a weight edited)
+//! is put right and counted in `IpvsStatus::repaired`.
+//!
+//! Privileges: only CAP_NET_ADMIN, no_new_privs, no filesystem, and a
+//! seccomp allow-list that permits generic netlink and little else.
 
+pub mod client;
 pub mod netlink;
+pub mod sys;
 pub mod table;
 
+use client::{Ipvs, IpvsError};
+use config::model::global::LvsFlushOnStop;
 use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
-use ipc::{DumpKind, FromWorker, Health, LogLevel, LvsSlice, RealServerKey, Role, Slice, ToWorker};
-use std::collections::BTreeMap;
+use ipc::{
+    DumpKind, FromWorker, Health, IpvsStatus, LogLevel, LvsSlice, RealServerKey, Role, Slice,
+    ToWorker,
+};
+use netlink::ipvs::{Request, ServiceKey, Timeouts};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+use table::{Desired, KernelTable, OpDisplay, Planner};
 
-/// The IPVS worker's state: the desired table's inputs.
+/// How often a worker without IPVS tries again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the kernel's table is read back and repaired.
+pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
+/// Send a heartbeat after this many kernel requests in a row.
+const OPS_PER_HEARTBEAT: usize = 64;
+/// Log at most this many repairs of one pass one by one.
+const REPAIRS_LOGGED: usize = 10;
+
+/// Why the table is being synchronised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The worker's first pass with IPVS available.
+    Start,
+    /// Inputs changed (health, reload): apply against the cached view.
+    Change,
+    /// A reload: read the kernel back, apply.
+    Reload,
+    /// Periodic: read the kernel back; whatever is found is a repair.
+    Periodic,
+}
+
+/// The IPVS worker's state.
 pub struct IpvsWorker {
     generation: u64,
     slice: LvsSlice,
     /// The health the table must reflect (restored after a restart).
     health: BTreeMap<RealServerKey, Health>,
+    planner: Planner,
+    desired: Desired,
+    ipvs: Option<Ipvs>,
+    /// The kernel's table as last read and changed by us; `None` when it
+    /// must be read again.
+    cache: Option<KernelTable>,
+    /// Services this worker created or configured: deleted when no longer
+    /// desired (after a reload) and at shutdown.
+    owned: BTreeSet<ServiceKey>,
+    /// The first pass with IPVS has been made.
+    started: bool,
+    status: IpvsStatus,
+    /// The status last sent to the parent.
+    sent_status: Option<IpvsStatus>,
+    next_retry: Instant,
+    next_reconcile: Instant,
+    version: String,
 }
 
 impl IpvsWorker {
+    fn new(generation: u64, slice: LvsSlice, health: BTreeMap<RealServerKey, Health>) -> Self {
+        let now = Instant::now();
+        IpvsWorker {
+            generation,
+            slice,
+            health,
+            planner: Planner::new(),
+            desired: Desired::default(),
+            ipvs: None,
+            cache: None,
+            owned: BTreeSet::new(),
+            started: false,
+            status: IpvsStatus {
+                available: false,
+                error: None,
+                repaired: 0,
+            },
+            sent_status: None,
+            next_retry: now,
+            next_reconcile: now + RECONCILE_INTERVAL,
+            version: String::new(),
+        }
+    }
+
     fn dump(&self, _kind: DumpKind) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -41,7 +127,262 @@ impl IpvsWorker {
         );
         let up = self.health.values().filter(|h| h.up).count();
         let _ = writeln!(s, " Real servers up = {up} of {}", self.health.len());
+        match (&self.ipvs, &self.status.error) {
+            (Some(i), _) => {
+                let _ = writeln!(
+                    s,
+                    " IPVS = available (version {}, netlink family {})",
+                    self.version,
+                    i.family()
+                );
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(s, " IPVS = unavailable: {e}");
+            }
+            (None, None) => {
+                let _ = writeln!(s, " IPVS = unavailable");
+            }
+        }
+        let _ = writeln!(s, " Repairs = {}", self.status.repaired);
+        let _ = writeln!(
+            s,
+            " Desired services = {}, real servers = {}",
+            self.desired.services.len(),
+            self.desired.dest_count()
+        );
+        for ds in &self.desired.services {
+            let _ = writeln!(s, "  {} {}", ds.service.key, ds.service.sched);
+            for d in &ds.dests {
+                let _ = writeln!(
+                    s,
+                    "   -> {} weight {}",
+                    std::net::SocketAddr::new(d.addr, d.port),
+                    d.weight
+                );
+            }
+        }
         s
+    }
+
+    fn send_status(&mut self, link: &mut Link) -> Result<(), LinkError> {
+        if self.sent_status.as_ref() != Some(&self.status) {
+            self.sent_status = Some(self.status.clone());
+            link.send(&FromWorker::IpvsStatus(self.status.clone()))?;
+        }
+        Ok(())
+    }
+
+    /// Try to reach IPVS; on success make the first pass.
+    fn connect(&mut self, link: &mut Link, now: Instant) -> Result<(), LinkError> {
+        match Ipvs::open().and_then(|mut i| i.info().map(|info| (i, info))) {
+            Ok((ipvs, info)) => {
+                self.version = info.version_string();
+                link.log(
+                    LogLevel::Info,
+                    format!(
+                        "IPVS: IP Virtual Server version {} (size={}), netlink family {}",
+                        self.version,
+                        info.conn_tab_size,
+                        ipvs.family()
+                    ),
+                )?;
+                self.ipvs = Some(ipvs);
+                self.status.available = true;
+                self.status.error = None;
+                self.cache = None;
+                self.sync(
+                    link,
+                    if self.started {
+                        Pass::Reload
+                    } else {
+                        Pass::Start
+                    },
+                )?;
+                self.next_reconcile = now + RECONCILE_INTERVAL;
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                if self.status.error.is_none() && !self.status.available {
+                    // Said once; later tries are quiet.
+                    link.log(
+                        LogLevel::Err,
+                        format!(
+                            "IPVS: Can't initialize ipvs: {msg} - will retry every {} s",
+                            RETRY_INTERVAL.as_secs()
+                        ),
+                    )?;
+                }
+                self.status.available = false;
+                self.status.error = Some(msg);
+                self.next_retry = now + RETRY_INTERVAL;
+            }
+        }
+        self.send_status(link)
+    }
+
+    /// IPVS went away under us: report once, retry later.
+    fn lost(&mut self, link: &mut Link, e: &IpvsError) -> Result<(), LinkError> {
+        link.log(
+            LogLevel::Err,
+            format!(
+                "IPVS: lost: {e} - will retry every {} s",
+                RETRY_INTERVAL.as_secs()
+            ),
+        )?;
+        self.ipvs = None;
+        self.cache = None;
+        self.status.available = false;
+        self.status.error = Some(e.to_string());
+        self.next_retry = Instant::now() + RETRY_INTERVAL;
+        self.send_status(link)
+    }
+
+    /// Bring the kernel to the desired table.
+    fn sync(&mut self, link: &mut Link, pass: Pass) -> Result<(), LinkError> {
+        self.desired = self.planner.desired(&self.slice.lvs, &self.health);
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return Ok(());
+        };
+        let mut prelude = Vec::new();
+        if matches!(pass, Pass::Start | Pass::Reload) {
+            let t = self.slice.global.lvs_timeouts;
+            if t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some() {
+                prelude.push(Request::SetTimeouts(Timeouts {
+                    tcp: t.tcp.unwrap_or(0),
+                    tcp_fin: t.tcpfin.unwrap_or(0),
+                    udp: t.udp.unwrap_or(0),
+                }));
+            }
+        }
+        let kernel = match (pass, self.cache.take()) {
+            (Pass::Change, Some(c)) => c,
+            _ => {
+                let mut beat = Ok(());
+                let r = ipvs.dump(|| {
+                    if beat.is_ok() {
+                        beat = link.tick(Instant::now());
+                    }
+                });
+                beat?;
+                match r {
+                    Ok(t) => t,
+                    Err(e) => return self.lost(link, &e),
+                }
+            }
+        };
+        let desired_keys = self.desired.keys();
+        let mut kernel = kernel;
+        // lvs_flush: at the first pass, nothing foreign stays. A table with
+        // none of our services is flushed at once, as keepalived does; one
+        // that has some (a restarted worker) is cleaned entry by entry so
+        // that what is right stays in place.
+        let flush_foreign = pass == Pass::Start && self.slice.global.lvs_flush;
+        if flush_foreign
+            && !kernel.services.is_empty()
+            && !kernel
+                .services
+                .iter()
+                .any(|(s, _)| desired_keys.contains(&s.key))
+        {
+            prelude.push(Request::Flush);
+            kernel.apply(&Request::Flush);
+        }
+        let owned = &self.owned;
+        let ops = table::diff(&self.desired, &kernel, |k| {
+            flush_foreign || owned.contains(k) || desired_keys.contains(k)
+        });
+        let mut failed = false;
+        let mut logged = 0;
+        let repairs = pass == Pass::Periodic && !ops.is_empty();
+        if repairs {
+            link.log(
+                LogLevel::Warning,
+                format!(
+                    "IPVS: the kernel's table differs from the configuration in {} place(s): repairing",
+                    ops.len()
+                ),
+            )?;
+        }
+        for (i, op) in prelude.iter().chain(ops.iter()).enumerate() {
+            if i > 0 && i % OPS_PER_HEARTBEAT == 0 {
+                link.tick(Instant::now())?;
+            }
+            let r = ipvs.exec(op);
+            let ok = match &r {
+                Ok(()) => true,
+                // Already there / already gone: the kernel is as wanted.
+                Err(IpvsError::Kernel(e))
+                    if *e == libc::EEXIST
+                        && matches!(op, Request::NewService(_) | Request::NewDest(..)) =>
+                {
+                    true
+                }
+                Err(IpvsError::Kernel(e))
+                    if (*e == libc::ENOENT || *e == libc::ESRCH)
+                        && matches!(op, Request::DelService(_) | Request::DelDest(..)) =>
+                {
+                    true
+                }
+                Err(e) if e.is_fatal() => {
+                    let e = IpvsError::Io(std::io::Error::other(e.to_string()));
+                    return self.lost(link, &e);
+                }
+                Err(e) => {
+                    link.log(
+                        LogLevel::Err,
+                        format!("IPVS: cannot {}: {e}", OpDisplay(op)),
+                    )?;
+                    self.status.error = Some(format!("{}: {e}", OpDisplay(op)));
+                    failed = true;
+                    false
+                }
+            };
+            if ok {
+                kernel.apply(op);
+                if repairs {
+                    self.status.repaired += 1;
+                    if logged < REPAIRS_LOGGED {
+                        logged += 1;
+                        link.log(
+                            LogLevel::Warning,
+                            format!("IPVS: repaired: {}", OpDisplay(op)),
+                        )?;
+                    }
+                } else {
+                    link.log(LogLevel::Debug, format!("IPVS: {}", OpDisplay(op)))?;
+                }
+            }
+        }
+        // Services no longer desired and now gone are no longer ours.
+        self.owned = desired_keys;
+        if failed {
+            // Read the kernel back at the next pass.
+            self.cache = None;
+        } else {
+            if self.status.error.is_some() && self.ipvs.is_some() {
+                self.status.error = None;
+            }
+            self.cache = Some(kernel);
+        }
+        self.started = true;
+        self.send_status(link)
+    }
+
+    /// keepalived's `clear_services` at stop: with `lvs_flush_on_stop`
+    /// flush everything, else remove the services of the configuration.
+    fn clear(&mut self) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        if self.slice.global.lvs_flush_on_stop == LvsFlushOnStop::Full {
+            let _ = ipvs.exec(&Request::Flush);
+            return;
+        }
+        let mut keys = self.owned.clone();
+        keys.extend(self.desired.keys());
+        for k in keys {
+            let _ = ipvs.exec(&Request::DelService(k));
+        }
     }
 }
 
@@ -52,6 +393,17 @@ impl Worker for IpvsWorker {
                 Slice::Ipvs(s) => {
                     self.slice = *s;
                     self.generation = r.generation;
+                    // Keep the health of real servers that remain; new ones
+                    // start from keepalived's initial health.
+                    let keys: BTreeSet<RealServerKey> = self
+                        .slice
+                        .lvs
+                        .virtual_servers
+                        .iter()
+                        .flat_map(|vs| vs.real_servers.iter().map(|rs| table::rs_key(vs, rs)))
+                        .collect();
+                    self.health.retain(|k, _| keys.contains(k));
+                    self.sync(link, Pass::Reload)?;
                     link.send(&FromWorker::Ready {
                         generation: r.generation,
                     })?;
@@ -64,8 +416,12 @@ impl Worker for IpvsWorker {
             },
             ToWorker::Health(h) => {
                 self.health.insert(h.real_server.clone(), h.health());
+                self.sync(link, Pass::Change)?;
             }
-            ToWorker::Shutdown => return Ok(Flow::Exit(0)),
+            ToWorker::Shutdown => {
+                self.clear();
+                return Ok(Flow::Exit(0));
+            }
             ToWorker::DumpRequest { kind } => link.send(&FromWorker::Dump {
                 kind,
                 text: self.dump(kind),
@@ -78,6 +434,31 @@ impl Worker for IpvsWorker {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    fn on_timer(&mut self, link: &mut Link, now: Instant) -> Result<Flow, LinkError> {
+        if self.ipvs.is_none() {
+            if now >= self.next_retry {
+                self.connect(link, now)?;
+            }
+        } else if now >= self.next_reconcile {
+            self.next_reconcile = now + RECONCILE_INTERVAL;
+            self.sync(link, Pass::Periodic)?;
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        Some(if self.ipvs.is_none() {
+            self.next_retry
+        } else {
+            self.next_reconcile
+        })
+    }
+
+    fn on_parent_gone(&mut self) {
+        // As on Shutdown: the daemon is stopping.
+        self.clear();
     }
 }
 
@@ -94,15 +475,12 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let (Slice::Ipvs(slice), ipc::Restored::Ipvs(health)) = (init.slice, init.restored) else {
         return 1;
     };
-    let mut w = IpvsWorker {
-        generation: init.generation,
-        slice: *slice,
-        health,
-    };
+    let mut w = IpvsWorker::new(init.generation, *slice, health);
     let generation = w.generation;
     let started = (|| {
         link.log(LogLevel::Info, confinement.to_string())?;
         link.log(LogLevel::Info, "IPVS worker started")?;
+        w.connect(&mut link, Instant::now())?;
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {

@@ -9,7 +9,10 @@
 //!   expands into one service per address of each range entry (IPv4 ranges
 //!   count through the address, IPv6 ranges through the last group, as
 //!   keepalived's `ipvs_group_range_cmd`) and one fwmark service per
-//!   `fwmark` entry;
+//!   `fwmark` entry; real servers that are not masqueraded take each
+//!   service's port (0 for fwmark services), and a service two virtual
+//!   servers share (a group's fwmark used with two protocols) gets the
+//!   real servers of both;
 //! - scheduler, `ops` and scheduler flags, persistence timeout (with the
 //!   persistent flag), granularity netmask (IPv4 mask or IPv6 prefix
 //!   length, else all ones / 128) and persistence engine;
@@ -430,19 +433,47 @@ impl Planner {
                 }
             }
             for key in kernel_keys(vs, lvs) {
-                // Two virtual servers naming the same kernel service: the
-                // first one configures it.
+                let dests = dests_for_service(&dests, &key);
                 if seen.insert(key) {
                     out.services.push(DesiredService {
                         service: service_for(vs, key),
-                        dests: dests.clone(),
+                        dests,
                     });
+                } else if let Some(s) = out.services.iter_mut().find(|s| s.service.key == key) {
+                    // Two virtual servers share a kernel service (a group's
+                    // fwmark entry used with two protocols): the first one
+                    // configures it, each adds its real servers.
+                    for d in dests {
+                        if !s.dests.iter().any(|x| x.addr == d.addr && x.port == d.port) {
+                            s.dests.push(d);
+                        }
+                    }
                 }
             }
         }
         self.quorum = states;
         out
     }
+}
+
+/// The destinations as the kernel service `key` gets them: keepalived
+/// (`ipvs_group_cmd`) gives a destination that is not masqueraded the
+/// service's port, 0 for a fwmark service.
+fn dests_for_service(dests: &[Dest], key: &ServiceKey) -> Vec<Dest> {
+    let port = match key {
+        ServiceKey::Addr { port, .. } => *port,
+        ServiceKey::Fwmark { .. } => 0,
+    };
+    dests
+        .iter()
+        .map(|d| {
+            let mut d = *d;
+            if d.fwd != IP_VS_CONN_F_MASQ {
+                d.port = port;
+            }
+            d
+        })
+        .collect()
 }
 
 fn same_dest(a: &Dest, b: &Dest) -> bool {

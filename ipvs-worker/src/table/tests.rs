@@ -218,6 +218,9 @@ virtual_server group G6 {
     assert!(d.services[..5].iter().all(|s| s.service.sched == "rr"
         && s.dests.len() == 1
         && s.dests[0].fwd == IP_VS_CONN_F_DROUTE));
+    // Not masqueraded: each service's port, 0 for the fwmark.
+    let ports: Vec<u16> = d.services[..5].iter().map(|s| s.dests[0].port).collect();
+    assert_eq!(ports, vec![80, 80, 80, 443, 0]);
     let v6 = &d.services[6];
     assert_eq!(v6.service.netmask, 128);
     assert_eq!(
@@ -495,5 +498,43 @@ fn ipv6_ranges_step_the_last_group() {
     assert_eq!(
         range("10.0.0.254".parse().unwrap(), "10.0.1.1".parse().unwrap()).len(),
         4
+    );
+}
+
+#[test]
+fn a_fwmark_shared_by_two_protocols_gets_both_pools() {
+    let cfg = lvs("
+virtual_server_group G {
+    10.0.0.1 80
+    fwmark 7
+}
+virtual_server group G {
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    real_server 192.168.1.10 80 { weight 2 }
+}
+virtual_server group G {
+    lb_algo rr
+    lb_kind DR
+    protocol UDP
+    real_server 192.168.1.12 80 { }
+}
+");
+    let d = Planner::new().desired(&cfg, &BTreeMap::new());
+    let keys: Vec<String> = d
+        .services
+        .iter()
+        .map(|s| s.service.key.to_string())
+        .collect();
+    assert_eq!(keys, vec!["TCP 10.0.0.1:80", "FWM 7", "UDP 10.0.0.1:80"]);
+    let fwm = &d.services[1];
+    assert_eq!(
+        fwm.service.sched, "wrr",
+        "the first virtual server configures it"
+    );
+    assert_eq!(
+        dests(&d, fwm.service.key),
+        vec![(sa("192.168.1.10:0"), 2), (sa("192.168.1.12:0"), 1)]
     );
 }
