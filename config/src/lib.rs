@@ -34,6 +34,11 @@ pub struct LoadOptions {
     /// `${_INSTANCE}`: keepalived's instance name (`--instance`); defaults
     /// to the config id when unset.
     pub instance: Option<String>,
+    /// keepalived's `-e` (`--all-config`): every check of
+    /// `includea`/`include_check` applies to every `include` from the start
+    /// (a missing file is an error); `include_check` in `global_defs` can
+    /// still change that.
+    pub all_config: bool,
 }
 
 /// The result of loading a configuration.

@@ -91,6 +91,7 @@ pub fn load_config(opts: &Options) -> Loaded {
     let load_opts = LoadOptions {
         config_id: opts.config_id.clone().or_else(default_config_id),
         instance: None,
+        all_config: opts.all_config,
     };
     let mut loaded = config::load(&opts.config_file, &load_opts);
     let extra = machine::check(&loaded.config);

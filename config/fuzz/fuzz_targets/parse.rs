@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let opts = config::LoadOptions {
         config_id: Some("lb1".to_string()),
-        instance: None,
+        ..Default::default()
     };
     // A folder that does not exist: relative includes find nothing.
     let loaded = config::load_str(Path::new("/nonexistent/kars-fuzz/keepalived.conf"), &text, &opts);

@@ -10,10 +10,13 @@
 //! - **Blocks.** `{` and `}` outside `"` quotes split the line, so
 //!   `authentication { auth_type PASS }` on one line, `{` on the next line,
 //!   and text after a `}` all work. A `{` opens a block for the statement
-//!   on the line just before it; any other `{` is reported ("Unexpected
-//!   '{' - ignoring") and ignored. Brace balance is counted as keepalived
-//!   counts it ("Extra '}' found", "There are N missing '}'s or extra
-//!   '{'s"). Blocks nested deeper than 32 are flattened.
+//!   on the line just before it. Any other brace (a `{` not after a
+//!   statement, a `}` at the top level, the braces of blocks nested deeper
+//!   than 32) stays in the tree as a statement `{` or `}` of its own, so
+//!   that the model can read the lines as keepalived does (a block is only
+//!   a block for keywords that have one: `model::relevel`, which reports
+//!   misplaced braces). Brace balance is counted as keepalived counts it
+//!   ("Extra '}' found", "There are N missing '}'s or extra '{'s").
 //! - **Words.** Separated by white space; `"..."` groups words (no
 //!   escapes, quotes removed). Statements whose keyword is one of
 //!   [`SCRIPT_KEYWORDS`] are split as keepalived's script handlers re-split

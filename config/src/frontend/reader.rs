@@ -215,7 +215,11 @@ impl<'o> Reader<'o> {
             files: Vec::new(),
             ml_def: None,
             block_depth: 0,
-            include_check: 0,
+            include_check: if opts.all_config {
+                INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B
+            } else {
+                0
+            },
             generated: 0,
             gen_limit_hit: false,
             no_active: Rc::new(Vec::new()),
@@ -613,8 +617,8 @@ impl<'o> Reader<'o> {
             return;
         };
         match first.as_str() {
-            "{" => return self.builder.open(loc, diags),
-            "}" => return self.builder.close(loc, diags),
+            "{" => return self.builder.open(loc),
+            "}" => return self.builder.close(loc),
             _ => {}
         }
         if SCRIPT_KEYWORDS.contains(&first.as_str()) {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 fn opts(id: Option<&str>) -> LoadOptions {
     LoadOptions {
         config_id: id.map(str::to_string),
-        instance: None,
+        ..LoadOptions::default()
     }
 }
 
@@ -138,14 +138,17 @@ fn braces_inside_double_quotes_are_text() {
     assert_eq!(show(&t), "1:x [a { b }] [c];");
     // Single quotes do not protect braces (keepalived splits there).
     let (t, _) = parse("x 'a}b'\n");
-    assert_eq!(show(&t), "1:x ['a];1:b';");
+    assert_eq!(show(&t), "1:x ['a];1:};1:b';");
 }
 
 #[test]
 fn extra_close_brace() {
+    // The surplus `}` stays in the tree: whether it closes something
+    // depends on how keepalived reads the keywords (the model reports it
+    // as an unknown keyword at the top level).
     let (t, d) = parse("a {\n}\n}\nb\n");
-    assert_eq!(show(&t), "1:a {};4:b;");
-    assert_eq!(msgs(&d), vec!["3:Extra '}' found", "3:Unknown keyword '}'"]);
+    assert_eq!(show(&t), "1:a {};3:};4:b;");
+    assert_eq!(msgs(&d), vec!["3:Extra '}' found"]);
     assert!(d.items().iter().all(|x| x.severity == Severity::Warning));
 }
 
@@ -158,18 +161,32 @@ fn missing_close_brace() {
 }
 
 #[test]
-fn unexpected_open_brace_is_ignored() {
-    // keepalived ignores the '{': what follows stays at the same level and
-    // the next '}' closes the enclosing block.
+fn open_brace_after_a_statement_opens_its_block() {
+    // Whether keepalived takes it as the block of `x` depends on `x` (the
+    // model decides); the tree records the braces where they are.
     let (t, d) = parse("a {\n x\n {\n y\n }\n z\n}\n");
     assert_eq!(show(&t), "1:a {2:x {4:y;};6:z;};");
-    assert!(d.is_empty(), "{:?}", msgs(&d));
-    let (t, d) = parse("a {\n}\n{\nb\n}\n");
-    assert_eq!(show(&t), "1:a {};4:b;");
     assert_eq!(
-        msgs(&d),
-        vec!["3:Unexpected '{' - ignoring", "5:Unknown keyword '}'"]
+        t[0].children()[0].open_loc.as_ref().map(|l| l.line),
+        Some(3)
     );
+    assert_eq!(t[0].children()[0].end_loc.as_ref().map(|l| l.line), Some(5));
+    assert_eq!(t[0].end_loc.as_ref().map(|l| l.line), Some(7));
+    assert!(d.is_empty(), "{:?}", msgs(&d));
+}
+
+#[test]
+fn stray_braces_stay_in_the_tree() {
+    // A `{` after no statement and a `}` at the top level are kept as
+    // statements of their own (the model reports them where keepalived
+    // does).
+    let (t, d) = parse("a {\n}\n{\nb\n}\n");
+    assert_eq!(show(&t), "1:a {};3:{;4:b;5:};");
+    assert!(d.is_empty(), "{:?}", msgs(&d));
+    // A block still open at the end has no closing brace.
+    let (t, _) = parse("a {\n b\n");
+    assert_eq!(t[0].open_loc.as_ref().map(|l| l.line), Some(1));
+    assert_eq!(t[0].end_loc, None);
 }
 
 // ------------------------------------------------------ comments, quoting
@@ -330,6 +347,47 @@ fn plain_include_of_missing_files_is_a_notice() {
             "2:Config files missing 'nodir/*.conf'."
         ]
     );
+    assert!(d.items().iter().all(|x| x.severity == Severity::Notice));
+}
+
+#[test]
+fn all_config_checks_every_include() {
+    // keepalived -e: plain includes are checked as `includea` ones (a
+    // partly missing brace pattern is not read at all).
+    let dir = temp_dir("all-config");
+    write(&dir, "a.conf", "a\n");
+    let main = write(
+        &dir,
+        "m.conf",
+        "include nothere.conf\ninclude *.nomatch\ninclude {a,x}.conf\nx\n",
+    );
+    let all = LoadOptions {
+        all_config: true,
+        ..LoadOptions::default()
+    };
+    let (t, d) = load(&main, &all);
+    assert_eq!(show(&t), "4:x;");
+    assert_eq!(
+        msgs(&d),
+        vec![
+            "1:Config files missing 'nothere.conf'.",
+            "2:No config files matched '*.nomatch'.",
+            "3:Some config files missing: \"{a,x}.conf\".",
+        ]
+    );
+    assert!(d.items().iter().all(|x| x.severity == Severity::Security));
+    // Without -e the same lines are log-only and a.conf is read.
+    let (t, d) = load(&main, &opts(None));
+    assert_eq!(show(&t), "1:a;4:x;");
+    assert!(d.items().iter().all(|x| x.severity == Severity::Notice));
+    // `include_check` in global_defs still decides from there on.
+    let main = write(
+        &dir,
+        "m2.conf",
+        "global_defs {\ninclude_check -match\n}\ninclude nothere.conf\n",
+    );
+    let (_, d) = load(&main, &all);
+    assert_eq!(msgs(&d), vec!["4:Config files missing 'nothere.conf'."]);
     assert!(d.items().iter().all(|x| x.severity == Severity::Notice));
 }
 
@@ -558,6 +616,7 @@ fn predefined_definitions() {
     let o = LoadOptions {
         config_id: Some("lb1".into()),
         instance: Some("inst".into()),
+        ..LoadOptions::default()
     };
     let (t, _) = parse_with("i ${_INSTANCE}\n", &o);
     assert_eq!(t[0].args, vec!["inst"]);
@@ -771,11 +830,9 @@ fn nesting_is_bounded() {
     }
     text.push_str("after\n");
     let (t, d) = parse(&text);
-    assert_eq!(
-        msgs(&d),
-        vec!["33:Blocks nested more than 32 deep - ignoring the inner ones"]
-    );
-    // 32 levels of blocks; the deeper statements stay at the 32nd level.
+    assert!(d.is_empty(), "{:?}", msgs(&d));
+    // 32 levels of blocks; the deeper statements and their braces stay at
+    // the 32nd level, in order.
     let mut n = &t[0];
     let mut depth = 1;
     while let Some(c) = n.children().first().filter(|c| c.block.is_some()) {
@@ -786,7 +843,8 @@ fn nesting_is_bounded() {
     assert_eq!(
         keywords(n.children()),
         vec![
-            "b32", "b33", "b34", "b35", "b36", "b37", "b38", "b39", "leaf"
+            "b32", "{", "b33", "{", "b34", "{", "b35", "{", "b36", "{", "b37", "{", "b38", "{",
+            "b39", "{", "leaf", "}", "}", "}", "}", "}", "}", "}", "}"
         ]
     );
     assert_eq!(t.len(), 2);

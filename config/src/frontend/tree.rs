@@ -2,17 +2,21 @@
 //!
 //! By the time lines get here keepalived's reader has split them so that
 //! `{` and `}` stand alone. A `{` opens a block for the statement on the
-//! line just before it; a `{` anywhere else is reported (keepalived's
-//! "Unexpected '{' - ignoring") and ignored, as keepalived does. A `}`
-//! closes the innermost block; at the top level keepalived reports it as
-//! an unknown keyword.
+//! line just before it and the next `}` closes it. Braces that do not fit
+//! that shape are kept in the tree as statements of their own, `{` or `}`
+//! with no arguments: a `{` not following a statement, a `}` at the top
+//! level, and the braces of blocks nested deeper than [`MAX_NESTING`]. So
+//! the tree, read in order, is exactly the sequence of lines keepalived
+//! reads; which blocks keepalived actually opens depends on the keywords
+//! (`model::relevel`), which also reports misplaced braces.
 
 use crate::ast::Node;
-use crate::diag::{Diagnostics, Loc};
+use crate::diag::Loc;
 
 /// Deepest block nesting kept in the tree. keepalived's own keywords nest
 /// about five deep; deeper blocks can only belong to unknown keywords, and
 /// an unbounded tree would overflow the stack of every recursive walk.
+/// Deeper braces are kept as brace statements.
 pub const MAX_NESTING: usize = 32;
 
 struct Frame {
@@ -21,12 +25,22 @@ struct Frame {
     owner: Option<Node>,
 }
 
+impl Frame {
+    fn top() -> Self {
+        Frame {
+            nodes: Vec::new(),
+            owner: None,
+        }
+    }
+}
+
 /// Incremental tree builder.
 pub struct TreeBuilder {
     stack: Vec<Frame>,
     /// The line just handled was a statement (which a `{` may open).
     after_statement: bool,
-    /// `{` ignored because of [`MAX_NESTING`], whose `}` are swallowed.
+    /// Blocks opened beyond [`MAX_NESTING`], kept as brace statements
+    /// (their `}` too).
     overflow: usize,
 }
 
@@ -39,10 +53,7 @@ impl Default for TreeBuilder {
 impl TreeBuilder {
     pub fn new() -> Self {
         Self {
-            stack: vec![Frame {
-                nodes: Vec::new(),
-                owner: None,
-            }],
+            stack: vec![Frame::top()],
             after_statement: false,
             overflow: 0,
         }
@@ -61,58 +72,58 @@ impl TreeBuilder {
         } else {
             words.remove(0)
         };
-        self.top().nodes.push(Node {
-            keyword,
-            args: words,
-            block: None,
-            loc: loc.clone(),
-        });
+        self.top()
+            .nodes
+            .push(Node::leaf(keyword, words, loc.clone()));
         self.after_statement = true;
     }
 
-    pub fn open(&mut self, loc: &Loc, diags: &mut Diagnostics) {
+    /// A brace kept as a statement of its own.
+    fn brace(&mut self, brace: &str, loc: &Loc) {
+        self.top()
+            .nodes
+            .push(Node::leaf(brace, Vec::new(), loc.clone()));
+    }
+
+    pub fn open(&mut self, loc: &Loc) {
         let owner = if self.after_statement {
             self.top().nodes.pop()
         } else {
             None
         };
         self.after_statement = false;
-        if owner.is_some() && self.stack.len() > MAX_NESTING {
-            if let Some(o) = owner {
-                self.top().nodes.push(o);
-            }
-            if self.overflow == 0 {
-                diags.warn(
-                    loc,
-                    format!("Blocks nested more than {MAX_NESTING} deep - ignoring the inner ones"),
-                );
-            }
-            self.overflow += 1;
-            return;
-        }
         match owner {
-            Some(owner) => self.stack.push(Frame {
-                nodes: Vec::new(),
-                owner: Some(owner),
-            }),
-            None => diags.warn(loc, "Unexpected '{' - ignoring"),
+            Some(mut owner) if self.stack.len() <= MAX_NESTING => {
+                owner.open_loc = Some(loc.clone());
+                self.stack.push(Frame {
+                    nodes: Vec::new(),
+                    owner: Some(owner),
+                });
+            }
+            Some(owner) => {
+                self.top().nodes.push(owner);
+                self.brace("{", loc);
+                self.overflow += 1;
+            }
+            None => self.brace("{", loc),
         }
     }
 
-    pub fn close(&mut self, loc: &Loc, diags: &mut Diagnostics) {
+    pub fn close(&mut self, loc: &Loc) {
         self.after_statement = false;
         if self.overflow > 0 {
             self.overflow -= 1;
-            return;
+            self.brace("}", loc);
+        } else if self.stack.len() == 1 {
+            self.brace("}", loc);
+        } else {
+            self.close_frame(Some(loc));
         }
-        if self.stack.len() == 1 {
-            diags.warn(loc, "Unknown keyword '}'");
-            return;
-        }
-        self.close_frame();
     }
 
-    fn close_frame(&mut self) {
+    /// Close the innermost block at `end` (`None`: at the end of the
+    /// configuration, the `}` missing).
+    fn close_frame(&mut self, end: Option<&Loc>) {
         if self.stack.len() < 2 {
             return;
         }
@@ -121,6 +132,7 @@ impl TreeBuilder {
         };
         if let Some(mut owner) = frame.owner {
             owner.block = Some(frame.nodes);
+            owner.end_loc = end.cloned();
             self.top().nodes.push(owner);
         }
     }
@@ -138,7 +150,7 @@ impl TreeBuilder {
     /// reported by the reader, which counts braces as keepalived does.)
     pub fn finish(mut self) -> Vec<Node> {
         while self.stack.len() > 1 {
-            self.close_frame();
+            self.close_frame(None);
         }
         self.stack.pop().map(|f| f.nodes).unwrap_or_default()
     }

@@ -4,6 +4,7 @@
 //! `router_id` is the host name, the default `notification_email_from` is
 //! `user@host`) are left `None` here: the parent resolves them.
 
+use super::relevel::Kind;
 use super::util::{
     self, ScriptSpec, TIMER_HZ, TIMER_HZ_DIGITS, arg_or_missing, micros, parse_bool_word,
     read_decimal, read_int, read_unsigned,
@@ -337,7 +338,6 @@ pub const IGNORED_TOP_LEVEL: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
-    "bfd_instance",
 ];
 
 fn set_bool_opt(node: &Node, what: &str, diags: &mut Diagnostics) -> Option<bool> {
@@ -665,6 +665,48 @@ fn lvs_timeouts(node: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics) {
                 }
                 i += 2;
             }
+        }
+    }
+}
+
+/// How keepalived reads the keywords of `global_defs`.
+pub fn defs_level(keyword: &str) -> Kind {
+    match keyword {
+        "notification_email" => Kind::Values,
+        _ => Kind::Leaf,
+    }
+}
+
+/// How keepalived reads the keywords of `track_group` (not modelled).
+pub fn track_group_level(keyword: &str) -> Kind {
+    match keyword {
+        "group" => Kind::Values,
+        _ => Kind::Leaf,
+    }
+}
+
+/// How keepalived reads the keywords of `garp_group` (not modelled).
+pub fn garp_group_level(keyword: &str) -> Kind {
+    match keyword {
+        "interfaces" => Kind::Values,
+        _ => Kind::Leaf,
+    }
+}
+
+/// A top-level section or statement keepalived-rs does not model
+/// ([`IGNORED_TOP_LEVEL`]): reported as ignored; the keywords of its block
+/// are still checked as keepalived checks them.
+pub fn ignored_section(node: &Node, diags: &mut Diagnostics) {
+    warn_ignored_top_level(node, diags);
+    let known: &[&str] = match node.keyword.as_str() {
+        "track_group" => &["group"],
+        "garp_group" => &["garp_interval", "gna_interval", "interface", "interfaces"],
+        // Statements, and list blocks whose lines are values.
+        _ => return,
+    };
+    for c in node.children() {
+        if !known.contains(&c.keyword.as_str()) {
+            diags.warn(&c.loc, format!("Unknown keyword '{}'", c.keyword));
         }
     }
 }

@@ -7,6 +7,7 @@ use super::num::{self, TIMER_HZ, TIMER_MAXIMUM};
 use super::parse::{Ctx, need_arg, unknown};
 use crate::ast::Node;
 use crate::diag::{Diagnostics, Loc};
+use crate::model::bfd::BFD_INAME_MAX;
 use crate::model::util::split_command;
 use crate::model::vrrp::TrackFile;
 use serde::{Deserialize, Serialize};
@@ -363,28 +364,6 @@ pub(super) fn is_checker(keyword: &str) -> bool {
     )
 }
 
-/// The line keepalived reports end-of-block problems at: the `}` closing
-/// the block. The tree does not record that line, so it is estimated the
-/// way blocks are usually written: the line after the block's last
-/// statement (itself estimated the same way when it has a block), or the
-/// opening line for an empty block or one written on one line
-/// (`X { ... }`). A blank or comment line before the `}`, or a `}` sharing
-/// a line with the last statement, makes the estimate differ from
-/// keepalived's line.
-pub(super) fn end_loc(node: &Node) -> Loc {
-    match node.children().last() {
-        None => node.loc.clone(),
-        Some(last) if last.loc == node.loc => node.loc.clone(),
-        Some(last) => {
-            let mut l = end_loc(last);
-            if last.block.is_none() || last.children().is_empty() {
-                l = last.loc.clone();
-            }
-            Loc::new(l.file.clone(), l.line + 1)
-        }
-    }
-}
-
 /// Read one checker block of a real server.
 pub(super) fn parse_checker(
     node: &Node,
@@ -440,7 +419,7 @@ pub(super) fn parse_checker(
                 c.default_retry = 3;
             }
             let mut dns_name_set = false;
-            for child in children(node, diags) {
+            for child in node.children() {
                 if common_keyword(child, &mut c, diags) {
                     continue;
                 }
@@ -472,19 +451,19 @@ pub(super) fn parse_checker(
                 && h.urls.is_empty()
             {
                 diags.warn(
-                    &end_loc(node),
+                    &node.close_loc(),
                     "HTTP/SSL_GET checker has no urls specified - ignoring",
                 );
                 return;
             }
-            if !check_conn(c.conn.as_ref(), &end_loc(node), diags) {
+            if !check_conn(c.conn.as_ref(), &node.close_loc(), diags) {
                 return;
             }
             if let CheckerKind::Udp(u) = &c.kind
                 && u.min_reply_length > u.max_reply_length
             {
                 diags.warn(
-                    &end_loc(node),
+                    &node.close_loc(),
                     format!(
                         "UDP_CHECK min_reply length {} > max_reply_length {} - will always fail",
                         u.min_reply_length, u.max_reply_length
@@ -511,15 +490,6 @@ fn new_raw(kind: CheckerKind, node: &Node, conn: Option<RawConn>) -> RawChecker 
         misc_timeout: 0,
         loc: node.loc.clone(),
     }
-}
-
-/// The block's statements; a checker written without `{ }` has none, as
-/// keepalived reports.
-pub(super) fn children<'a>(node: &'a Node, diags: &mut Diagnostics) -> &'a [Node] {
-    if node.block.is_none() {
-        diags.warn(&node.loc, "Missing '{' at beginning of configuration block");
-    }
-    node.children()
 }
 
 /// keepalived's `check_conn_opts`: a link-local IPv6 destination needs
@@ -796,7 +766,7 @@ fn parse_url(node: &Node, diags: &mut Diagnostics) -> Option<Url> {
     let mut max_offset = 0u64; // one beyond the last acceptable offset
     let mut stack = None;
     let mut notices: Vec<String> = Vec::new();
-    for child in children(node, diags) {
+    for child in node.children() {
         let loc = &child.loc;
         match child.keyword.as_str() {
             "path" => {
@@ -891,7 +861,7 @@ fn parse_url(node: &Node, diags: &mut Diagnostics) -> Option<Url> {
     let _ = notices;
     let Some(path) = path else {
         diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             "HTTP/SSL_GET checker url has no path - ignoring",
         );
         return None;
@@ -1176,7 +1146,7 @@ fn parse_misc(node: &Node, diags: &mut Diagnostics) -> Option<RawChecker> {
     let mut script_loc = node.loc.clone();
     let mut user: Option<(String, Option<String>)> = None;
     let mut dynamic = false;
-    for child in children(node, diags) {
+    for child in node.children() {
         if common_keyword(child, &mut c, diags) {
             continue;
         }
@@ -1218,7 +1188,7 @@ fn parse_misc(node: &Node, diags: &mut Diagnostics) -> Option<RawChecker> {
     }
     if argv.is_empty() {
         diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             "No script path has been specified for MISC_CHECKER - skipping",
         );
         return None;
@@ -1255,7 +1225,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
     );
     let mut helo: Option<String> = None;
     let mut hosts: Vec<(RawConn, Loc)> = Vec::new();
-    for child in children(node, diags) {
+    for child in node.children() {
         match child.keyword.as_str() {
             "helo_name" => match child.arg(0) {
                 None => diags.warn(&child.loc, "SMTP_CHECK helo name missing"),
@@ -1266,7 +1236,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
                 // A host's connect_timeout defaults to 0, not to the real
                 // server's (keepalived allocates it zeroed).
                 co.timeout = Some(0);
-                for g in children(child, diags) {
+                for g in child.children() {
                     if conn_keyword(g, &mut co, diags) {
                         continue;
                     }
@@ -1279,7 +1249,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
                         unknown(g, diags);
                     }
                 }
-                if check_conn(Some(&co), &end_loc(child), diags) {
+                if check_conn(Some(&co), &child.close_loc(), diags) {
                     hosts.push((co, child.loc.clone()));
                 }
             }
@@ -1300,7 +1270,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
     let main_co = c.conn.take().unwrap_or_else(|| RawConn::new(ctx.rs_addr));
     let mut result: Vec<RawChecker> = Vec::new();
     if main_co.anything_set() || hosts.is_empty() {
-        if !check_conn(Some(&main_co), &end_loc(node), diags) {
+        if !check_conn(Some(&main_co), &node.close_loc(), diags) {
             return;
         }
         let mut m = c.clone();
@@ -1322,7 +1292,7 @@ fn parse_smtp(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagn
 fn parse_file_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagnostics) {
     let mut file: Option<&TrackFile> = None;
     let mut weight: Option<(i32, bool)> = None;
-    for child in children(node, diags) {
+    for child in node.children() {
         let loc = &child.loc;
         match child.keyword.as_str() {
             "track_file" => {
@@ -1378,7 +1348,7 @@ fn parse_file_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut
             });
         }
         None => diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             "FILE_CHECK has no track_file specified - ignoring",
         ),
     }
@@ -1387,40 +1357,45 @@ fn parse_file_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut
 fn parse_bfd_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut Diagnostics) {
     let mut name: Option<String> = None;
     let mut alpha = None;
-    for child in children(node, diags) {
+    // keepalived drops the checker at its first bad `name`; the block's
+    // other lines are still read (unknown keywords reported) but change
+    // nothing.
+    let mut dropped = false;
+    for child in node.children() {
         let loc = &child.loc;
         match child.keyword.as_str() {
+            "name" if dropped => {}
             "name" => {
-                if child.args.len() != 1 {
-                    diags.warn(
-                        loc,
-                        format!(
-                            "({}) BFD_CHECK - No or too many names specified - skipping checker",
-                            ctx.rs_name
-                        ),
-                    );
-                    return;
+                let rs = &ctx.rs_name;
+                let problem = if child.args.len() != 1 {
+                    Some(format!(
+                        "({rs}) BFD_CHECK - No or too many names specified - skipping checker"
+                    ))
+                } else {
+                    let n = &child.args[0];
+                    if !ctx.bfd_instances.iter().any(|b| b.checker && &b.name == n) {
+                        Some(format!("({rs}) BFD_CHECK - BFD {n} not configured"))
+                    } else if let Some(prev) = &name {
+                        Some(format!(
+                            "({rs}) BFD_CHECK - BFD {n} already specified as {prev}"
+                        ))
+                    } else if n.len() >= BFD_INAME_MAX {
+                        Some(format!("({rs}) BFD_CHECK - BFD name {n} too long"))
+                    } else if out.bfd_checks.iter().any(|b| &b.name == n) {
+                        Some(format!("({rs}) BFD_CHECK - RS already monitoring {n}"))
+                    } else {
+                        None
+                    }
+                };
+                match problem {
+                    Some(msg) => {
+                        diags.warn(loc, msg);
+                        dropped = true;
+                    }
+                    None => name = Some(child.args[0].clone()),
                 }
-                let n = &child.args[0];
-                if let Some(prev) = &name {
-                    diags.warn(
-                        loc,
-                        format!(
-                            "({}) BFD_CHECK - BFD {n} already specified as {prev}",
-                            ctx.rs_name
-                        ),
-                    );
-                    return;
-                }
-                if out.bfd_checks.iter().any(|b| &b.name == n) {
-                    diags.warn(
-                        loc,
-                        format!("({}) BFD_CHECK - RS already monitoring {n}", ctx.rs_name),
-                    );
-                    return;
-                }
-                name = Some(n.clone());
             }
+            "alpha" if dropped => {}
             "alpha" => {
                 if let Some(v) = opt_bool(child, "alpha", diags) {
                     alpha = Some(v);
@@ -1429,6 +1404,9 @@ fn parse_bfd_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut 
             _ => unknown(child, diags),
         }
     }
+    if dropped {
+        return;
+    }
     match name {
         Some(name) => out.bfd_checks.push(BfdCheck {
             name,
@@ -1436,7 +1414,7 @@ fn parse_bfd_check(node: &Node, ctx: &Ctx<'_>, out: &mut Collected, diags: &mut 
             loc: node.loc.clone(),
         }),
         None => diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             format!(
                 "({}) No name has been specified for BFD_CHECKER - skipping",
                 ctx.rs_name

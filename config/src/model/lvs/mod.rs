@@ -33,7 +33,9 @@ pub use checkers::{
     HttpCheck, HttpProtocol, MiscCheck, SmtpCheck, StatusRange, UdpCheck, Url, UrlRegex,
 };
 
+use super::bfd::BfdInstance;
 use super::global::GlobalDefs;
+use super::relevel::Kind;
 use super::util::ScriptSpec;
 use super::vrrp::TrackFile;
 use crate::ast::Node;
@@ -591,17 +593,30 @@ pub fn is_top_level(keyword: &str) -> bool {
     matches!(keyword, "virtual_server_group" | "virtual_server" | "SSL")
 }
 
-/// Read one top-level LVS section. `track_files` are the `track_file`
-/// blocks defined before it (FILE_CHECK names one of those).
-pub fn parse_top_level(
-    node: &Node,
-    out: &mut LvsConfig,
-    track_files: &[TrackFile],
-    diags: &mut Diagnostics,
-) {
+/// What the LVS sections may name that other sections define: those
+/// defined before the section being read, as keepalived looks them up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Refs<'a> {
+    /// `track_file` blocks (FILE_CHECK names one).
+    pub track_files: &'a [TrackFile],
+    /// `bfd_instance` blocks (BFD_CHECK names one).
+    pub bfd_instances: &'a [BfdInstance],
+}
+
+/// How keepalived reads the keywords of a `virtual_server` block (and,
+/// below it, of real servers and their checkers).
+pub fn vs_level(keyword: &str) -> Kind {
+    match keyword {
+        "real_server" => Kind::Block(parse::rs_level),
+        _ => Kind::Leaf,
+    }
+}
+
+/// Read one top-level LVS section.
+pub fn parse_top_level(node: &Node, out: &mut LvsConfig, refs: &Refs<'_>, diags: &mut Diagnostics) {
     match node.keyword.as_str() {
         "virtual_server_group" => parse::parse_vsg(node, out, diags),
-        "virtual_server" => parse::parse_vs(node, out, track_files, diags),
+        "virtual_server" => parse::parse_vs(node, out, refs, diags),
         "SSL" => parse::parse_ssl(node, out, diags),
         _ => {}
     }

@@ -2,14 +2,16 @@
 //! `SSL` blocks (keepalived/check/check_parser.c, check_data.c), including
 //! what keepalived checks at the end of each block.
 
-use super::checkers::{self, BfdCheck, Collected, FileCheck, RawChecker, end_loc};
+use super::checkers::{self, BfdCheck, Collected, FileCheck, RawChecker};
 use super::num::{self, TIMER_MAXIMUM};
 use super::{
-    Forwarding, Granularity, IpFamily, LvsConfig, Protocol, Scheduler, ServiceFlags, SslConfig,
-    TunnelCsum, TunnelType, VirtualServerGroup, VsgEntry, fmt_trio,
+    Forwarding, Granularity, IpFamily, LvsConfig, Protocol, Refs, Scheduler, ServiceFlags,
+    SslConfig, TunnelCsum, TunnelType, VirtualServerGroup, VsgEntry, fmt_trio,
 };
 use crate::ast::Node;
 use crate::diag::{Diagnostics, Loc};
+use crate::model::bfd::BfdInstance;
+use crate::model::relevel::{Kind, leaves};
 use crate::model::util::{ScriptSpec, arg_or_missing, parse_script};
 use crate::model::vrrp::TrackFile;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,6 +29,8 @@ const PENAME_MAXLEN: usize = 16;
 pub(super) struct Ctx<'a> {
     /// `track_file` blocks defined so far.
     pub track_files: &'a [TrackFile],
+    /// `bfd_instance` blocks defined so far.
+    pub bfd_instances: &'a [BfdInstance],
     pub rs_addr: SocketAddr,
     /// The real server's `connect_timeout` so far (microseconds).
     pub rs_connect_timeout: Option<u64>,
@@ -40,23 +44,34 @@ pub(super) fn need_arg<'a>(node: &'a Node, diags: &mut Diagnostics) -> Option<&'
     arg_or_missing(node, 0, diags)
 }
 
-/// keepalived's `Unknown keyword 'X'`. keepalived does not skip an
-/// unknown keyword's block: it reports the `{` and reads the block's lines
-/// as more (unknown) statements, so each of them is reported too.
+/// keepalived's `Unknown keyword 'X'`. (A block after an unknown keyword
+/// is not its block: `model::relevel` has read its lines as statements of
+/// the enclosing block.)
 pub(super) fn unknown(node: &Node, diags: &mut Diagnostics) {
     diags.warn(&node.loc, format!("Unknown keyword '{}'", node.keyword));
-    if node.block.is_some() {
-        unexpected_block(node, diags);
-        for child in node.children() {
-            unknown(child, diags);
-        }
+}
+
+/// How keepalived reads the keywords of a `real_server` block.
+pub(super) fn rs_level(keyword: &str) -> Kind {
+    match keyword {
+        "HTTP_GET" | "SSL_GET" => Kind::Block(http_level),
+        "SMTP_CHECK" => Kind::Block(smtp_level),
+        k if checkers::is_checker(k) => Kind::Block(leaves),
+        _ => Kind::Leaf,
     }
 }
 
-/// A keyword that takes no block was given one.
-fn unexpected_block(node: &Node, diags: &mut Diagnostics) {
-    if node.block.is_some() {
-        diags.warn(&node.loc, "Unexpected '{' - ignoring");
+fn http_level(keyword: &str) -> Kind {
+    match keyword {
+        "url" => Kind::Block(leaves),
+        _ => Kind::Leaf,
+    }
+}
+
+fn smtp_level(keyword: &str) -> Kind {
+    match keyword {
+        "host" => Kind::Block(leaves),
+        _ => Kind::Leaf,
     }
 }
 
@@ -311,12 +326,12 @@ pub(super) fn parse_vsg(node: &Node, out: &mut LvsConfig, diags: &mut Diagnostic
     }
     if g.entries.is_empty() {
         diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             format!("virtual server group {name} has no entries - removing"),
         );
     } else if g.has_ipv4() && g.has_ipv6() && g.fwmark_without_family() {
         diags.warn(
-            &end_loc(node),
+            &node.close_loc(),
             format!(
                 "virtual server group {name} cannot have IPv4, IPv6 and fwmark without family - removing"
             ),
@@ -513,12 +528,7 @@ fn vsg_entry(line: &Node, gname: &str, diags: &mut Diagnostics) -> Option<VsgEnt
 // virtual_server
 // ---------------------------------------------------------------------------
 
-pub(super) fn parse_vs(
-    node: &Node,
-    out: &mut LvsConfig,
-    track_files: &[TrackFile],
-    diags: &mut Diagnostics,
-) {
+pub(super) fn parse_vs(node: &Node, out: &mut LvsConfig, refs: &Refs<'_>, diags: &mut Diagnostics) {
     let Some(p1) = need_arg(node, diags) else {
         return;
     };
@@ -600,13 +610,8 @@ pub(super) fn parse_vs(
         rs: Vec::new(),
         loc: loc.clone(),
     };
-    if node.block.is_none() {
-        diags.warn(loc, "Missing '{' at beginning of configuration block");
-    }
     for child in node.children() {
-        if vs_keyword(child, &mut vs, track_files, diags) && child.keyword != "real_server" {
-            unexpected_block(child, diags);
-        }
+        vs_keyword(child, &mut vs, refs, diags);
     }
     vs_end(node, &mut vs, diags);
     out.pending.push(vs);
@@ -675,22 +680,16 @@ const RS_KEYWORDS: &[&str] = &[
     "snmp_name",
 ];
 
-/// One statement of a `virtual_server` block; false when unknown.
-fn vs_keyword(
-    node: &Node,
-    vs: &mut RawVs,
-    track_files: &[TrackFile],
-    diags: &mut Diagnostics,
-) -> bool {
+/// One statement of a `virtual_server` block.
+fn vs_keyword(node: &Node, vs: &mut RawVs, refs: &Refs<'_>, diags: &mut Diagnostics) {
     if !VS_KEYWORDS.contains(&node.keyword.as_str()) {
         unknown(node, diags);
-        return false;
+        return;
     }
-    vs_statement(node, vs, track_files, diags);
-    true
+    vs_statement(node, vs, refs, diags);
 }
 
-fn vs_statement(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut Diagnostics) {
+fn vs_statement(node: &Node, vs: &mut RawVs, refs: &Refs<'_>, diags: &mut Diagnostics) {
     let loc = &node.loc;
     let kw = node.keyword.as_str();
     match kw {
@@ -989,7 +988,7 @@ fn vs_statement(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &
             Some(s) => forwarding(node, &mut s.fwd, "sorry", diags),
             None => diags.warn(loc, "sorry_server forwarding used without sorry_server"),
         },
-        "real_server" => parse_rs(node, vs, track_files, diags),
+        "real_server" => parse_rs(node, vs, refs, diags),
         _ => unknown(node, diags),
     }
 }
@@ -1005,7 +1004,7 @@ fn vs_end(node: &Node, vs: &mut RawVs, diags: &mut Diagnostics) {
             None => vs.af = Some(f),
             Some(af) if af != f => {
                 diags.warn(
-                    &end_loc(node),
+                    &node.close_loc(),
                     format!(
                         "Address family of virtual server and sorry server {} don't match - skipping sorry server.",
                         s.addr.ip()
@@ -1044,7 +1043,7 @@ fn vs_end(node: &Node, vs: &mut RawVs, diags: &mut Diagnostics) {
 // real_server
 // ---------------------------------------------------------------------------
 
-fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut Diagnostics) {
+fn parse_rs(node: &Node, vs: &mut RawVs, refs: &Refs<'_>, diags: &mut Diagnostics) {
     let Some(ip) = need_arg(node, diags) else {
         return;
     };
@@ -1083,14 +1082,12 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
         bfd_checks: Vec::new(),
         loc: loc.clone(),
     };
-    if node.block.is_none() {
-        diags.warn(loc, "Missing '{' at beginning of configuration block");
-    }
     let mut collected = Collected::default();
     for child in node.children() {
         if checkers::is_checker(&child.keyword) {
             let ctx = Ctx {
-                track_files,
+                track_files: refs.track_files,
+                bfd_instances: refs.bfd_instances,
                 rs_addr: rs.addr,
                 rs_connect_timeout: rs.connect_timeout,
                 vs_connect_timeout: vs.connect_timeout,
@@ -1099,9 +1096,7 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
             checkers::parse_checker(child, &ctx, &mut collected, diags);
             continue;
         }
-        if rs_keyword(child, &mut rs, vs.vsgname(), diags) {
-            unexpected_block(child, diags);
-        }
+        rs_keyword(child, &mut rs, vs.vsgname(), diags);
     }
     rs.checkers = collected.checkers;
     rs.file_checks = collected.file_checks;
@@ -1114,7 +1109,7 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
             None => vs.af = Some(f),
             Some(af) if af != f => {
                 diags.warn(
-                    &end_loc(node),
+                    &node.close_loc(),
                     format!(
                         "Address family of virtual server and real server {} don't match - skipping real server.",
                         rs.addr.ip()
@@ -1128,14 +1123,13 @@ fn parse_rs(node: &Node, vs: &mut RawVs, track_files: &[TrackFile], diags: &mut 
     vs.rs.push(rs);
 }
 
-/// One statement of a `real_server` block; false when unknown.
-fn rs_keyword(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) -> bool {
+/// One statement of a `real_server` block.
+fn rs_keyword(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) {
     if !RS_KEYWORDS.contains(&node.keyword.as_str()) {
         unknown(node, diags);
-        return false;
+        return;
     }
     rs_statement(node, rs, vsgname, diags);
-    true
 }
 
 fn rs_statement(node: &Node, rs: &mut RawRs, vsgname: &str, diags: &mut Diagnostics) {

@@ -527,12 +527,18 @@ fn unknown_keywords_at_every_level() {
     let l = load(
         "virtual_server 10.0.0.1 80 {\n lb_kind NAT\n foo\n real_server 10.0.0.2 80 {\n weight 3 {\n }\n }\n}\n",
     );
-    assert_eq!(
-        diags(&l)[..2],
-        [
+    // The block after `weight 3` is not its block: its `}` closes the
+    // real server, the next one the virtual server, the last one is
+    // surplus (keepalived's messages, in its order).
+    assert_diags(
+        &l,
+        &[
             "W 3: Unknown keyword 'foo'",
-            "W 5: Unexpected '{' - ignoring"
-        ]
+            "W 5: Unexpected '{' - ignoring",
+            "W 8: Unknown keyword '}'",
+            "W -: Virtual server [10.0.0.1]:none:80: no protocol set - defaulting to UDP",
+            "W -: Virtual server [10.0.0.1]:udp:80: no scheduler set, setting default 'wlc'",
+        ],
     );
 }
 

@@ -17,7 +17,7 @@ mod tests;
 
 pub use addr::{Family, IpAddress, Route, RouteDest, RouteTable, Rule, RuleAction};
 pub use finish::finish;
-pub use parse::parse_top_level;
+pub use parse::{instance_level, parse_top_level, sync_group_level};
 
 use super::global::VrrpVersion;
 use super::util::ScriptSpec;

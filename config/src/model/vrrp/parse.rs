@@ -7,7 +7,9 @@ use super::{
 };
 use crate::ast::Node;
 use crate::diag::{Diagnostics, Loc};
+use crate::model::bfd::{self, BfdInstance};
 use crate::model::global::VrrpVersion;
+use crate::model::relevel::{Kind, leaves};
 use crate::model::util::{
     self, ScriptSpec, TIMER_HZ, TIMER_HZ_DIGITS, arg_or_missing, micros, parse_bool_word,
     read_decimal, read_int, read_unsigned,
@@ -166,31 +168,51 @@ fn value_block(node: &Node) -> Vec<String> {
     v
 }
 
-/// Where keepalived's end-of-block handler reports: the line of the
-/// closing `}`, assumed to follow the block's last line (the tree keeps no
-/// location for braces).
-fn block_end(node: &Node) -> Loc {
-    fn close_line(n: &Node) -> u32 {
-        match &n.block {
-            None => n.loc.line,
-            Some(ch) => ch.last().map_or(n.loc.line, close_line) + 1,
-        }
+/// How keepalived reads the keywords of a `vrrp_instance` block.
+pub fn instance_level(keyword: &str) -> Kind {
+    match keyword {
+        "authentication" => Kind::Block(leaves),
+        "virtual_ipaddress"
+        | "virtual_ipaddress_excluded"
+        | "virtual_routes"
+        | "virtual_rules"
+        | "unicast_peer"
+        | "track_interface"
+        | "track_script"
+        | "track_file"
+        | "track_process"
+        | "track_bfd" => Kind::Values,
+        _ => Kind::Leaf,
     }
-    Loc::new(node.loc.file.clone(), close_line(node))
+}
+
+/// How keepalived reads the keywords of a `vrrp_sync_group` block.
+pub fn sync_group_level(keyword: &str) -> Kind {
+    match keyword {
+        "group" | "track_interface" | "track_script" | "track_file" | "track_process"
+        | "track_bfd" => Kind::Values,
+        _ => Kind::Leaf,
+    }
 }
 
 fn unknown(node: &Node, diags: &mut Diagnostics) {
     diags.warn(&node.loc, format!("Unknown keyword '{}'", node.keyword));
 }
 
-/// A top-level VRRP section.
-pub fn parse_top_level(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) {
+/// A top-level VRRP section. `bfds`: the `bfd_instance` blocks read so
+/// far (`track_bfd` names them).
+pub fn parse_top_level(
+    node: &Node,
+    out: &mut VrrpConfig,
+    bfds: &[BfdInstance],
+    diags: &mut Diagnostics,
+) {
     match node.keyword.as_str() {
         "vrrp_script" => parse_vrrp_script(node, out, diags),
         "track_file" | "vrrp_track_file" => parse_track_file(node, out, diags),
         "vrrp_track_process" => parse_track_process(node, out, diags),
-        "vrrp_instance" => parse_instance(node, out, diags),
-        "vrrp_sync_group" => parse_sync_group(node, out, diags),
+        "vrrp_instance" => parse_instance(node, out, bfds, diags),
+        "vrrp_sync_group" => parse_sync_group(node, out, bfds, diags),
         "static_ipaddress" => {
             for c in node.children() {
                 if let Some(a) = addr::parse_ip_address(c, true, diags) {
@@ -342,7 +364,7 @@ fn parse_vrrp_script(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics)
     }
     let Some(mut script) = script else {
         diags.warn(
-            &block_end(node),
+            &node.close_loc(),
             format!("No script set for vrrp_script {name} - removing"),
         );
         return;
@@ -463,7 +485,7 @@ fn parse_track_file(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) 
     }
     let Some(path) = path else {
         diags.warn(
-            &block_end(node),
+            &node.close_loc(),
             format!("No file set for track_file {name} - ignoring"),
         );
         return;
@@ -643,7 +665,7 @@ fn parse_track_process(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostic
     }
     if !have_process {
         diags.warn(
-            &block_end(node),
+            &node.close_loc(),
             format!("track process '{name}' process name not specified"),
         );
         return;
@@ -936,7 +958,12 @@ fn parse_mac(s: &str) -> Option<([u8; 6], bool)> {
     Some((mac, use_vrid))
 }
 
-fn parse_instance(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) {
+fn parse_instance(
+    node: &Node,
+    out: &mut VrrpConfig,
+    bfds: &[BfdInstance],
+    diags: &mut Diagnostics,
+) {
     if node.args.len() != 1 {
         diags.warn(&node.loc, "vrrp_instance must have a name");
         return;
@@ -948,7 +975,7 @@ fn parse_instance(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) {
     }
     let mut inst = RawInstance::new(name, &node.loc);
     for st in node.children() {
-        instance_keyword(st, &mut inst, out, diags);
+        instance_keyword(st, &mut inst, out, bfds, diags);
     }
     // vrrp_end_handler
     if inst.unicast_configured && inst.vmac.is_some() {
@@ -980,6 +1007,7 @@ fn instance_keyword(
     st: &Node,
     inst: &mut RawInstance,
     out: &mut VrrpConfig,
+    bfds: &[BfdInstance],
     diags: &mut Diagnostics,
 ) {
     let name = inst.name.clone();
@@ -1567,7 +1595,11 @@ fn instance_keyword(
                 format!("({name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
             );
         }
-        "use_ipvlan" | "vrf" | "track_bfd" | "garp_extra_if" | "vmac_garp_intvl" => {
+        "track_bfd" => {
+            crate::model::global::warn_ignored_top_level(st, diags);
+            bfd::check_track_bfd(name, st, bfds, diags);
+        }
+        "use_ipvlan" | "vrf" | "garp_extra_if" | "vmac_garp_intvl" => {
             crate::model::global::warn_ignored_top_level(st, diags);
         }
         _ => unknown(st, diags),
@@ -1632,7 +1664,12 @@ fn unicast_peer(name: &str, line: &Node, inst: &mut RawInstance, diags: &mut Dia
 // vrrp_sync_group
 // ---------------------------------------------------------------------------
 
-fn parse_sync_group(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) {
+fn parse_sync_group(
+    node: &Node,
+    out: &mut VrrpConfig,
+    bfds: &[BfdInstance],
+    diags: &mut Diagnostics,
+) {
     if node.args.len() != 1 {
         diags.warn(&node.loc, "vrrp_sync_group must have a name - skipping");
         return;
@@ -1717,7 +1754,10 @@ fn parse_sync_group(node: &Node, out: &mut VrrpConfig, diags: &mut Diagnostics) 
                     ),
                 },
             },
-            "track_bfd" => crate::model::global::warn_ignored_top_level(st, diags),
+            "track_bfd" => {
+                crate::model::global::warn_ignored_top_level(st, diags);
+                bfd::check_track_bfd(name, st, bfds, diags);
+            }
             _ => unknown(st, diags),
         }
     }
