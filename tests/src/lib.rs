@@ -1,12 +1,13 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: locating the built
 //! `keepalived-rs` binary and Debian's `keepalived`, temporary folders,
-//! network namespaces, running commands with a time limit, and deciding
+//! network namespaces, a daemon under test, running commands with a time limit, and deciding
 //! whether a privileged test may skip.
 //!
 //! Everything here is plain `std` plus the `ip`, `unshare` and `hostname`
 //! commands, so that any e2e test can use it.
 
 pub mod binaries;
+pub mod daemon;
 pub mod netns;
 pub mod oracle;
 pub mod privilege;
@@ -14,6 +15,7 @@ pub mod process;
 pub mod tempdir;
 
 pub use binaries::{keepalived_rs_binary, keepalived_system_binary, workspace_root};
+pub use daemon::Daemon;
 pub use netns::NetNs;
 pub use privilege::{Requirement, require};
 pub use process::{RunOutput, run_with_timeout};

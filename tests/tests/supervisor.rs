@@ -2,12 +2,12 @@
 //! network namespace the test creates. They need root; in CI (CI=true) a
 //! missing privilege is a failure, elsewhere the tests say so and stop.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use tests::binaries::keepalived_rs_binary;
+use tests::Requirement;
+use tests::daemon::{Daemon, alive, signal_pid, worker};
 use tests::netns::NetNs;
 
 const CONF: &str = r#"
@@ -38,130 +38,50 @@ virtual_server 10.250.0.10 80 {
 }
 "#;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// Root is required; outside CI a non-root run says so and skips.
 fn require_root() -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("the supervisor tests need root (network namespaces, privilege checks)");
-    }
-    eprintln!("SKIPPED: the supervisor tests need root");
-    false
+    tests::require(
+        "the supervisor end-to-end test",
+        &[Requirement::Root, Requirement::NetTools],
+    )
 }
 
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
+/// A daemon in its own namespace (the daemon is stopped before the
+/// namespace goes: fields drop in order).
+struct Node {
+    d: Daemon,
     _ns: NetNs,
 }
 
-impl Daemon {
-    fn start(name: &str, conf: &str) -> Daemon {
+impl std::ops::Deref for Node {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.d
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.d
+    }
+}
+
+impl Node {
+    fn start(name: &str, conf: &str) -> Node {
         Self::start_with(name, conf, &[], 3)
     }
 
     /// Start with extra options; wait until `workers` workers are ready.
-    fn start_with(name: &str, conf: &str, extra: &[&str], workers: usize) -> Daemon {
+    fn start_with(name: &str, conf: &str, extra: &[&str], workers: usize) -> Node {
         let ns = NetNs::new(name, &["eth0"]).expect("netns");
-        let dir = std::env::temp_dir().join(format!("krs-sup-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let conf_path = dir.join("keepalived.conf");
-        std::fs::write(&conf_path, conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
-        let child = ns
-            .command(keepalived_rs_binary())
-            .args(["-n", "-l", "-G", "-D"])
-            .args(extra)
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .arg("--control-socket")
-            .arg(dir.join("ctl.sock"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived-rs");
-        let d = Daemon {
-            child,
-            dir,
-            _ns: ns,
-        };
-        d.wait_for("all workers ready", Duration::from_secs(10), |s| {
-            let w = s["workers"].as_array().cloned().unwrap_or_default();
-            w.len() == workers && w.iter().all(|w| w["ready"] == true)
-        });
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
-    }
-
-    fn conf_path(&self) -> PathBuf {
-        self.dir.join("keepalived.conf")
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        serde_json::from_str(&out).ok()
-    }
-
-    fn wait_for(
-        &self,
-        what: &str,
-        limit: Duration,
-        pred: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let t0 = Instant::now();
-        loop {
-            if let Some(s) = self.status() {
-                if pred(&s) {
-                    return s;
-                }
-            }
-            if t0.elapsed() > limit {
-                panic!(
-                    "timed out after {limit:?} waiting for {what}; last status: {:?}\nlog:\n{}",
-                    self.status(),
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let d = Daemon::start(&ns, name, conf, extra);
+        d.wait_ready(workers);
+        Node { d, _ns: ns }
     }
 
     fn worker(&self, status: &serde_json::Value, role: &str) -> (u32, u64) {
-        let w = status["workers"]
-            .as_array()
-            .and_then(|ws| ws.iter().find(|w| w["role"] == role).cloned())
-            .unwrap_or_else(|| panic!("no {role} worker in {status}"));
-        (
-            w["pid"].as_u64().unwrap_or(0) as u32,
-            w["restarts"].as_u64().unwrap_or(u64::MAX),
-        )
+        let (pid, restarts, _) =
+            worker(status, role).unwrap_or_else(|| panic!("no {role} worker in {status}"));
+        (pid, restarts)
     }
 
     fn pids(&self, status: &serde_json::Value) -> Vec<(String, u32)> {
@@ -170,40 +90,6 @@ impl Daemon {
             .map(|r| (r.to_string(), self.worker(status, r).0))
             .collect()
     }
-
-    fn signal(&self, sig: &str) {
-        signal_pid(self.child.id(), sig);
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn signal_pid(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "kill -{sig} {pid} failed");
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie is not alive.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false)
 }
 
 fn proc_status(pid: u32) -> std::collections::HashMap<String, String> {
@@ -220,7 +106,7 @@ fn killed_workers_are_replaced_within_a_second() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-kill", CONF);
+    let d = Node::start("sup-kill", CONF);
     let s0 = d.status().expect("status");
     for (i, role) in ["vrrp", "check", "ipvs"].iter().enumerate() {
         let (pid, restarts) = d.worker(&d.status().expect("status"), role);
@@ -268,7 +154,7 @@ fn a_hung_worker_is_replaced_by_the_watchdog() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-stop", CONF);
+    let d = Node::start("sup-stop", CONF);
     let s0 = d.status().expect("status");
     let (pid, _) = d.worker(&s0, "check");
     let t0 = Instant::now();
@@ -296,7 +182,7 @@ fn a_garbage_frame_restarts_only_that_worker() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-garb", CONF);
+    let d = Node::start("sup-garb", CONF);
     let s0 = d.status().expect("status");
     let (pid, _) = d.worker(&s0, "ipvs");
     // Write into the worker's own end of its socketpair, as a compromised
@@ -322,7 +208,7 @@ fn a_garbage_frame_restarts_only_that_worker() {
     assert_eq!(d.worker(&s, "vrrp"), d.worker(&s0, "vrrp"));
     assert_eq!(d.worker(&s, "check"), d.worker(&s0, "check"));
     assert!(d.log().contains("sent a bad frame"), "{}", d.log());
-    assert!(alive(d.child.id()), "the parent survives");
+    assert!(alive(d.pid()), "the parent survives");
 }
 
 #[test]
@@ -330,7 +216,7 @@ fn a_broken_reload_changes_nothing_and_a_good_one_applies() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-hup", CONF);
+    let d = Node::start("sup-hup", CONF);
     let s0 = d.status().expect("status");
     assert_eq!(s0["generation"], 1);
     std::fs::write(
@@ -374,7 +260,7 @@ fn stop_and_parent_death() {
         return;
     }
     // SIGTERM: workers stop, the parent exits 0 and removes its pid files.
-    let mut d = Daemon::start("sup-term", CONF);
+    let mut d = Node::start("sup-term", CONF);
     let pids = d.pids(&d.status().expect("status"));
     d.signal("TERM");
     let t0 = Instant::now();
@@ -398,7 +284,7 @@ fn stop_and_parent_death() {
 
     // The parent killed outright: the workers notice the closed link and
     // exit by themselves.
-    let d = Daemon::start("sup-pkill", CONF);
+    let d = Node::start("sup-pkill", CONF);
     let pids = d.pids(&d.status().expect("status"));
     d.signal("KILL");
     let t0 = Instant::now();
@@ -416,7 +302,7 @@ fn workers_hold_only_their_privileges() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-priv", CONF);
+    let d = Node::start("sup-priv", CONF);
     let s = d.status().expect("status");
     // CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13.
     let expect = [
@@ -474,8 +360,8 @@ fn workers_hold_only_their_privileges() {
         );
     }
     // The parent keeps running as root with its own capabilities.
-    let st = proc_status(d.child.id());
-    assert!(Path::new(&format!("/proc/{}", d.child.id())).exists());
+    let st = proc_status(d.pid());
+    assert!(Path::new(&format!("/proc/{}", d.pid())).exists());
     assert_ne!(
         st.get("CapEff").map(String::as_str),
         Some("0000000000000000")
@@ -487,7 +373,7 @@ fn dumps_on_sigusr1_and_sigusr2() {
     if !require_root() {
         return;
     }
-    let d = Daemon::start("sup-dump", CONF);
+    let d = Node::start("sup-dump", CONF);
     // File times come from the kernel's coarse clock: remove old dumps and
     // wait for new ones rather than compare times.
     for f in [
@@ -545,7 +431,7 @@ fn vrrp_only_and_check_only() {
         return;
     }
     for (flag, roles) in [("-P", vec!["vrrp"]), ("-C", vec!["check", "ipvs"])] {
-        let d = Daemon::start_with("sup-role", CONF, &[flag], roles.len());
+        let d = Node::start_with("sup-role", CONF, &[flag], roles.len());
         let status = d.status().expect("status");
         let got: Vec<&str> = status["workers"]
             .as_array()

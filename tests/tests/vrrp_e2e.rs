@@ -12,12 +12,11 @@
 //! Timings are printed (run with `--nocapture` to see them). Root and
 //! tshark are required; under CI (CI=true) a missing one fails the test.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::binaries::keepalived_rs_binary;
+use tests::daemon::{Daemon, signal_pid};
 use tests::netns::NetNs;
 use tests::{Requirement, require};
 
@@ -162,81 +161,13 @@ impl Lan {
     }
 }
 
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
+/// The VRRP side of a daemon's status.
+trait VrrpStatus {
+    fn instance_state(&self) -> Option<String>;
+    fn vrrp_worker(&self) -> Option<(u32, u64, bool)>;
 }
 
-impl Daemon {
-    /// Debian's keepalived (VRRP only) with the same files.
-    fn start_keepalived(ns: &NetNs, tag: &str, conf: &str) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("krs-vrrp-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let conf_path = dir.join("keepalived.conf");
-        std::fs::write(&conf_path, conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
-        let child = ns
-            .command(tests::keepalived_system_binary())
-            .args(["-n", "-l", "-D", "-P", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived");
-        Daemon { child, dir }
-    }
-
-    fn start(ns: &NetNs, tag: &str, conf: &str) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("krs-vrrp-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let conf_path = dir.join("keepalived.conf");
-        std::fs::write(&conf_path, conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
-        let child = ns
-            .command(keepalived_rs_binary())
-            .args(["-n", "-l", "-G", "-D", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .arg("--control-socket")
-            .arg(dir.join("ctl.sock"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived-rs");
-        Daemon { child, dir }
-    }
-
-    /// Replace the configuration file (then SIGHUP to reload).
-    fn rewrite(&self, conf: &str) {
-        std::fs::write(self.dir.join("keepalived.conf"), conf).expect("write conf");
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        serde_json::from_str(&out).ok()
-    }
-
+impl VrrpStatus for Daemon {
     fn instance_state(&self) -> Option<String> {
         self.status()?["vrrp_instances"][0]["state"]
             .as_str()
@@ -244,38 +175,8 @@ impl Daemon {
     }
 
     fn vrrp_worker(&self) -> Option<(u32, u64, bool)> {
-        let s = self.status()?;
-        let w = s["workers"]
-            .as_array()?
-            .iter()
-            .find(|w| w["role"] == "vrrp")?
-            .clone();
-        Some((
-            w["pid"].as_u64()? as u32,
-            w["restarts"].as_u64()?,
-            w["ready"] == true,
-        ))
+        tests::daemon::worker(&self.status()?, "vrrp")
     }
-
-    fn signal(&self, sig: &str) {
-        signal_pid(self.child.id(), sig);
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn signal_pid(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -{sig} {pid} failed");
 }
 
 fn logs(ds: &[&Daemon]) -> String {
@@ -480,8 +381,8 @@ fn election_worker_restart_without_loss_and_failover() {
     // built if needed, before the clock starts.)
     let _ = keepalived_rs_binary();
     let t_start = Instant::now();
-    let mut n1 = Daemon::start(&lan.nodes[0], "n1", &conf(150));
-    let n2 = Daemon::start(&lan.nodes[1], "n2", &conf(100));
+    let mut n1 = Daemon::start(&lan.nodes[0], "n1", &conf(150), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "n2", &conf(100), &[]);
 
     // ---- 1. election
     wait_until(
@@ -719,8 +620,8 @@ fn interoperates_with_keepalived() {
     }
     let lan = Lan::new(2);
     // keepalived-rs (node 1) at 150, keepalived 2.2.7 (node 2) at 100.
-    let mut rs = Daemon::start(&lan.nodes[0], "interop-rs", &conf(150));
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "interop-ka", &conf(100));
+    let mut rs = Daemon::start(&lan.nodes[0], "interop-rs", &conf(150), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "interop-ka", &conf(100), &["-P"]);
     let t = wait_until(
         "keepalived-rs MASTER",
         Duration::from_secs(10),
@@ -756,7 +657,7 @@ fn interoperates_with_keepalived() {
     // keepalived-rs back at 150 preempts keepalived: keepalived accepts
     // our higher priority and releases the VIP; we accept its adverts
     // meanwhile (no early takeover).
-    let rs = Daemon::start(&lan.nodes[0], "interop-rs2", &conf(150));
+    let rs = Daemon::start(&lan.nodes[0], "interop-rs2", &conf(150), &[]);
     let t = wait_until(
         "keepalived-rs preempts",
         Duration::from_secs(10),
@@ -780,6 +681,7 @@ fn interoperates_with_keepalived() {
         &lan.nodes[1],
         "interop-ka2",
         &conf(100).replace("priority 100", "priority 200"),
+        &["-P"],
     );
     let t = wait_until(
         "keepalived preempts",
@@ -825,8 +727,8 @@ vrrp_instance VI_6 {{
     let vip = "inet6 fd00:201::100/64";
     let _ = keepalived_rs_binary();
     let t_start = Instant::now();
-    let mut n1 = Daemon::start(&lan.nodes[0], "v6-n1", &conf6(150));
-    let n2 = Daemon::start(&lan.nodes[1], "v6-n2", &conf6(100));
+    let mut n1 = Daemon::start(&lan.nodes[0], "v6-n1", &conf6(150), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "v6-n2", &conf6(100), &[]);
     wait_until(
         "node 1 holds the IPv6 VIP",
         Duration::from_secs(8),
@@ -899,8 +801,8 @@ vrrp_instance VI_U {{
 "#
         )
     };
-    let mut n1 = Daemon::start(&lan.nodes[0], "uc-n1", &confu(150, 1, 2));
-    let n2 = Daemon::start(&lan.nodes[1], "uc-n2", &confu(100, 2, 1));
+    let mut n1 = Daemon::start(&lan.nodes[0], "uc-n1", &confu(150, 1, 2), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "uc-n2", &confu(100, 2, 1), &[]);
     wait_until(
         "node 1 MASTER (unicast)",
         Duration::from_secs(10),
@@ -956,8 +858,8 @@ fn a_failing_vrrp_script_moves_the_vip() {
                 ),
             )
     };
-    let n1 = Daemon::start(&lan.nodes[0], "scr-n1", &with_script(150));
-    let n2 = Daemon::start(&lan.nodes[1], "scr-n2", &conf(100));
+    let n1 = Daemon::start(&lan.nodes[0], "scr-n1", &with_script(150), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "scr-n2", &conf(100), &[]);
     wait_until(
         "node 1 MASTER",
         Duration::from_secs(10),
@@ -1011,8 +913,8 @@ fn a_tracked_interface_going_down_means_fault() {
         return;
     }
     let lan = Lan::new(2);
-    let n1 = Daemon::start(&lan.nodes[0], "trk-n1", &conf(150));
-    let n2 = Daemon::start(&lan.nodes[1], "trk-n2", &conf(100));
+    let n1 = Daemon::start(&lan.nodes[0], "trk-n1", &conf(150), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "trk-n2", &conf(100), &[]);
     wait_until(
         "node 1 MASTER",
         Duration::from_secs(10),
@@ -1076,7 +978,7 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
                 marker.display()
             ),
         );
-    let d = Daemon::start(&lan.nodes[0], "reload", &base);
+    let d = Daemon::start(&lan.nodes[0], "reload", &base, &[]);
     wait_until("MASTER", Duration::from_secs(10), &[&d], || lan.has_vip(0));
     wait_until("notify_master ran", Duration::from_secs(3), &[&d], || {
         marker.exists()
@@ -1151,8 +1053,8 @@ fn the_master_parent_killed_releases_the_vip() {
     };
     let routes = |node: usize| ip(&["-n", lan.nodes[node].name(), "route", "show"]);
     let rules = |node: usize| ip(&["-n", lan.nodes[node].name(), "rule", "show"]);
-    let n1 = Daemon::start(&lan.nodes[0], "pk-n1", &with_routes(150));
-    let n2 = Daemon::start(&lan.nodes[1], "pk-n2", &with_routes(100));
+    let n1 = Daemon::start(&lan.nodes[0], "pk-n1", &with_routes(150), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "pk-n2", &with_routes(100), &[]);
     wait_until(
         "node 1 MASTER",
         Duration::from_secs(10),
@@ -1234,8 +1136,8 @@ fn two_instances_share_a_socket_and_a_removed_one_says_goodbye() {
     }
     let lan = Lan::new(2);
     let vip2 = "inet 10.201.0.102/24";
-    let n1 = Daemon::start(&lan.nodes[0], "two-n1", &two_instances(150, 100, true));
-    let n2 = Daemon::start(&lan.nodes[1], "two-n2", &two_instances(100, 150, true));
+    let n1 = Daemon::start(&lan.nodes[0], "two-n1", &two_instances(150, 100, true), &[]);
+    let n2 = Daemon::start(&lan.nodes[1], "two-n2", &two_instances(100, 150, true), &[]);
     // Each node is MASTER of one VRID: adverts are told apart by VRID on
     // the one socket per interface.
     wait_until(

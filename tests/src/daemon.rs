@@ -1,0 +1,184 @@
+//! A daemon under test: keepalived-rs (or Debian's keepalived) started in a
+//! network namespace with its files in a private folder (configuration,
+//! pid files, control socket, log), stopped and cleaned up on drop.
+
+use crate::binaries::{keepalived_rs_binary, keepalived_system_binary};
+use crate::netns::NetNs;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+fn prepare(tag: &str, conf: &str) -> (PathBuf, PathBuf, std::fs::File) {
+    let dir = std::env::temp_dir().join(format!("krs-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let conf_path = dir.join("keepalived.conf");
+    std::fs::write(&conf_path, conf).expect("write conf");
+    let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
+    (dir, conf_path, log)
+}
+
+impl Daemon {
+    /// keepalived-rs in the foreground (`-n -l -G -D`), `extra` options
+    /// before `-f`; `tag` names its folder (unique per test).
+    pub fn start(ns: &NetNs, tag: &str, conf: &str, extra: &[&str]) -> Daemon {
+        let (dir, conf_path, log) = prepare(tag, conf);
+        let child = ns
+            .command(keepalived_rs_binary())
+            .args(["-n", "-l", "-G", "-D"])
+            .args(extra)
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .arg("--control-socket")
+            .arg(dir.join("ctl.sock"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived-rs");
+        Daemon { child, dir }
+    }
+
+    /// Debian's keepalived in the foreground with the same kind of files.
+    pub fn start_keepalived(ns: &NetNs, tag: &str, conf: &str, extra: &[&str]) -> Daemon {
+        let (dir, conf_path, log) = prepare(tag, conf);
+        let child = ns
+            .command(keepalived_system_binary())
+            .args(["-n", "-l", "-D"])
+            .args(extra)
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived");
+        Daemon { child, dir }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn conf_path(&self) -> PathBuf {
+        self.dir.join("keepalived.conf")
+    }
+
+    /// Replace the configuration file (then SIGHUP to reload).
+    pub fn rewrite(&self, conf: &str) {
+        std::fs::write(self.conf_path(), conf).expect("write conf");
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    /// `ctl status`, read straight from the control socket.
+    pub fn status(&self) -> Option<Value> {
+        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"status\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        serde_json::from_str(&out).ok()
+    }
+
+    /// Poll the status until `pred` holds; panics with the log after
+    /// `limit`.
+    pub fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.status() {
+                if pred(&s) {
+                    return s;
+                }
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what}; last status: {:?}\nlog:\n{}",
+                self.status(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until exactly `n` workers are running and ready.
+    pub fn wait_ready(&self, n: usize) -> Value {
+        self.wait_for(
+            &format!("{n} ready workers"),
+            Duration::from_secs(10),
+            |s| {
+                let w = s["workers"].as_array().cloned().unwrap_or_default();
+                w.len() == n && w.iter().all(|w| w["ready"] == true)
+            },
+        )
+    }
+
+    pub fn signal(&self, sig: &str) {
+        signal_pid(self.pid(), sig);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A worker's `(pid, restarts, ready)` in a status object.
+pub fn worker(status: &Value, role: &str) -> Option<(u32, u64, bool)> {
+    let w = status["workers"]
+        .as_array()?
+        .iter()
+        .find(|w| w["role"] == role)?;
+    Some((
+        w["pid"].as_u64()? as u32,
+        w["restarts"].as_u64()?,
+        w["ready"] == true,
+    ))
+}
+
+/// `kill -SIG PID`, asserting it worked.
+pub fn signal_pid(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} {pid} failed");
+}
+
+/// Is this process alive (and not a zombie)?
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
