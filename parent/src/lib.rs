@@ -114,18 +114,19 @@ pub fn write_diagnostics(out: &mut dyn Write, main_file: &Path, diags: &[Diagnos
     }
 }
 
-/// `-t`'s exit code: 5 when keepalived would report any configuration
-/// problem (errors and settings it adjusts or ignores), otherwise 6 when a
-/// script-security problem was found, otherwise 0. Notices (keywords
-/// keepalived accepts silently and keepalived-rs ignores) do not count.
+/// `-t`'s exit code, as keepalived's: 6 when there is any script-security
+/// problem (even alongside errors), else 5 when keepalived would report
+/// any configuration problem (errors, and settings it adjusts or ignores),
+/// else 0. Notices (keywords keepalived accepts silently and keepalived-rs
+/// ignores) do not count.
 pub fn config_test_exit_code(diags: &[Diagnostic]) -> i32 {
-    if diags
+    if diags.iter().any(|d| d.severity == Severity::Security) {
+        exit::CONFIG_TEST_SECURITY
+    } else if diags
         .iter()
         .any(|d| matches!(d.severity, Severity::Warning | Severity::Error))
     {
         exit::CONFIG_TEST
-    } else if diags.iter().any(|d| d.severity == Severity::Security) {
-        exit::CONFIG_TEST_SECURITY
     } else {
         exit::OK
     }
@@ -244,4 +245,35 @@ fn start_daemon(opts: &Options, logger: log::Logger, cfg: config::model::Config)
     };
     let _ = std::fs::remove_file(&opts.pid_file);
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(severity: Severity) -> Diagnostic {
+        Diagnostic {
+            severity,
+            loc: None,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn config_test_exit_codes_as_keepalived() {
+        assert_eq!(config_test_exit_code(&[]), 0);
+        assert_eq!(config_test_exit_code(&[d(Severity::Notice)]), 0);
+        assert_eq!(config_test_exit_code(&[d(Severity::Warning)]), 5);
+        assert_eq!(config_test_exit_code(&[d(Severity::Error), d(Severity::Notice)]), 5);
+        assert_eq!(config_test_exit_code(&[d(Severity::Security)]), 6);
+        // keepalived 2.2.7: a security problem wins over errors and warnings.
+        assert_eq!(
+            config_test_exit_code(&[d(Severity::Warning), d(Severity::Security)]),
+            6
+        );
+        assert_eq!(
+            config_test_exit_code(&[d(Severity::Error), d(Severity::Security)]),
+            6
+        );
+    }
 }
