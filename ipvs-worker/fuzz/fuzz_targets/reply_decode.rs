@@ -4,7 +4,7 @@
 #![no_main]
 
 use ipvs_worker::netlink::nla::{Attrs, Messages};
-use ipvs_worker::netlink::{genl, ipvs, Af, Reply};
+use ipvs_worker::netlink::{Af, Reply, genl, ipvs};
 use libfuzzer_sys::fuzz_target;
 
 fn walk(buf: &[u8], depth: u32) {

@@ -1,0 +1,290 @@
+//! The IPVS worker against the kernel and against keepalived.
+//!
+//! The hosts (development and CI) run kernels without IP_VS, so the table
+//! comparison runs in a QEMU guest booted with Debian's stock kernel
+//! (tests/vm/ipvs-vm.sh, once for all scenarios): for each configuration of
+//! tests/vm/scenarios, the `ipvsadm -Ln` listings (plain, --persistent-conn,
+//! --sort, --thresholds, --tun-info) after keepalived-rs -C starts must equal
+//! those after Debian's keepalived -C starts, and both must leave an empty
+//! table when stopped. With the first configuration the IPVS worker is also
+//! killed with SIGKILL (the table must stay intact, and the restarted
+//! worker must not disturb it) and the table is tampered with by hand (a
+//! real server deleted, a weight changed, a foreign real server added):
+//! the periodic reconcile must put it back, count the repairs, and leave a
+//! foreign service alone.
+//!
+//! On the host, without IP_VS, the worker must say once that IPVS is
+//! unavailable, report it in the status, and keep running.
+//!
+//! Root is required (apt-get, QEMU, network namespaces); in CI (CI=true) a
+//! test that cannot run fails.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::binaries::{keepalived_rs_binary, workspace_root};
+use tests::netns::NetNs;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn require_root(what: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} needs root");
+    }
+    eprintln!("SKIPPED: {what} needs root");
+    false
+}
+
+/// The guest's console split into blocks: "=== SCENARIO WHO VIEW" -> text.
+fn blocks(console: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut cur: Option<(String, String)> = None;
+    for line in console.lines() {
+        let line = line.trim_end();
+        let end = line.starts_with("GUEST-END") || line.starts_with("GUEST: ");
+        if let Some(h) = line.strip_prefix("=== ") {
+            if let Some((k, v)) = cur.take() {
+                out.insert(k, v);
+            }
+            cur = Some((h.to_string(), String::new()));
+        } else if end {
+            if let Some((k, v)) = cur.take() {
+                out.insert(k, v);
+            }
+        } else if let Some((_, v)) = cur.as_mut() {
+            // Kernel messages may interleave with the guest's output.
+            if !line.starts_with('[') {
+                v.push_str(line);
+                v.push('\n');
+            }
+        }
+    }
+    if let Some((k, v)) = cur {
+        out.insert(k, v);
+    }
+    out
+}
+
+fn scenarios() -> Vec<String> {
+    let dir = workspace_root().join("tests/vm/scenarios");
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "conf").then(|| p.file_stem()?.to_str().map(String::from))?
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+const VIEWS: [&str; 6] = ["ln", "persistent", "sort", "thresholds", "tun", "stopped"];
+
+#[test]
+fn ipvs_tables_match_keepalived_in_a_vm() {
+    if !require_root("the IPVS VM test") {
+        return;
+    }
+    let script = workspace_root().join("tests/vm/ipvs-scenarios.sh");
+    let t0 = Instant::now();
+    let out = Command::new(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+    let console = String::from_utf8_lossy(&out.stdout).into_owned();
+    let elapsed = t0.elapsed();
+    let summary = console
+        .lines()
+        .filter(|l| l.starts_with("IPVS-VM:") || l.starts_with("GUEST: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    eprintln!("{summary}\n(ipvs-scenarios.sh took {elapsed:.1?})");
+    assert!(
+        out.status.success(),
+        "ipvs-scenarios.sh failed ({}); console:\n{console}",
+        out.status
+    );
+    let b = blocks(&console);
+    let get = |k: &str| -> &str {
+        b.get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no block '{k}' in the console:\n{console}"))
+    };
+    let mut failures = Vec::new();
+    let scen = scenarios();
+    assert!(scen.len() >= 5, "scenarios: {scen:?}");
+    for s in &scen {
+        let ka_ln = get(&format!("{s} ka ln"));
+        assert!(
+            ka_ln.contains("->"),
+            "{s}: keepalived programmed no real server:\n{ka_ln}\nlog:\n{}",
+            get(&format!("{s} ka log"))
+        );
+        for v in VIEWS {
+            let ka = get(&format!("{s} ka {v}"));
+            let rs = get(&format!("{s} rs {v}"));
+            if ka != rs {
+                failures.push(format!(
+                    "{s} {v}: keepalived:\n{ka}keepalived-rs:\n{rs}keepalived-rs log:\n{}",
+                    get(&format!("{s} rs log"))
+                ));
+            }
+        }
+        let log = get(&format!("{s} rs log"));
+        assert!(
+            log.contains("IPVS: IP Virtual Server version"),
+            "{s}: the IPVS worker did not reach IPVS:\n{log}"
+        );
+        assert!(
+            !log.contains("seccomp") || !log.contains("SIGSYS"),
+            "{s}: a worker was killed by its sandbox:\n{log}"
+        );
+    }
+    let first = &scen[0];
+    let want = get(&format!("{first} rs ln"));
+    for v in ["killed", "restarted", "repaired"] {
+        let got = get(&format!("{first} rs {v}"));
+        if got != want {
+            failures.push(format!(
+                "{first} after '{v}': expected the table as started:\n{want}got:\n{got}log:\n{}",
+                get(&format!("{first} rs log"))
+            ));
+        }
+    }
+    assert_ne!(
+        get(&format!("{first} rs tampered")),
+        want,
+        "the tampering changed nothing"
+    );
+    let foreign = get(&format!("{first} rs foreign"));
+    assert!(
+        foreign.contains("10.9.9.9:80"),
+        "a foreign service was removed:\n{foreign}"
+    );
+    let status: serde_json::Value = serde_json::from_str(get(&format!("{first} rs status")).trim())
+        .unwrap_or_else(|e| panic!("status JSON: {e}"));
+    assert_eq!(status["ipvs"]["available"], true, "{status}");
+    let repaired = status["ipvs"]["repaired"].as_u64().unwrap_or(0);
+    assert!(
+        repaired >= 3,
+        "a deleted real server, a changed weight and a foreign real server make at least 3 repairs, counted {repaired}: {status}"
+    );
+    let ipvs = status["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["role"] == "ipvs").cloned())
+        .expect("ipvs worker in status");
+    assert!(
+        ipvs["restarts"].as_u64().unwrap_or(0) >= 1,
+        "the IPVS worker was killed once: {ipvs}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} difference(s):\n{}",
+        failures.len(),
+        failures.join("\n----\n")
+    );
+}
+
+fn ctl_status(sock: &std::path::Path) -> Option<serde_json::Value> {
+    let mut s = UnixStream::connect(sock).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"status\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    serde_json::from_str(&out).ok()
+}
+
+#[test]
+fn without_ip_vs_the_worker_says_so_once_and_keeps_running() {
+    if !require_root("the no-IPVS test") {
+        return;
+    }
+    let ns = NetNs::new("ipvs-none", &[]).expect("netns");
+    let has_ipvs = ns
+        .command("sh")
+        .args(["-c", "test -e /proc/net/ip_vs"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if has_ipvs {
+        // This host's kernel has IPVS: the VM test covers the worker.
+        eprintln!("this kernel has IPVS; the unavailable path is not reachable here");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("krs-ipvs-none-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 10.251.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 10.251.0.2 80 {\n }\n}\n",
+    )
+    .expect("conf");
+    let sock = dir.join("ctl.sock");
+    let log_path = dir.join("daemon.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut child = ns
+        .command(keepalived_rs_binary())
+        .args(["-n", "-l", "-G", "-C", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("k.pid"))
+        .arg("-c")
+        .arg(dir.join("c.pid"))
+        .arg("--control-socket")
+        .arg(&sock)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start keepalived-rs");
+    // One retry happens after 10 s: wait past it.
+    let t0 = Instant::now();
+    let mut last = None;
+    while t0.elapsed() < Duration::from_secs(12) {
+        std::thread::sleep(Duration::from_millis(200));
+        if let Some(s) = ctl_status(&sock) {
+            last = Some(s);
+        }
+    }
+    let status = last.expect("control socket answered");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    let said = text.matches("IPVS: Can't initialize ipvs").count();
+    assert_eq!(said, 1, "said {said} times:\n{text}");
+    assert_eq!(status["ipvs"]["available"], false, "{status}");
+    assert!(
+        status["ipvs"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("IPVS")),
+        "{status}"
+    );
+    let ipvs = status["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["role"] == "ipvs").cloned())
+        .expect("ipvs worker");
+    assert_eq!(
+        ipvs["restarts"], 0,
+        "the worker kept running: {ipvs}\n{text}"
+    );
+    assert_eq!(ipvs["ready"], true, "{ipvs}");
+}
