@@ -9,6 +9,7 @@ PKGS=(
   iproute2 procps psmisc
   keepalived   # the reference implementation and VRRP peer in the tests
   tshark       # decodes what we send
+  python3 openssl dnsmasq-base  # real servers for the health checkers' tests
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,30 +1,67 @@
 //! The health-check worker process.
 //!
 //! Runs every real server's checkers (TCP_CHECK, HTTP_GET, SSL_GET,
-//! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK) on one event
-//! loop and reports health *changes* to the parent. MISC_CHECK scripts are
-//! run by the parent's script runner at this worker's request, by script id.
+//! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK) on one mio event loop and
+//! reports health *changes* to the parent. MISC_CHECK scripts are run by
+//! the parent's script runner at this worker's request, by script id.
+//!
+//! - [`sched`]: the sans-IO core, keepalived's checker state machine
+//!   (delay_loop, warmup, retry/delay_before_retry, alpha, all checkers up,
+//!   misc_dynamic weights) with an injected clock;
+//! - [`proto`]: what the checkers send and expect (HTTP with MD5 digests,
+//!   SMTP, DNS, UDP, ICMP echo), without sockets;
+//! - [`engine`]: the probes on non-blocking sockets with deadlines, TLS
+//!   through rustls on the same loop;
+//! - this module: the link to the parent (Init, Reload, ScriptDone, dumps).
 //!
 //! Privileges: none. It runs as an unprivileged user (`keepalived_script`
 //! when it exists, else `nobody`) with no capabilities, no_new_privs,
 //! seccomp and landlock, and never execs anything.
 
-use ipc::link::{Flow, Link, LinkError, Worker, run_loop};
-use ipc::{
-    DumpKind, FromWorker, Health, LogLevel, LvsSlice, RealServerKey, Role, ScriptEntry, Slice,
-    ToWorker,
-};
-use std::collections::BTreeMap;
+pub mod engine;
+pub mod net;
+pub mod proto;
+pub mod sched;
+pub mod tls;
+
+use engine::{Engine, Out};
+use ipc::link::{Flow, LINK_TOKEN, Link, LinkError, Worker, run_loop};
+use ipc::{DumpKind, FromWorker, LogLevel, Role, Slice, ToWorker};
+use mio::Registry;
 use std::fmt::Write;
+use std::io;
 use std::os::unix::net::UnixStream;
+use std::time::Instant;
 
 /// The check worker's state.
 pub struct CheckWorker {
     generation: u64,
-    slice: LvsSlice,
-    scripts: Vec<ScriptEntry>,
-    /// Each real server's health as last known (restored after a restart).
-    health: BTreeMap<RealServerKey, Health>,
+    scripts: usize,
+    virtual_servers: usize,
+    engine: Engine,
+}
+
+/// Send the engine's output to the parent.
+fn send_all(link: &mut Link, outs: Vec<Out>) -> Result<(), LinkError> {
+    for o in outs {
+        match o {
+            Out::Health(h) => link.send(&FromWorker::Health(h))?,
+            Out::Log(level, message) => link.log(level, message)?,
+            Out::RunScript { request, id } => link.send(&FromWorker::RunScript { request, id })?,
+        }
+    }
+    Ok(())
+}
+
+/// A random fraction for the checkers' warmup.
+fn jitter(seed: u64) -> sched::Jitter {
+    let mut x = seed | 1;
+    Box::new(move || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    })
 }
 
 impl CheckWorker {
@@ -36,31 +73,34 @@ impl CheckWorker {
             std::process::id()
         );
         let _ = writeln!(s, " Configuration generation = {}", self.generation);
-        let _ = writeln!(s, " Scripts = {}", self.scripts.len());
-        let _ = writeln!(
-            s,
-            " Virtual servers = {}",
-            self.slice.lvs.virtual_servers.len()
-        );
-        for (k, h) in &self.health {
+        let _ = writeln!(s, " Scripts = {}", self.scripts);
+        let _ = writeln!(s, " Virtual servers = {}", self.virtual_servers);
+        for (k, h) in self.engine.health() {
             let _ = writeln!(
                 s,
                 "   Real server {}:{} up = {}, weight = {}",
                 k.addr, k.port, h.up, h.weight
             );
         }
+        s.push_str(&self.engine.dump(Instant::now()));
         s
     }
 }
 
 impl Worker for CheckWorker {
+    fn register(&mut self, registry: &Registry) -> io::Result<()> {
+        self.engine.register(registry)
+    }
+
     fn on_message(&mut self, link: &mut Link, msg: ToWorker) -> Result<Flow, LinkError> {
         match msg {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Check(s) => {
-                    self.slice = *s;
-                    self.scripts = r.scripts;
+                    let outs = self.engine.reload(&s.lvs, &r.scripts, Instant::now());
+                    self.scripts = r.scripts.len();
+                    self.virtual_servers = s.lvs.virtual_servers.len();
                     self.generation = r.generation;
+                    send_all(link, outs)?;
                     link.send(&FromWorker::Ready {
                         generation: r.generation,
                     })?;
@@ -76,7 +116,10 @@ impl Worker for CheckWorker {
                 kind,
                 text: self.dump(kind),
             })?,
-            ToWorker::ScriptDone { .. } => {}
+            ToWorker::ScriptDone { request, outcome } => {
+                let outs = self.engine.script_done(request, outcome, Instant::now());
+                send_all(link, outs)?;
+            }
             other => {
                 return Err(LinkError::Protocol(format!(
                     "unexpected {} for the check worker",
@@ -85,6 +128,28 @@ impl Worker for CheckWorker {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    fn on_event(
+        &mut self,
+        link: &mut Link,
+        _registry: &Registry,
+        event: &mio::event::Event,
+    ) -> Result<Flow, LinkError> {
+        debug_assert_ne!(event.token(), LINK_TOKEN);
+        let outs = self.engine.on_event(event.token(), Instant::now());
+        send_all(link, outs)?;
+        Ok(Flow::Continue)
+    }
+
+    fn on_timer(&mut self, link: &mut Link, now: Instant) -> Result<Flow, LinkError> {
+        let outs = self.engine.on_timer(now);
+        send_all(link, outs)?;
+        Ok(Flow::Continue)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.engine.next_deadline()
     }
 }
 
@@ -101,13 +166,22 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let (Slice::Check(slice), ipc::Restored::Check(health)) = (init.slice, init.restored) else {
         return 1;
     };
+    let seed = engine::random_seed();
+    let (engine, first) = Engine::new(
+        &slice.lvs,
+        &init.scripts,
+        &health,
+        Instant::now(),
+        jitter(seed),
+        seed.rotate_left(17),
+    );
     let mut w = CheckWorker {
         generation: init.generation,
-        slice: *slice,
-        scripts: init.scripts,
-        health,
+        scripts: init.scripts.len(),
+        virtual_servers: slice.lvs.virtual_servers.len(),
+        engine,
     };
-    let n = w.slice.lvs.virtual_servers.len();
+    let n = w.virtual_servers;
     let generation = w.generation;
     let started = (|| {
         link.log(LogLevel::Info, confinement.to_string())?;
@@ -115,6 +189,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             LogLevel::Info,
             format!("check worker started with {n} virtual server(s)"),
         )?;
+        send_all(&mut link, first)?;
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {

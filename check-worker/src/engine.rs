@@ -1,0 +1,803 @@
+//! The I/O side: every probe of every checker on the worker's one mio
+//! loop. A probe is a non-blocking socket registered under its own token
+//! with a deadline in an ordered set (the timer heap); it advances on
+//! readiness until it has a verdict, which goes to the [`Core`]. MISC_CHECK
+//! probes are script runs the parent does on request.
+//!
+//! Timeouts are keepalived's: `connect_timeout` for the connection, and
+//! again for each later step that waits for the server (it is re-armed
+//! whenever data arrives).
+
+use crate::net::{self, Warnings};
+use crate::proto::{self, HttpResponse, SmtpReply};
+use crate::sched::{CheckerId, Core, Jitter, Output, ProbeResult};
+use crate::tls;
+use config::model::lvs::{CheckerKind, Connection, LvsConfig, UdpCheck, Url};
+use ipc::{
+    Health, HealthChange, LogLevel, RealServerKey, ScriptEntry, ScriptId, ScriptOutcome,
+    ScriptPurpose,
+};
+use mio::net::{TcpStream, UdpSocket};
+use mio::{Interest, Registry, Token};
+use rustls::{ClientConfig, ClientConnection};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the engine tells the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    Health(HealthChange),
+    Log(LogLevel, String),
+    RunScript { request: u64, id: ScriptId },
+}
+
+/// The first token the engine hands out (the link to the parent has 0).
+const FIRST_TOKEN: usize = 1;
+
+enum Step {
+    Pending,
+    Done(ProbeResult),
+}
+
+fn failed(why: impl Into<String>) -> Step {
+    Step::Done(ProbeResult::Failure(why.into()))
+}
+
+enum App {
+    /// TCP_CHECK: connected is success.
+    Connect,
+    Http(Box<Http>),
+    Smtp(Smtp),
+}
+
+struct Http {
+    url: Url,
+    request: Vec<u8>,
+    sent: usize,
+    tls: Option<ClientConnection>,
+    /// TLS: the request is in rustls's buffer.
+    queued: bool,
+    response: HttpResponse,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SmtpStep {
+    Banner,
+    Helo,
+    Quit,
+}
+
+struct Smtp {
+    step: SmtpStep,
+    helo: String,
+    out: Vec<u8>,
+    sent: usize,
+    reply: SmtpReply,
+}
+
+enum Dgram {
+    Udp(UdpCheck),
+    Dns { id: u16 },
+    Ping { seq: u16, v6: bool },
+}
+
+enum Io {
+    Tcp {
+        sock: TcpStream,
+        connected: bool,
+        app: App,
+    },
+    Dgram {
+        sock: UdpSocket,
+        what: Dgram,
+    },
+}
+
+struct Probe {
+    checker: CheckerId,
+    deadline: Instant,
+    timeout: Duration,
+    io: Io,
+}
+
+/// The check worker's checks.
+pub struct Engine {
+    core: Core,
+    registry: Option<Registry>,
+    probes: HashMap<usize, Probe>,
+    /// Probe deadlines, soonest first.
+    deadlines: BTreeSet<(Instant, usize)>,
+    next_token: usize,
+    /// MISC_CHECK scripts: (real server, index) -> the parent's id.
+    misc_ids: HashMap<(RealServerKey, u32), ScriptId>,
+    /// Scripts running for us: request -> checker.
+    misc_pending: HashMap<u64, CheckerId>,
+    next_request: u64,
+    tls: Option<Arc<ClientConfig>>,
+    logged_once: HashSet<String>,
+    rng: u64,
+}
+
+fn misc_table(scripts: &[ScriptEntry]) -> HashMap<(RealServerKey, u32), ScriptId> {
+    scripts
+        .iter()
+        .filter_map(|e| match &e.purpose {
+            ScriptPurpose::MiscCheck { real_server, index } => {
+                Some(((real_server.clone(), *index), e.id))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A seed for the engine's small random numbers (DNS ids, ICMP sequence).
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x6b65_6570_616c_6976);
+    h.finish() | 1
+}
+
+impl Engine {
+    /// The engine for `lvs`, starting from the parent's `restored` health.
+    pub fn new(
+        lvs: &LvsConfig,
+        scripts: &[ScriptEntry],
+        restored: &BTreeMap<RealServerKey, Health>,
+        now: Instant,
+        jitter: Jitter,
+        seed: u64,
+    ) -> (Engine, Vec<Out>) {
+        let (core, first) = Core::new(lvs, restored, now, jitter);
+        let mut e = Engine {
+            core,
+            registry: None,
+            probes: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            next_token: FIRST_TOKEN,
+            misc_ids: misc_table(scripts),
+            misc_pending: HashMap::new(),
+            next_request: 1,
+            tls: None,
+            logged_once: HashSet::new(),
+            rng: seed | 1,
+        };
+        let mut out = Vec::new();
+        e.absorb(first, now, &mut out);
+        for vs in &lvs.virtual_servers {
+            for rs in &vs.real_servers {
+                for c in &rs.checkers {
+                    if let CheckerKind::Http(h) = &c.kind
+                        && h.urls.iter().any(|u| u.regex.is_some())
+                    {
+                        out.push(Out::Log(
+                            LogLevel::Warning,
+                            format!(
+                                "{} {}: url regex is not supported yet and is not checked",
+                                c.kind.keyword(),
+                                rs.addr
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        (e, out)
+    }
+
+    /// Keep a handle on the loop's registry (probes are registered as
+    /// they start, also from timers).
+    pub fn register(&mut self, registry: &Registry) -> io::Result<()> {
+        self.registry = Some(registry.try_clone()?);
+        Ok(())
+    }
+
+    /// A new configuration and script table.
+    pub fn reload(&mut self, lvs: &LvsConfig, scripts: &[ScriptEntry], now: Instant) -> Vec<Out> {
+        self.misc_ids = misc_table(scripts);
+        let res = self.core.reload(lvs, now);
+        // Probes of checkers the reload removed or replaced.
+        let gone: Vec<usize> = self
+            .probes
+            .iter()
+            .filter(|(_, p)| !self.core.is_running(p.checker))
+            .map(|(t, _)| *t)
+            .collect();
+        for t in gone {
+            self.drop_probe(t);
+        }
+        let mut out = Vec::new();
+        self.absorb(res, now, &mut out);
+        out
+    }
+
+    /// When [`Engine::on_timer`] has work.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let probe = self.deadlines.first().map(|(t, _)| *t);
+        match (probe, self.core.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Readiness of one of the engine's sockets.
+    pub fn on_event(&mut self, token: Token, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        let t = token.0;
+        let Some(p) = self.probes.get_mut(&t) else {
+            return out;
+        };
+        let (step, activity) = advance(p);
+        match step {
+            Step::Done(r) => self.finish(t, r, now, &mut out),
+            Step::Pending if activity => {
+                let p = self.probes.get_mut(&t).expect("probe");
+                self.deadlines.remove(&(p.deadline, t));
+                p.deadline = now + p.timeout;
+                self.deadlines.insert((p.deadline, t));
+            }
+            Step::Pending => {}
+        }
+        out
+    }
+
+    /// Expired probes, then the checks that are due.
+    pub fn on_timer(&mut self, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        while let Some(&(d, t)) = self.deadlines.first() {
+            if d > now {
+                break;
+            }
+            let r = match self.probes.get(&t).map(|p| &p.io) {
+                // UDP_CHECK without require_reply: no ICMP error in time is
+                // success (keepalived's udp_socket_state).
+                Some(Io::Dgram {
+                    what: Dgram::Udp(u),
+                    ..
+                }) if !u.require_reply => ProbeResult::Success,
+                Some(Io::Tcp {
+                    connected: false, ..
+                }) => ProbeResult::Failure("connection timeout".into()),
+                Some(_) => ProbeResult::Failure("read timeout".into()),
+                None => {
+                    self.deadlines.pop_first();
+                    continue;
+                }
+            };
+            self.finish(t, r, now, &mut out);
+        }
+        // A probe that ends at once (and fast_recovery's immediate re-run)
+        // can make more work due now; a few rounds, the rest next turn.
+        for _ in 0..4 {
+            let due = self.core.poll(now);
+            if due.is_empty() {
+                break;
+            }
+            self.absorb(due, now, &mut out);
+        }
+        out
+    }
+
+    /// The parent ran a MISC_CHECK script for us.
+    pub fn script_done(&mut self, request: u64, outcome: ScriptOutcome, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        if let Some(id) = self.misc_pending.remove(&request) {
+            let res = self.core.complete(id, ProbeResult::Script(outcome), now);
+            self.absorb(res, now, &mut out);
+        }
+        out
+    }
+
+    /// Every real server's health as reported.
+    pub fn health(&self) -> impl Iterator<Item = (&RealServerKey, Health)> {
+        self.core.health()
+    }
+
+    /// The state of every checker, for dumps.
+    pub fn dump(&self, now: Instant) -> String {
+        let mut s = String::new();
+        self.core.dump(now, &mut s);
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            s,
+            " Probes in flight = {}, scripts running = {}",
+            self.probes.len(),
+            self.misc_pending.len()
+        );
+        s
+    }
+
+    fn absorb(&mut self, outputs: Vec<Output>, now: Instant, out: &mut Vec<Out>) {
+        for o in outputs {
+            match o {
+                Output::Health(h) => out.push(Out::Health(h)),
+                Output::Log(l, m) => out.push(Out::Log(l, m)),
+                Output::Start { id, url } => self.start(id, url, now, out),
+            }
+        }
+    }
+
+    fn log_once(&mut self, key: String, level: LogLevel, msg: String, out: &mut Vec<Out>) {
+        if self.logged_once.insert(key) {
+            out.push(Out::Log(level, msg));
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Start one probe of checker `id`.
+    fn start(&mut self, id: CheckerId, url: usize, now: Instant, out: &mut Vec<Out>) {
+        let Some(c) = self.core.checker(id) else {
+            return;
+        };
+        let name = c.name.to_string();
+        let spec = c.checker.clone();
+        if let CheckerKind::Misc(_) = spec.kind {
+            let key = (c.real_server.clone(), c.misc_index);
+            match self.misc_ids.get(&key) {
+                Some(&script) => {
+                    let request = self.next_request;
+                    self.next_request += 1;
+                    self.misc_pending.insert(request, id);
+                    out.push(Out::RunScript {
+                        request,
+                        id: script,
+                    });
+                }
+                None => {
+                    let r = ProbeResult::Script(ScriptOutcome::Refused {
+                        reason: "no such script in the worker's table".into(),
+                    });
+                    let res = self.core.complete(id, r, now);
+                    self.absorb(res, now, out);
+                }
+            }
+            return;
+        }
+        let Some(conn) = spec.connection.clone() else {
+            let res = self
+                .core
+                .complete(id, ProbeResult::Failure("no connection".into()), now);
+            self.absorb(res, now, out);
+            return;
+        };
+        let mut warn = Warnings::default();
+        let io = match self.open(&spec.kind, url, &conn, &mut warn) {
+            Ok(io) => io,
+            Err(e) => {
+                if matches!(spec.kind, CheckerKind::Ping)
+                    && matches!(e.raw_os_error(), Some(1 | 13))
+                {
+                    self.log_once(
+                        "ping_group_range".into(),
+                        LogLevel::Err,
+                        format!(
+                            "PING_CHECK {name}: cannot open an ICMP datagram socket ({e}): \
+                             net.ipv4.ping_group_range does not include the check worker's group; \
+                             allow it (e.g. sysctl -w net.ipv4.ping_group_range=\"0 2147483647\") \
+                             or PING_CHECKs fail"
+                        ),
+                        out,
+                    );
+                }
+                let res =
+                    self.core
+                        .complete(id, ProbeResult::Failure(format!("socket error: {e}")), now);
+                self.absorb(res, now, out);
+                return;
+            }
+        };
+        for w in warn.0 {
+            self.log_once(
+                format!("{id}:{w}"),
+                LogLevel::Warning,
+                format!("{name}: {w}"),
+                out,
+            );
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        let mut probe = Probe {
+            checker: id,
+            deadline: now + conn.timeout,
+            timeout: conn.timeout,
+            io,
+        };
+        let registered = match (&self.registry, &mut probe.io) {
+            (Some(reg), Io::Tcp { sock, .. }) => {
+                reg.register(sock, Token(token), Interest::READABLE | Interest::WRITABLE)
+            }
+            (Some(reg), Io::Dgram { sock, .. }) => {
+                reg.register(sock, Token(token), Interest::READABLE)
+            }
+            (None, _) => Err(io::Error::other("no event loop")),
+        };
+        if let Err(e) = registered {
+            let res = self
+                .core
+                .complete(id, ProbeResult::Failure(format!("register: {e}")), now);
+            self.absorb(res, now, out);
+            return;
+        }
+        self.deadlines.insert((probe.deadline, token));
+        self.probes.insert(token, probe);
+    }
+
+    /// The socket (and first datagram) of a probe.
+    fn open(
+        &mut self,
+        kind: &CheckerKind,
+        url: usize,
+        conn: &Connection,
+        warn: &mut Warnings,
+    ) -> io::Result<Io> {
+        let tcp = |app: App, warn: &mut Warnings| -> io::Result<Io> {
+            Ok(Io::Tcp {
+                sock: net::tcp_connect(conn, warn)?,
+                connected: false,
+                app,
+            })
+        };
+        match kind {
+            CheckerKind::Tcp => tcp(App::Connect, warn),
+            CheckerKind::Http(h) => {
+                let u = h
+                    .urls
+                    .get(url)
+                    .or(h.urls.first())
+                    .cloned()
+                    .ok_or_else(|| io::Error::other("no url"))?;
+                let tls = if h.ssl {
+                    let cfg = match &self.tls {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c = tls::client_config().map_err(io::Error::other)?;
+                            self.tls = Some(c.clone());
+                            c
+                        }
+                    };
+                    Some(
+                        tls::connect(&cfg, u.sni_name.as_deref(), conn.dst.ip())
+                            .map_err(io::Error::other)?,
+                    )
+                } else {
+                    None
+                };
+                let protocol = h.http_protocol;
+                tcp(
+                    App::Http(Box::new(Http {
+                        request: proto::http_request(&u, protocol, conn.dst),
+                        url: u,
+                        sent: 0,
+                        tls,
+                        queued: false,
+                        response: HttpResponse::new(),
+                    })),
+                    warn,
+                )
+            }
+            CheckerKind::Smtp(s) => tcp(
+                App::Smtp(Smtp {
+                    step: SmtpStep::Banner,
+                    helo: s.helo_name.clone(),
+                    out: Vec::new(),
+                    sent: 0,
+                    reply: SmtpReply::default(),
+                }),
+                warn,
+            ),
+            CheckerKind::Udp(u) => {
+                let sock = net::udp_connect(conn, warn)?;
+                let payload = u.payload.as_deref().unwrap_or(&proto::UDP_DEFAULT_PAYLOAD);
+                sock.send(payload)?;
+                Ok(Io::Dgram {
+                    sock,
+                    what: Dgram::Udp(u.clone()),
+                })
+            }
+            CheckerKind::Dns(d) => {
+                let sock = net::udp_connect(conn, warn)?;
+                let id = self.random() as u16;
+                sock.send(&proto::dns_query(id, &d.name, d.query_type))?;
+                Ok(Io::Dgram {
+                    sock,
+                    what: Dgram::Dns { id },
+                })
+            }
+            CheckerKind::Ping => {
+                let sock = net::ping_connect(conn, warn)?;
+                let v6 = conn.dst.is_ipv6();
+                let seq = self.random() as u16;
+                sock.send(&proto::echo_request(v6, seq))?;
+                Ok(Io::Dgram {
+                    sock,
+                    what: Dgram::Ping { seq, v6 },
+                })
+            }
+            CheckerKind::Misc(_) => Err(io::Error::other("MISC_CHECK has no socket")),
+        }
+    }
+
+    fn drop_probe(&mut self, token: usize) -> Option<Probe> {
+        let mut p = self.probes.remove(&token)?;
+        self.deadlines.remove(&(p.deadline, token));
+        if let Some(reg) = &self.registry {
+            let _ = match &mut p.io {
+                Io::Tcp { sock, .. } => reg.deregister(sock),
+                Io::Dgram { sock, .. } => reg.deregister(sock),
+            };
+        }
+        Some(p)
+    }
+
+    fn finish(&mut self, token: usize, r: ProbeResult, now: Instant, out: &mut Vec<Out>) {
+        let Some(p) = self.drop_probe(token) else {
+            return;
+        };
+        let res = self.core.complete(p.checker, r, now);
+        self.absorb(res, now, out);
+    }
+}
+
+/// Move a probe on; `true` with it when data arrived (re-arms the
+/// timeout).
+fn advance(p: &mut Probe) -> (Step, bool) {
+    match &mut p.io {
+        Io::Tcp {
+            sock,
+            connected,
+            app,
+        } => {
+            let mut activity = false;
+            if !*connected {
+                match sock.take_error() {
+                    Ok(Some(e)) | Err(e) => {
+                        return (failed(format!("connection error: {e}")), false);
+                    }
+                    Ok(None) => {}
+                }
+                match sock.peer_addr() {
+                    Ok(_) => {
+                        *connected = true;
+                        activity = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        return (Step::Pending, false);
+                    }
+                    Err(e) => return (failed(format!("connection error: {e}")), false),
+                }
+            }
+            let (step, a) = match app {
+                App::Connect => (Step::Done(ProbeResult::Success), false),
+                App::Http(h) => match h.tls.is_some() {
+                    false => http_plain(sock, h),
+                    true => http_tls(sock, h),
+                },
+                App::Smtp(s) => smtp(sock, s),
+            };
+            (step, activity || a)
+        }
+        Io::Dgram { sock, what } => {
+            let mut buf = [0u8; 4096];
+            loop {
+                match sock.recv(&mut buf) {
+                    Ok(n) => {
+                        let data = &buf[..n];
+                        match what {
+                            Dgram::Udp(u) => {
+                                return if u.require_reply && !proto::udp_reply_ok(data, u) {
+                                    (failed("reply data mismatch"), true)
+                                } else {
+                                    (Step::Done(ProbeResult::Success), true)
+                                };
+                            }
+                            Dgram::Dns { id } => match proto::dns_answer(*id, data) {
+                                None => continue,
+                                Some(Ok(())) => return (Step::Done(ProbeResult::Success), true),
+                                Some(Err(e)) => return (failed(e), true),
+                            },
+                            Dgram::Ping { seq, v6 } => {
+                                if proto::echo_reply_ok(*v6, *seq, data) {
+                                    return (Step::Done(ProbeResult::Success), true);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return (Step::Pending, false);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return (failed(format!("{e}")), false),
+                }
+            }
+        }
+    }
+}
+
+fn http_verdict(h: &mut Http) -> Step {
+    let resp = std::mem::take(&mut h.response);
+    match resp.verdict(&h.url) {
+        Ok(()) => Step::Done(ProbeResult::Success),
+        Err(e) => failed(format!("{e}, url {}", h.url.path)),
+    }
+}
+
+fn http_plain(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
+    while h.sent < h.request.len() {
+        match sock.write(&h.request[h.sent..]) {
+            Ok(0) => return (failed("Cannot send get request"), false),
+            Ok(n) => h.sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (Step::Pending, false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (failed(format!("Cannot send get request: {e}")), false),
+        }
+    }
+    let mut buf = [0u8; 16 * 1024];
+    let mut activity = false;
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => return (http_verdict(h), activity),
+            Ok(n) => {
+                activity = true;
+                if let Err(e) = h.response.feed(&buf[..n]) {
+                    return (failed(e), true);
+                }
+                if h.response.complete() {
+                    return (http_verdict(h), true);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (Step::Pending, activity),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (failed(format!("Read error: {e}")), activity),
+        }
+    }
+}
+
+fn http_tls(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
+    let mut activity = false;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let Some(conn) = h.tls.as_mut() else {
+            return (failed("no TLS session"), activity);
+        };
+        while conn.wants_write() {
+            match conn.write_tls(sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (failed(format!("SSL communication error: {e}")), activity),
+            }
+        }
+        let mut got = false;
+        let mut eof = false;
+        while conn.wants_read() {
+            match conn.read_tls(sock) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {
+                    got = true;
+                    activity = true;
+                    if let Err(e) = conn.process_new_packets() {
+                        // Let the alert out before giving up.
+                        let _ = conn.write_tls(sock);
+                        return (
+                            failed(format!("SSL handshake/communication error: {e}")),
+                            true,
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (failed(format!("SSL communication error: {e}")), activity),
+            }
+        }
+        if conn.is_handshaking() {
+            if eof {
+                return (failed("SSL handshake error: connection closed"), activity);
+            }
+            if got {
+                continue;
+            }
+            return (Step::Pending, activity);
+        }
+        if !h.queued {
+            if let Err(e) = conn.writer().write_all(&h.request) {
+                return (failed(format!("Cannot send get request: {e}")), activity);
+            }
+            h.queued = true;
+            continue;
+        }
+        loop {
+            match conn.reader().read(&mut buf) {
+                Ok(0) => return (http_verdict(h), activity),
+                Ok(n) => {
+                    if let Err(e) = h.response.feed(&buf[..n]) {
+                        return (failed(e), true);
+                    }
+                    if h.response.complete() {
+                        return (http_verdict(h), true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // The server closed without close_notify: the end of the
+                // response all the same (keepalived reads to the close).
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return (http_verdict(h), activity);
+                }
+                Err(e) => return (failed(format!("Read error: {e}")), activity),
+            }
+        }
+        if eof {
+            return (http_verdict(h), activity);
+        }
+        if !got {
+            return (Step::Pending, activity);
+        }
+    }
+}
+
+fn smtp(sock: &mut TcpStream, s: &mut Smtp) -> (Step, bool) {
+    let mut activity = false;
+    let mut buf = [0u8; 4096];
+    loop {
+        while s.sent < s.out.len() {
+            match sock.write(&s.out[s.sent..]) {
+                Ok(0) => return (failed("Write failure to server"), activity),
+                Ok(n) => s.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return (Step::Pending, activity);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (failed(format!("Write failure to server: {e}")), activity),
+            }
+        }
+        let code = loop {
+            match sock.read(&mut buf) {
+                Ok(0) => return (failed("Read failure from server"), activity),
+                Ok(n) => {
+                    activity = true;
+                    if let Some(code) = s.reply.feed(&buf[..n]) {
+                        break code;
+                    }
+                    if s.reply.overflow() {
+                        return (failed("SMTP reply too long"), true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return (Step::Pending, activity);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (failed(format!("Read failure from server: {e}")), activity),
+            }
+        };
+        s.reply = SmtpReply::default();
+        s.out.clear();
+        s.sent = 0;
+        match s.step {
+            SmtpStep::Banner if code == Some(220) => {
+                s.out = format!("HELO {}\r\n", s.helo).into_bytes();
+                s.step = SmtpStep::Helo;
+            }
+            SmtpStep::Banner => return (failed("Bad greeting banner from server"), true),
+            SmtpStep::Helo if code == Some(250) => {
+                s.out = b"QUIT\r\n".to_vec();
+                s.step = SmtpStep::Quit;
+            }
+            SmtpStep::Helo => return (failed("Bad HELO response from server"), true),
+            // keepalived takes any answer to QUIT.
+            SmtpStep::Quit => return (Step::Done(ProbeResult::Success), true),
+        }
+    }
+}

@@ -1,0 +1,829 @@
+//! The sans-IO core: keepalived's per-checker state machine and the
+//! per-real-server aggregate, driven by an injected clock.
+//!
+//! Everything here is keepalived 2.2.7's behaviour (keepalived/check/
+//! check_api.c, ipwrapper.c and the checkers' epilogs), without sockets:
+//!
+//! - A checker first runs 1 s (keepalived's `BOOTSTRAP_DELAY`) plus a
+//!   random part of `warmup` after it is created; then every `delay_loop`
+//!   after a probe ends (MISC_CHECK: after the script *started*).
+//! - `retry` + `delay_before_retry`: an up checker that fails is retried
+//!   `retry` times, `delay_before_retry` apart, before it is declared down.
+//!   A checker that has not run yet needs a single failure (keepalived sets
+//!   `retry_it = retry` at start-up), as keepalived does.
+//! - `alpha`: a new checker with alpha starts down (its real server too)
+//!   and needs a success to come up.
+//! - A real server is up only when all its checkers are up; its weight is
+//!   the configured one, or the last MISC_CHECK `misc_dynamic` weight
+//!   (exit status 2..255 sets weight status - 2; 0 is up with the weight
+//!   unchanged; 1 and anything else is a failure).
+//! - HTTP_GET/SSL_GET check one url per run; a failed url is retried, and
+//!   once the checker is down it keeps checking the failed url, then all
+//!   the urls again before coming back up (keepalived's `failed_url`);
+//!   `fast_recovery` re-runs at once while recovering.
+//! - Only changes are reported: a [`HealthChange`] when a real server's
+//!   `up` or `weight` differs from what the parent last knew. With
+//!   `inhibit_on_failure` the report is the same (`up: false`): the IPVS
+//!   side keeps the server with weight 0 instead of removing it.
+//!
+//! The core starts from the health the parent restored (a restarted worker
+//! does not flap its real servers) and keeps the state of unchanged
+//! checkers across a reload.
+
+use config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, VirtualServer, VsKey};
+use ipc::{
+    Family, Health, HealthChange, LogLevel, Protocol, RealServerKey, ScriptOutcome,
+    VirtualServerKey,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// keepalived's `BOOTSTRAP_DELAY`: checkers start this long after the
+/// process (plus their random warmup).
+pub const BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
+
+/// A checker's identity for the life of the worker (kept across reloads
+/// for unchanged checkers).
+pub type CheckerId = u64;
+
+/// A random fraction in `[0, 1]` for the warmup (injected so tests are
+/// deterministic).
+pub type Jitter = Box<dyn FnMut() -> f64 + Send>;
+
+/// What a finished probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeResult {
+    Success,
+    /// The probe failed; the reason is for the logs.
+    Failure(String),
+    /// MISC_CHECK: how the script ended (the parent ran it).
+    Script(ScriptOutcome),
+}
+
+/// Work for the I/O layer, or a report for the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Run one probe of checker `id` (HTTP: of url number `url`).
+    Start {
+        id: CheckerId,
+        url: usize,
+    },
+    /// A real server's health changed.
+    Health(HealthChange),
+    Log(LogLevel, String),
+}
+
+/// A checker as the I/O layer needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckerRef<'a> {
+    pub id: CheckerId,
+    pub real_server: &'a RealServerKey,
+    pub checker: &'a Checker,
+    /// MISC_CHECK: its number among the real server's MISC_CHECKs.
+    pub misc_index: u32,
+    /// keepalived's `FMT_CHK`: `[addr]:proto:port` of what is checked.
+    pub name: &'a str,
+}
+
+/// How a checker's results move it (keepalived's epilogs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// TCP, SMTP, DNS, UDP, PING: `tcp_epilog`.
+    Simple,
+    /// HTTP_GET/SSL_GET: one url per run.
+    Http { urls: usize, fast_recovery: bool },
+    /// MISC_CHECK: `misc_check_child_thread`.
+    Misc { dynamic: bool },
+}
+
+#[derive(Debug, Clone)]
+struct Chk {
+    id: CheckerId,
+    rs: usize,
+    spec: Checker,
+    flavor: Flavor,
+    misc_index: u32,
+    name: String,
+    is_up: bool,
+    has_run: bool,
+    retry_it: u32,
+    /// HTTP: the url to check next (`None`: all done this round).
+    url_it: Option<usize>,
+    failed_url: Option<usize>,
+    /// When the next probe starts (`None` while one runs).
+    due: Option<Instant>,
+    /// When the running probe started.
+    started: Option<Instant>,
+    /// The last failure reason, for the log line when it goes down.
+    last_failure: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Rs {
+    key: RealServerKey,
+    /// keepalived's `FMT_RS` and `FMT_VS`.
+    name: String,
+    vs_name: String,
+    inhibit: bool,
+    /// The configured weight.
+    config_weight: u32,
+    /// The current weight (config, or a misc_dynamic one).
+    weight: u32,
+    /// What the parent knows.
+    reported: Health,
+    checkers: Vec<usize>,
+}
+
+/// The scheduler and state of every checker.
+pub struct Core {
+    rss: Vec<Rs>,
+    chks: Vec<Chk>,
+    by_id: BTreeMap<CheckerId, usize>,
+    /// Due times, ordered: the timer heap.
+    queue: BTreeSet<(Instant, CheckerId)>,
+    next_id: CheckerId,
+    jitter: Jitter,
+}
+
+/// The IPC identity of a virtual server (as the parent names it).
+pub fn vs_key(vs: &VirtualServer) -> VirtualServerKey {
+    use config::model::lvs::{IpFamily, Protocol as P};
+    let protocol = match vs.protocol {
+        Some(P::Udp) => Protocol::Udp,
+        Some(P::Sctp) => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    };
+    match &vs.key {
+        VsKey::Addr { addr } => VirtualServerKey::Addr {
+            addr: addr.ip(),
+            port: addr.port(),
+            protocol,
+        },
+        VsKey::Fwmark { mark } => VirtualServerKey::Fwmark {
+            mark: *mark,
+            family: match vs.family {
+                IpFamily::Inet6 => Family::Inet6,
+                IpFamily::Inet => Family::Inet,
+            },
+        },
+        VsKey::Group { name, .. } => VirtualServerKey::Group {
+            name: name.clone(),
+            protocol,
+        },
+    }
+}
+
+/// The IPC identity of a real server (as the parent names it).
+pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
+    RealServerKey {
+        virtual_server: vs_key(vs),
+        addr: rs.addr.ip(),
+        port: rs.addr.port(),
+    }
+}
+
+fn proto_name(vs: &VirtualServer) -> &'static str {
+    vs.protocol.map_or("tcp", |p| p.as_str())
+}
+
+fn chk_name(vs: &VirtualServer, rs: &RealServer, c: &Checker) -> String {
+    let proto = match c.kind {
+        CheckerKind::Udp(_) | CheckerKind::Dns(_) => "udp",
+        CheckerKind::Ping => "icmp",
+        _ => "tcp",
+    };
+    match &c.connection {
+        Some(co) => format!("[{}]:{proto}:{}", co.dst.ip(), co.dst.port()),
+        None => format!("[{}]:{}:{}", rs.addr.ip(), proto_name(vs), rs.addr.port()),
+    }
+}
+
+fn flavor(c: &Checker) -> Flavor {
+    match &c.kind {
+        CheckerKind::Http(h) => Flavor::Http {
+            urls: h.urls.len(),
+            fast_recovery: h.fast_recovery,
+        },
+        CheckerKind::Misc(m) => Flavor::Misc { dynamic: m.dynamic },
+        _ => Flavor::Simple,
+    }
+}
+
+/// Whether two checkers are "the same" across a reload (keepalived's
+/// per-type `compare`): same type, connection and type-specific settings.
+fn same_checker(a: &Checker, b: &Checker) -> bool {
+    a.kind == b.kind && a.connection == b.connection
+}
+
+impl Core {
+    /// Build the core for `lvs`, starting from `restored` (the health the
+    /// parent holds for each real server). Returns the core and the first
+    /// reports (real servers whose computed health differs from what the
+    /// parent holds, e.g. a checker with `alpha` on a real server the
+    /// parent assumed up).
+    pub fn new(
+        lvs: &LvsConfig,
+        restored: &BTreeMap<RealServerKey, Health>,
+        now: Instant,
+        jitter: Jitter,
+    ) -> (Core, Vec<Output>) {
+        let mut core = Core {
+            rss: Vec::new(),
+            chks: Vec::new(),
+            by_id: BTreeMap::new(),
+            queue: BTreeSet::new(),
+            next_id: 1,
+            jitter,
+        };
+        let mut out = Vec::new();
+        for vs in &lvs.virtual_servers {
+            for rs in &vs.real_servers {
+                let key = rs_key(vs, rs);
+                let initial = Health {
+                    up: !rs.alpha,
+                    weight: rs.weight,
+                };
+                let (reported, known) = match restored.get(&key) {
+                    Some(h) => (*h, true),
+                    None => (initial, false),
+                };
+                let r = core.add_rs(vs, rs, key, reported);
+                for c in &rs.checkers {
+                    // A restored real server's checkers take its state; one
+                    // the parent does not know starts as keepalived starts
+                    // (alpha: down).
+                    let up = if known { reported.up } else { !c.alpha };
+                    core.add_checker(vs, rs, r, c, up, now);
+                }
+                core.rss[r].weight = reported.weight;
+                core.update_rs(r, &mut out);
+            }
+        }
+        (core, out)
+    }
+
+    fn add_rs(
+        &mut self,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        key: RealServerKey,
+        reported: Health,
+    ) -> usize {
+        self.rss.push(Rs {
+            name: format!("[{}]:{}:{}", rs.addr.ip(), proto_name(vs), rs.addr.port()),
+            vs_name: vs.display_name(),
+            key,
+            inhibit: rs.inhibit_on_failure,
+            config_weight: rs.weight,
+            weight: rs.weight,
+            reported,
+            checkers: Vec::new(),
+        });
+        self.rss.len() - 1
+    }
+
+    /// A new checker, first run after the bootstrap delay and warmup; one
+    /// failure is enough to take it down until it has run (keepalived).
+    fn add_checker(
+        &mut self,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        r: usize,
+        c: &Checker,
+        up: bool,
+        now: Instant,
+    ) -> usize {
+        let id = self.next_id;
+        self.next_id += 1;
+        let misc_index = rs
+            .checkers
+            .iter()
+            .take_while(|x| !std::ptr::eq(*x, c))
+            .filter(|x| matches!(x.kind, CheckerKind::Misc(_)))
+            .count() as u32;
+        let warmup = c.warmup.mul_f64((self.jitter)().clamp(0.0, 1.0));
+        let due = now + BOOTSTRAP_DELAY + warmup;
+        let k = Chk {
+            id,
+            rs: r,
+            name: match c.kind {
+                CheckerKind::Misc(_) => format!("[{}]", rs.addr.ip()),
+                _ => chk_name(vs, rs, c),
+            },
+            spec: c.clone(),
+            flavor: flavor(c),
+            misc_index,
+            is_up: up,
+            has_run: false,
+            retry_it: c.retry,
+            url_it: Some(0),
+            failed_url: None,
+            due: Some(due),
+            started: None,
+            last_failure: None,
+        };
+        self.chks.push(k);
+        let i = self.chks.len() - 1;
+        self.by_id.insert(id, i);
+        self.queue.insert((due, id));
+        self.rss[r].checkers.push(i);
+        i
+    }
+
+    /// A new configuration. Real servers that remain keep their health;
+    /// checkers that remain (same type, connection and settings) keep
+    /// their state, schedule and any probe in flight; new ones start as
+    /// keepalived starts checkers on a reload.
+    pub fn reload(&mut self, lvs: &LvsConfig, now: Instant) -> Vec<Output> {
+        let old_rss = std::mem::take(&mut self.rss);
+        let old_chks = std::mem::take(&mut self.chks);
+        self.by_id.clear();
+        self.queue.clear();
+        let mut taken = vec![false; old_chks.len()];
+        let mut out = Vec::new();
+        for vs in &lvs.virtual_servers {
+            for rs in &vs.real_servers {
+                let key = rs_key(vs, rs);
+                let old = old_rss.iter().find(|o| o.key == key);
+                // The parent keeps a remaining real server's health and
+                // starts a new one as keepalived does (up unless alpha).
+                let reported = match old {
+                    Some(o) => o.reported,
+                    None => Health {
+                        up: !rs.alpha,
+                        weight: rs.weight,
+                    },
+                };
+                let r = self.add_rs(vs, rs, key, reported);
+                if let Some(o) = old {
+                    self.rss[r].weight = if o.config_weight == rs.weight {
+                        o.weight
+                    } else {
+                        rs.weight
+                    };
+                }
+                let rs_was_up = old.is_some_and(|o| o.checkers.iter().all(|&i| old_chks[i].is_up));
+                for c in &rs.checkers {
+                    let found = old.and_then(|o| {
+                        o.checkers
+                            .iter()
+                            .copied()
+                            .find(|&i| !taken[i] && same_checker(&old_chks[i].spec, c))
+                    });
+                    match found {
+                        Some(i) => {
+                            taken[i] = true;
+                            let mut k = old_chks[i].clone();
+                            // keepalived's migrate_checkers.
+                            if !k.is_up {
+                                k.retry_it = c.retry + 1;
+                            } else if k.retry_it >= c.retry {
+                                k.retry_it = c.retry;
+                            }
+                            k.rs = r;
+                            k.spec = c.clone();
+                            k.flavor = flavor(c);
+                            k.misc_index = rs
+                                .checkers
+                                .iter()
+                                .take_while(|x| !std::ptr::eq(*x, c))
+                                .filter(|x| matches!(x.kind, CheckerKind::Misc(_)))
+                                .count() as u32;
+                            if let Some(d) = k.due {
+                                self.queue.insert((d, k.id));
+                            }
+                            self.chks.push(k);
+                            let n = self.chks.len() - 1;
+                            self.by_id.insert(self.chks[n].id, n);
+                            self.rss[r].checkers.push(n);
+                        }
+                        None => {
+                            // New checker: on a real server that is up it
+                            // starts up with its full retries; on one that
+                            // is down (or a new one) alpha starts it down,
+                            // and one failure is enough.
+                            let (up, retry_it) = match old {
+                                Some(_) if rs_was_up => (true, 0),
+                                _ => (!c.alpha, c.retry),
+                            };
+                            let n = self.add_checker(vs, rs, r, c, up, now);
+                            self.chks[n].retry_it = retry_it;
+                        }
+                    }
+                }
+                self.update_rs(r, &mut out);
+            }
+        }
+        out
+    }
+
+    /// When [`Core::poll`] has work next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.queue.first().map(|(t, _)| *t)
+    }
+
+    /// Start every checker that is due: one [`Output::Start`] each.
+    pub fn poll(&mut self, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(&(t, id)) = self.queue.first() {
+            if t > now {
+                break;
+            }
+            self.queue.pop_first();
+            let Some(&i) = self.by_id.get(&id) else {
+                continue;
+            };
+            let k = &mut self.chks[i];
+            if k.due != Some(t) {
+                continue;
+            }
+            k.due = None;
+            k.started = Some(now);
+            let url = match k.flavor {
+                Flavor::Http { .. } => k.url_it.unwrap_or(0),
+                _ => 0,
+            };
+            out.push(Output::Start { id, url });
+        }
+        out
+    }
+
+    /// The I/O layer finished checker `id`'s probe.
+    pub fn complete(&mut self, id: CheckerId, result: ProbeResult, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(&i) = self.by_id.get(&id) else {
+            return out;
+        };
+        if self.chks[i].started.is_none() {
+            return out;
+        }
+        let delay = match self.chks[i].flavor {
+            Flavor::Simple => self.simple_epilog(i, result, &mut out),
+            Flavor::Http { .. } => self.http_epilog(i, result, &mut out),
+            Flavor::Misc { dynamic } => self.misc_epilog(i, result, dynamic, &mut out),
+        };
+        let k = &mut self.chks[i];
+        let base = match k.flavor {
+            // MISC_CHECK counts from the start of the script.
+            Flavor::Misc { .. } => k.started.unwrap_or(now),
+            _ => now,
+        };
+        let due = (base + delay).max(now);
+        k.started = None;
+        k.due = Some(due);
+        self.queue.insert((due, id));
+        out
+    }
+
+    /// The checker's log-worthy failure (keepalived logs each failure of an
+    /// up checker, and every failure with `log_all_failures`).
+    fn note_failure(&mut self, i: usize, why: &str, out: &mut Vec<Output>) {
+        let k = &mut self.chks[i];
+        if k.is_up || k.spec.log_all_failures {
+            out.push(Output::Log(
+                LogLevel::Info,
+                format!("{} {}: {why}.", k.spec.kind.keyword(), k.name),
+            ));
+        }
+        k.last_failure = Some(why.to_string());
+    }
+
+    /// `tcp_epilog` (also SMTP, DNS, UDP and PING).
+    fn simple_epilog(&mut self, i: usize, r: ProbeResult, out: &mut Vec<Output>) -> Duration {
+        let success = match &r {
+            ProbeResult::Success => true,
+            ProbeResult::Failure(why) => {
+                let why = why.clone();
+                self.note_failure(i, &why, out);
+                false
+            }
+            ProbeResult::Script(_) => false,
+        };
+        let k = &mut self.chks[i];
+        let mut delay = k.spec.delay_loop;
+        let mut change = None;
+        if success || ((k.is_up || !k.has_run) && k.retry_it >= k.spec.retry) {
+            k.retry_it = 0;
+            if success && !k.is_up {
+                change = Some(true);
+            } else if !success && k.is_up {
+                change = Some(false);
+            }
+        } else if k.is_up {
+            delay = k.spec.delay_before_retry;
+            k.retry_it += 1;
+        }
+        k.has_run = true;
+        if let Some(up) = change {
+            self.set_checker(i, up, out);
+        }
+        delay
+    }
+
+    /// HTTP_GET/SSL_GET's `epilog`/`timeout_epilog` for one url.
+    fn http_epilog(&mut self, i: usize, r: ProbeResult, out: &mut Vec<Output>) -> Duration {
+        #[derive(PartialEq)]
+        enum M {
+            New,
+            Retry,
+            Failed,
+        }
+        let success = match &r {
+            ProbeResult::Success => true,
+            ProbeResult::Failure(why) => {
+                let why = why.clone();
+                self.note_failure(i, &why, out);
+                false
+            }
+            ProbeResult::Script(_) => false,
+        };
+        let Flavor::Http {
+            urls,
+            fast_recovery,
+        } = self.chks[i].flavor
+        else {
+            return self.chks[i].spec.delay_loop;
+        };
+        let mut change = None;
+        let k = &mut self.chks[i];
+        let method = if success {
+            M::New
+        } else if k.is_up || !k.has_run {
+            k.has_run = true;
+            M::Retry
+        } else {
+            M::Failed
+        };
+        match method {
+            M::New => {
+                let next = k.url_it.map_or(0, |u| u + 1);
+                k.url_it = (next < urls).then_some(next);
+                k.retry_it = 0;
+            }
+            M::Retry => k.retry_it += 1,
+            M::Failed => {}
+        }
+        if method == M::New && k.url_it.is_none() && k.failed_url.is_none() {
+            // Every url answered: the checker is up.
+            if !k.is_up || !k.has_run {
+                if !k.is_up {
+                    change = Some(true);
+                }
+                k.has_run = true;
+            }
+            k.url_it = Some(0);
+            k.retry_it = 0;
+        } else if method == M::Retry && k.retry_it > k.spec.retry {
+            if k.is_up {
+                change = Some(false);
+            }
+            k.failed_url = Some(k.url_it.unwrap_or(0));
+        } else if method == M::New && k.failed_url.is_some() {
+            // The failed url answers again: check them all.
+            k.failed_url = None;
+            k.url_it = Some(0);
+            k.retry_it = 0;
+        }
+        let mut delay = if method == M::New {
+            if !k.has_run {
+                k.retry_it = k.spec.retry;
+            }
+            k.spec.delay_loop
+        } else if k.failed_url.is_some() {
+            k.spec.delay_before_retry.max(k.spec.delay_loop)
+        } else {
+            k.spec.delay_before_retry
+        };
+        if let Some(up) = change {
+            self.set_checker(i, up, out);
+        }
+        let k = &self.chks[i];
+        if fast_recovery && (!k.has_run || (!k.is_up && k.failed_url.is_none())) {
+            delay = Duration::ZERO;
+        }
+        delay
+    }
+
+    /// `misc_check_child_thread`.
+    fn misc_epilog(
+        &mut self,
+        i: usize,
+        r: ProbeResult,
+        dynamic: bool,
+        out: &mut Vec<Output>,
+    ) -> Duration {
+        enum V {
+            Up(Option<u32>),
+            Down(String),
+            /// The parent did not run it: nothing learnt.
+            Skip(String),
+        }
+        let v = match r {
+            ProbeResult::Success => V::Up(None),
+            ProbeResult::Failure(why) => V::Down(why),
+            ProbeResult::Script(ScriptOutcome::Exited { code: 0 }) => V::Up(None),
+            ProbeResult::Script(ScriptOutcome::Exited { code })
+                if dynamic && (2..=255).contains(&code) =>
+            {
+                V::Up(Some(code as u32 - 2))
+            }
+            ProbeResult::Script(ScriptOutcome::Exited { code }) => {
+                V::Down(format!("exited with status {code}"))
+            }
+            ProbeResult::Script(ScriptOutcome::Signaled { signal }) => {
+                V::Down(format!("failed due to signal {signal}"))
+            }
+            ProbeResult::Script(ScriptOutcome::TimedOut) => V::Down("timed out".into()),
+            ProbeResult::Script(ScriptOutcome::Refused { reason }) => V::Skip(reason),
+        };
+        let mut change = None;
+        match v {
+            V::Up(weight) => {
+                if let Some(w) = weight {
+                    self.set_weight(self.chks[i].rs, w, out);
+                }
+                let k = &mut self.chks[i];
+                if !k.is_up {
+                    change = Some(true);
+                }
+                k.retry_it = 0;
+                k.has_run = true;
+            }
+            V::Down(why) => {
+                self.note_failure(i, &why, out);
+                let k = &mut self.chks[i];
+                if k.is_up {
+                    if k.retry_it < k.spec.retry {
+                        k.retry_it += 1;
+                    } else {
+                        change = Some(false);
+                        k.retry_it = 0;
+                    }
+                }
+                k.has_run = true;
+            }
+            V::Skip(reason) => {
+                let k = &self.chks[i];
+                out.push(Output::Log(
+                    LogLevel::Warning,
+                    format!("Misc check to {} not run: {reason}", k.name),
+                ));
+            }
+        }
+        if let Some(up) = change {
+            self.set_checker(i, up, out);
+        }
+        // A weight change alone (the checker's state unchanged).
+        self.update_rs(self.chks[i].rs, out);
+        let k = &self.chks[i];
+        if k.retry_it > 0 {
+            k.spec.delay_before_retry
+        } else {
+            k.spec.delay_loop
+        }
+    }
+
+    fn set_checker(&mut self, i: usize, up: bool, out: &mut Vec<Output>) {
+        let k = &mut self.chks[i];
+        if k.is_up == up {
+            return;
+        }
+        k.is_up = up;
+        let msg = match (&k.spec.kind, up) {
+            (CheckerKind::Misc(_), true) => format!("Misc check to {} succeeded.", k.name),
+            (CheckerKind::Misc(_), false) => format!(
+                "Misc check to {} failed ({}).",
+                k.name,
+                k.last_failure.as_deref().unwrap_or("failed")
+            ),
+            (kind, true) => format!("{} on service {} succeeded.", kind.keyword(), k.name),
+            (kind, false) if k.spec.retry > 0 => format!(
+                "{} on service {} failed after {} retries ({}).",
+                kind.keyword(),
+                k.name,
+                k.spec.retry,
+                k.last_failure.as_deref().unwrap_or("failed")
+            ),
+            (kind, false) => format!(
+                "{} on service {} failed ({}).",
+                kind.keyword(),
+                k.name,
+                k.last_failure.as_deref().unwrap_or("failed")
+            ),
+        };
+        out.push(Output::Log(LogLevel::Info, msg));
+        let r = k.rs;
+        self.update_rs(r, out);
+    }
+
+    fn set_weight(&mut self, r: usize, w: u32, out: &mut Vec<Output>) {
+        let rs = &mut self.rss[r];
+        if rs.weight == w {
+            return;
+        }
+        let up = rs.checkers.iter().all(|&i| self.chks[i].is_up);
+        out.push(Output::Log(
+            LogLevel::Info,
+            format!(
+                "Changing weight from {} to {w} for {}active service {} of VS {}",
+                rs.weight,
+                if up { "" } else { "in" },
+                rs.name,
+                rs.vs_name
+            ),
+        ));
+        rs.weight = w;
+    }
+
+    /// Report the real server's health if it differs from the parent's.
+    fn update_rs(&mut self, r: usize, out: &mut Vec<Output>) {
+        let up = self.rss[r].checkers.iter().all(|&i| self.chks[i].is_up);
+        let rs = &mut self.rss[r];
+        let now = Health {
+            up,
+            weight: rs.weight,
+        };
+        if now == rs.reported {
+            return;
+        }
+        if now.up != rs.reported.up {
+            let msg = match (up, rs.inhibit) {
+                (true, false) => format!("Adding service {} to VS {}", rs.name, rs.vs_name),
+                (true, true) => format!("Enabling service {} of VS {}", rs.name, rs.vs_name),
+                (false, false) => format!("Removing service {} from VS {}", rs.name, rs.vs_name),
+                (false, true) => format!("Disabling service {} of VS {}", rs.name, rs.vs_name),
+            };
+            out.push(Output::Log(LogLevel::Info, msg));
+        }
+        rs.reported = now;
+        out.push(Output::Health(HealthChange {
+            real_server: rs.key.clone(),
+            up: now.up,
+            weight: now.weight,
+        }));
+    }
+
+    /// Checker `id`, if it exists.
+    pub fn checker(&self, id: CheckerId) -> Option<CheckerRef<'_>> {
+        let k = &self.chks[*self.by_id.get(&id)?];
+        Some(CheckerRef {
+            id,
+            real_server: &self.rss[k.rs].key,
+            checker: &k.spec,
+            misc_index: k.misc_index,
+            name: &k.name,
+        })
+    }
+
+    /// Whether checker `id` has a probe running.
+    pub fn is_running(&self, id: CheckerId) -> bool {
+        self.by_id
+            .get(&id)
+            .is_some_and(|&i| self.chks[i].started.is_some())
+    }
+
+    /// Every real server's health as reported.
+    pub fn health(&self) -> impl Iterator<Item = (&RealServerKey, Health)> {
+        self.rss.iter().map(|r| (&r.key, r.reported))
+    }
+
+    /// The checkers' state, for dumps.
+    pub fn dump(&self, now: Instant, s: &mut String) {
+        for rs in &self.rss {
+            let _ = writeln!(
+                s,
+                " Real server {} of VS {}: {}, weight {}",
+                rs.name,
+                rs.vs_name,
+                if rs.reported.up { "up" } else { "down" },
+                rs.reported.weight
+            );
+            for &i in &rs.checkers {
+                let k = &self.chks[i];
+                let when = match (k.started, k.due) {
+                    (Some(_), _) => "running".to_string(),
+                    (None, Some(d)) => {
+                        format!(
+                            "next in {:.3}s",
+                            d.saturating_duration_since(now).as_secs_f64()
+                        )
+                    }
+                    (None, None) => "idle".to_string(),
+                };
+                let _ = writeln!(
+                    s,
+                    "   {} {}: {}, retry {}/{}, {when}",
+                    k.spec.kind.keyword(),
+                    k.name,
+                    if k.is_up { "up" } else { "down" },
+                    k.retry_it,
+                    k.spec.retry
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
