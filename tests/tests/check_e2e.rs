@@ -1,0 +1,518 @@
+//! The health checkers end to end: the real `keepalived-rs -C` in a
+//! network namespace the test creates, its check worker sandboxed (nobody,
+//! no capabilities, seccomp, Landlock), real servers on the namespace's
+//! loopback. Each server is stopped and started again and `ctl status`
+//! must show its real server go down and come back, with the weight
+//! MISC_CHECK's misc_dynamic sets. The IPVS worker finds no IPVS on most
+//! test kernels and just says so; the health is the parent's.
+//!
+//! Root is required; under CI (CI=true) a test that cannot run fails.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::{NetNs, Requirement, keepalived_rs_binary, require};
+
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+    ns: NetNs,
+}
+
+impl Daemon {
+    fn start(ns: NetNs, dir: PathBuf, conf: &str) -> Daemon {
+        let conf_path = dir.join("keepalived.conf");
+        std::fs::write(&conf_path, conf).expect("write conf");
+        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
+        let child = ns
+            .command(keepalived_rs_binary())
+            .args(["-n", "-l", "-G", "-D", "-C"])
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .arg("--control-socket")
+            .arg(dir.join("ctl.sock"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived-rs");
+        let d = Daemon { child, dir, ns };
+        d.wait_for("the workers ready", Duration::from_secs(10), |s| {
+            let w = s["workers"].as_array().cloned().unwrap_or_default();
+            !w.is_empty() && w.iter().all(|w| w["ready"] == true)
+        });
+        d
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"status\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        serde_json::from_str(&out).ok()
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.status()
+                && pred(&s)
+            {
+                return s;
+            }
+            if t0.elapsed() > limit {
+                panic!(
+                    "timed out after {limit:?} waiting for {what}; last status: {:?}\nlog:\n{}",
+                    self.status(),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// (up, weight) of real server `addr`:`port`.
+    fn rs(s: &serde_json::Value, addr: &str, port: u16) -> Option<(bool, u64)> {
+        s["virtual_servers"].as_array()?.iter().find_map(|vs| {
+            vs["real_servers"].as_array()?.iter().find_map(|r| {
+                (r["address"] == addr && r["port"] == port).then(|| {
+                    (
+                        r["up"].as_bool().unwrap_or(false),
+                        r["weight"].as_u64().unwrap_or(0),
+                    )
+                })
+            })
+        })
+    }
+
+    /// Wait until real server `addr`:`port` is `up` (with `weight` if
+    /// given); how long it took from `since`.
+    fn wait_rs(
+        &self,
+        addr: &str,
+        port: u16,
+        up: bool,
+        weight: Option<u64>,
+        since: Instant,
+        limit: Duration,
+    ) -> Duration {
+        self.wait_for(
+            &format!("{addr}:{port} up={up} weight={weight:?}"),
+            limit,
+            |s| {
+                Self::rs(s, addr, port)
+                    .is_some_and(|(u, w)| u == up && weight.is_none_or(|x| x == w))
+            },
+        );
+        since.elapsed()
+    }
+
+    fn check_worker(&self) -> (u64, u64) {
+        let s = self.status().expect("status");
+        let w = s["workers"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["role"] == "check").cloned())
+            .expect("a check worker");
+        (
+            w["pid"].as_u64().unwrap_or(0),
+            w["restarts"].as_u64().unwrap_or(u64::MAX),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn sh(ns: &NetNs, cmd: &str) {
+    let ok = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "sh", "-c", cmd])
+        .status()
+        .expect("run")
+        .success();
+    assert!(ok, "{cmd}");
+}
+
+/// A process in the namespace, killed on drop.
+struct Proc(Child);
+
+impl Proc {
+    fn start(ns: &NetNs, dir: &Path, args: &[&str]) -> Proc {
+        Proc(
+            ns.command(args[0])
+                .args(&args[1..])
+                .current_dir(dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn server"),
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP listener in the namespace that accepts and closes, until dropped.
+fn listener(ns: &NetNs, dir: &Path, port: u16) -> Proc {
+    let code = format!(
+        "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port}))\ns.listen(16)\nwhile True:\n    s.accept()[0].close()\n"
+    );
+    let p = Proc::start(ns, dir, &["python3", "-c", &code]);
+    wait_tcp(ns, port);
+    p
+}
+
+fn md5_of(data: &[u8], dir: &Path) -> String {
+    let f = dir.join("md5-input");
+    std::fs::write(&f, data).expect("write");
+    let out = Command::new("md5sum").arg(&f).output().expect("md5sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn wait_tcp(ns: &NetNs, port: u16) {
+    let code = format!(
+        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
+    );
+    let ok = ns
+        .command("python3")
+        .args(["-c", &code])
+        .status()
+        .expect("python3")
+        .success();
+    assert!(ok, "nothing listens on {port}");
+}
+
+const TCP_PORT: u16 = 7001;
+const HTTP_PORT: u16 = 7002;
+const SSL_PORT: u16 = 7003;
+const MISC_PORT: u16 = 7004;
+
+fn conf(dir: &Path, digest: &str, tls_digest: &str) -> String {
+    let script = dir.join("misc.sh");
+    format!(
+        r#"
+global_defs {{
+    router_id check_e2e
+    enable_script_security
+}}
+virtual_server 10.250.0.10 80 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 {TCP_PORT} {{
+        weight 2
+        TCP_CHECK {{
+            connect_timeout 1
+            retry 0
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {HTTP_PORT} {{
+        weight 3
+        HTTP_GET {{
+            url {{
+                path /hc.txt
+                digest {digest}
+            }}
+            connect_timeout 1
+            retry 0
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {SSL_PORT} {{
+        weight 4
+        SSL_GET {{
+            url {{
+                path /hc.txt
+                digest {tls_digest}
+            }}
+            connect_timeout 2
+            retry 0
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.2 {MISC_PORT} {{
+        weight 5
+        MISC_CHECK {{
+            misc_path "{script}"
+            misc_timeout 3
+            misc_dynamic
+            warmup 0
+        }}
+    }}
+}}
+virtual_server 10.250.0.11 0 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 127.0.0.3 0 {{
+        weight 6
+        PING_CHECK {{
+            connect_timeout 1
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        script = script.display()
+    )
+}
+
+#[test]
+fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
+    if !require(
+        "the check worker end to end (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = NetNs::new("chk-e2e", &[]).expect("netns");
+    // The worker (nobody) may open ICMP datagram sockets here.
+    sh(&ns, "sysctl -qw net.ipv4.ping_group_range='0 2147483647'");
+    // Not under /tmp: with enable_script_security the script's folders
+    // must not be writable by others.
+    let dir = PathBuf::from(format!("/run/krs-check-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Servers' files.
+    std::fs::write(dir.join("hc.txt"), b"alive\n").expect("write");
+    let digest = md5_of(b"alive\n", &dir);
+    let ok = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=e2e", "-days", "2",
+            "-keyout", "key.pem", "-out", "cert.pem",
+        ])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl req");
+    // MISC_CHECK: exits with the number in `code` (run by the parent as the
+    // script user, so everything is world-readable).
+    let code = dir.join("code");
+    std::fs::write(&code, "0\n").expect("write");
+    std::fs::set_permissions(&code, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let script = dir.join("misc.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let tcp = listener(&ns, &dir, TCP_PORT);
+    let http_args = [
+        "python3",
+        "-m",
+        "http.server",
+        "7002",
+        "--bind",
+        "127.0.0.1",
+    ];
+    let http = Proc::start(&ns, &dir, &http_args);
+    let ssl_args = [
+        "openssl", "s_server", "-quiet", "-accept", "7003", "-cert", "cert.pem", "-key", "key.pem",
+        "-WWW",
+    ];
+    let ssl = Proc::start(&ns, &dir, &ssl_args);
+    wait_tcp(&ns, HTTP_PORT);
+    wait_tcp(&ns, SSL_PORT);
+
+    let conf = conf(&dir, &digest, &digest);
+    let d = Daemon::start(ns, dir.clone(), &conf);
+    let (pid, restarts) = d.check_worker();
+    assert_eq!(restarts, 0);
+    let long = Duration::from_secs(8);
+    // Everything up, MISC_CHECK with exit 0 keeps the weight.
+    let t = Instant::now();
+    for (addr, port, w) in [
+        ("127.0.0.1", TCP_PORT, 2),
+        ("127.0.0.1", HTTP_PORT, 3),
+        ("127.0.0.1", SSL_PORT, 4),
+        ("127.0.0.2", MISC_PORT, 5),
+        ("127.0.0.3", 0, 6),
+    ] {
+        d.wait_rs(addr, port, true, Some(w), t, long);
+    }
+    // Let the first round of checks run: still all up.
+    std::thread::sleep(Duration::from_millis(2500));
+    let s = d.status().expect("status");
+    for (addr, port) in [
+        ("127.0.0.1", TCP_PORT),
+        ("127.0.0.1", HTTP_PORT),
+        ("127.0.0.1", SSL_PORT),
+        ("127.0.0.3", 0),
+    ] {
+        assert_eq!(
+            Daemon::rs(&s, addr, port).map(|x| x.0),
+            Some(true),
+            "{addr}:{port}\n{}",
+            d.log()
+        );
+    }
+
+    // TCP_CHECK: listener gone, down (next probe, no retry); back, up.
+    let t = Instant::now();
+    drop(tcp);
+    let down = d.wait_rs("127.0.0.1", TCP_PORT, false, None, t, long);
+    let t = Instant::now();
+    let _tcp = listener(&d.ns, &dir, TCP_PORT);
+    let up = d.wait_rs("127.0.0.1", TCP_PORT, true, None, t, long);
+    eprintln!("TCP_CHECK: down {down:?} after the stop, up {up:?} after the start");
+    assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
+
+    // HTTP_GET: server gone, down; back, up (the failed url, then all).
+    let t = Instant::now();
+    drop(http);
+    let down = d.wait_rs("127.0.0.1", HTTP_PORT, false, None, t, long);
+    let _http = Proc::start(&d.ns, &dir, &http_args);
+    wait_tcp(&d.ns, HTTP_PORT);
+    let t = Instant::now();
+    let up = d.wait_rs("127.0.0.1", HTTP_PORT, true, None, t, long);
+    eprintln!("HTTP_GET: down {down:?} after the stop, up {up:?} after the start");
+    assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(3500));
+
+    // SSL_GET (TLS inside the sandbox).
+    let t = Instant::now();
+    drop(ssl);
+    let down = d.wait_rs("127.0.0.1", SSL_PORT, false, None, t, long);
+    let _ssl = Proc::start(&d.ns, &dir, &ssl_args);
+    wait_tcp(&d.ns, SSL_PORT);
+    let t = Instant::now();
+    let up = d.wait_rs("127.0.0.1", SSL_PORT, true, None, t, long);
+    eprintln!("SSL_GET: down {down:?} after the stop, up {up:?} after the start");
+    assert!(down < Duration::from_millis(3500) && up < Duration::from_millis(3500));
+
+    // MISC_CHECK misc_dynamic through the parent's script runner: exit 12
+    // sets weight 10, exit 1 is down, exit 0 is up with the weight kept.
+    let t = Instant::now();
+    std::fs::write(&code, "12\n").expect("write");
+    let w = d.wait_rs("127.0.0.2", MISC_PORT, true, Some(10), t, long);
+    std::fs::write(&code, "1\n").expect("write");
+    let t = Instant::now();
+    let down = d.wait_rs("127.0.0.2", MISC_PORT, false, None, t, long);
+    std::fs::write(&code, "0\n").expect("write");
+    let t = Instant::now();
+    let up = d.wait_rs("127.0.0.2", MISC_PORT, true, Some(10), t, long);
+    eprintln!("MISC_CHECK: weight 10 after {w:?}, down after {down:?}, up after {up:?}");
+    assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
+
+    // PING_CHECK (an ICMP datagram socket in the sandbox).
+    let t = Instant::now();
+    sh(&d.ns, "sysctl -qw net.ipv4.icmp_echo_ignore_all=1");
+    let down = d.wait_rs("127.0.0.3", 0, false, None, t, long);
+    sh(&d.ns, "sysctl -qw net.ipv4.icmp_echo_ignore_all=0");
+    let t = Instant::now();
+    let up = d.wait_rs("127.0.0.3", 0, true, None, t, long);
+    eprintln!("PING_CHECK: down after {down:?}, up after {up:?}");
+    assert!(down < Duration::from_millis(3000) && up < Duration::from_millis(2500));
+
+    // The worker never broke its sandbox nor was restarted, and reported
+    // nothing the parent did not know.
+    let log = d.log();
+    assert!(!log.contains("SIGSYS"), "{log}");
+    assert!(!log.contains("unknown real server"), "{log}");
+    assert_eq!(d.check_worker(), (pid, 0), "{log}");
+}
+
+#[test]
+fn a_reload_keeps_the_health_of_unchanged_checkers() {
+    if !require(
+        "the check worker end to end (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = NetNs::new("chk-rld", &[]).expect("netns");
+    let dir = std::env::temp_dir().join(format!("krs-check-rld-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let body = |extra: &str| {
+        format!(
+            "virtual_server 10.250.0.10 80 {{\n delay_loop 1\n lb_kind NAT\n protocol TCP\n\
+             real_server 127.0.0.1 7101 {{\n TCP_CHECK {{\n connect_timeout 1\n retry 0\n warmup 0\n }}\n }}\n\
+             {extra}}}\n"
+        )
+    };
+    // Nothing listens on 7101: down at the first check.
+    let d = Daemon::start(ns, dir, &body(""));
+    let (pid, _) = d.check_worker();
+    d.wait_rs(
+        "127.0.0.1",
+        7101,
+        false,
+        None,
+        Instant::now(),
+        Duration::from_secs(5),
+    );
+    // A reload that adds a real server (delay_loop 30: its first check
+    // only after the bootstrap delay) keeps the first one down, without a
+    // new worker; the new one starts up as keepalived starts it.
+    std::fs::write(
+        d.dir.join("keepalived.conf"),
+        body("real_server 127.0.0.1 7102 {\n TCP_CHECK {\n delay_loop 30\n warmup 0\n }\n }\n"),
+    )
+    .expect("write");
+    let _ = Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status();
+    let s = d.wait_for("generation 2", Duration::from_secs(5), |s| {
+        s["generation"] == 2
+    });
+    assert_eq!(Daemon::rs(&s, "127.0.0.1", 7101).map(|x| x.0), Some(false));
+    assert_eq!(Daemon::rs(&s, "127.0.0.1", 7102).map(|x| x.0), Some(true));
+    // Stays down across later checks (no flap from the reload).
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = d.status().expect("status");
+    assert_eq!(Daemon::rs(&s, "127.0.0.1", 7101).map(|x| x.0), Some(false));
+    // The new real server's first check fails: down.
+    d.wait_rs(
+        "127.0.0.1",
+        7102,
+        false,
+        None,
+        Instant::now(),
+        Duration::from_secs(5),
+    );
+    assert_eq!(d.check_worker(), (pid, 0), "{}", d.log());
+}
