@@ -218,6 +218,8 @@ const TCP_PORT: u16 = 7001;
 const HTTP_PORT: u16 = 7002;
 const SSL_PORT: u16 = 7003;
 const MISC_PORT: u16 = 7004;
+const UDP_PORT: u16 = 7005;
+const DNS_PORT: u16 = 7006;
 
 fn conf(dir: &Path, digest: &str, tls_digest: &str) -> String {
     let script = dir.join("misc.sh");
@@ -263,6 +265,26 @@ virtual_server 10.250.0.10 80 {{
             connect_timeout 2
             retry 0
             delay_before_retry 1
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {UDP_PORT} {{
+        weight 7
+        UDP_CHECK {{
+            payload 68 69
+            require_reply 4f 4b
+            connect_timeout 1
+            retry 0
+            warmup 0
+        }}
+    }}
+    real_server 127.0.0.1 {DNS_PORT} {{
+        weight 8
+        DNS_CHECK {{
+            type A
+            name www.example.test
+            connect_timeout 1
+            retry 0
             warmup 0
         }}
     }}
@@ -355,8 +377,30 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
         "-WWW",
     ];
     let ssl = Proc::start(&ns, &dir, &ssl_args);
+    let udp_code = format!(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         s.bind(('127.0.0.1', {UDP_PORT}))\nwhile True:\n    d, a = s.recvfrom(512)\n    s.sendto(b'OK' + d, a)\n"
+    );
+    let udp_args = ["python3", "-c", udp_code.as_str()];
+    let udp = Proc::start(&ns, &dir, &udp_args);
+    let dns_port = format!("--port={DNS_PORT}");
+    let dns_args = [
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=127.0.0.1",
+        dns_port.as_str(),
+        "--user=root",
+        "--pid-file=",
+        "--address=/www.example.test/10.1.2.3",
+    ];
+    let dns = Proc::start(&ns, &dir, &dns_args);
     wait_tcp(&ns, HTTP_PORT);
     wait_tcp(&ns, SSL_PORT);
+    // dnsmasq also listens on TCP.
+    wait_tcp(&ns, DNS_PORT);
 
     let conf = conf(&dir, &digest, &digest);
     let d = Daemon::start(ns, dir.clone(), &conf);
@@ -371,6 +415,8 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
         ("127.0.0.1", SSL_PORT, 4),
         ("127.0.0.2", MISC_PORT, 5),
         ("127.0.0.3", 0, 6),
+        ("127.0.0.1", UDP_PORT, 7),
+        ("127.0.0.1", DNS_PORT, 8),
     ] {
         d.wait_rs(addr, port, true, Some(w), t, long);
     }
@@ -435,6 +481,26 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     let t = Instant::now();
     let up = d.wait_rs("127.0.0.2", MISC_PORT, true, Some(10), t, long);
     eprintln!("MISC_CHECK: weight 10 after {w:?}, down after {down:?}, up after {up:?}");
+    assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
+
+    // UDP_CHECK: the echo server stops (port unreachable), starts again.
+    let t = Instant::now();
+    drop(udp);
+    let down = d.wait_rs("127.0.0.1", UDP_PORT, false, None, t, long);
+    let t = Instant::now();
+    let _udp = Proc::start(&d.ns, &dir, &udp_args);
+    let up = d.wait_rs("127.0.0.1", UDP_PORT, true, None, t, long);
+    eprintln!("UDP_CHECK: down after {down:?}, up after {up:?}");
+    assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
+
+    // DNS_CHECK against dnsmasq.
+    let t = Instant::now();
+    drop(dns);
+    let down = d.wait_rs("127.0.0.1", DNS_PORT, false, None, t, long);
+    let t = Instant::now();
+    let _dns = Proc::start(&d.ns, &dir, &dns_args);
+    let up = d.wait_rs("127.0.0.1", DNS_PORT, true, None, t, long);
+    eprintln!("DNS_CHECK: down after {down:?}, up after {up:?}");
     assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
 
     // PING_CHECK (an ICMP datagram socket in the sandbox).
