@@ -14,9 +14,11 @@
 //! quietly every [`RETRY_INTERVAL`]. With IPVS it reads the kernel's table
 //! back, reconciles and applies: at start (a restarted worker resumes from
 //! the health the parent restored and never flushes), on each health change
-//! and reload, and every [`RECONCILE_INTERVAL`], when whatever it finds
-//! changed behind its back (a real server deleted by hand, a weight edited)
-//! is put right and counted in `IpvsStatus::repaired`.
+//! and reload, and every [`RECONCILE_INTERVAL`] (longer for tables so
+//! large that reading them back takes more than 1% of that time), when
+//! whatever it finds changed behind its back (a real server deleted by
+//! hand, a weight edited) is put right and counted in
+//! `IpvsStatus::repaired`.
 //!
 //! Privileges: only CAP_NET_ADMIN, no_new_privs, no filesystem, and a
 //! seccomp allow-list that permits generic netlink and little else.
@@ -44,6 +46,8 @@ use table::{Desired, KernelTable, OpDisplay, Planner};
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
 /// How often the kernel's table is read back and repaired.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
+/// The periodic pass may take at most 1/this of the time between passes.
+const RECONCILE_DUTY: u32 = 100;
 /// Send a heartbeat after this many kernel requests in a row.
 const OPS_PER_HEARTBEAT: usize = 64;
 /// Log at most this many repairs of one pass one by one.
@@ -442,8 +446,12 @@ impl Worker for IpvsWorker {
                 self.connect(link, now)?;
             }
         } else if now >= self.next_reconcile {
-            self.next_reconcile = now + RECONCILE_INTERVAL;
             self.sync(link, Pass::Periodic)?;
+            // A large table is read back less often: one dump request per
+            // service adds up.
+            let took = now.elapsed();
+            self.next_reconcile =
+                Instant::now() + RECONCILE_INTERVAL.max(took * RECONCILE_DUTY);
         }
         Ok(Flow::Continue)
     }

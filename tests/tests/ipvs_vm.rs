@@ -4,14 +4,19 @@
 //! comparison runs in a QEMU guest booted with Debian's stock kernel
 //! (tests/vm/ipvs-vm.sh, once for all scenarios): for each configuration of
 //! tests/vm/scenarios, the `ipvsadm -Ln` listings (plain, --persistent-conn,
-//! --sort, --thresholds, --tun-info) after keepalived-rs -C starts must equal
-//! those after Debian's keepalived -C starts, and both must leave an empty
-//! table when stopped. With the first configuration the IPVS worker is also
+//! --sort, --thresholds, --tun-info) and `ipvsadm -L --timeout` after
+//! keepalived-rs -C starts must equal those after Debian's keepalived -C
+//! starts, and so must the table each leaves when stopped (each starts with
+//! a foreign service in the table, which only lvs_flush/lvs_flush_on_stop
+//! remove). With the first configuration the IPVS worker is also
 //! killed with SIGKILL (the table must stay intact, and the restarted
 //! worker must not disturb it) and the table is tampered with by hand (a
 //! real server deleted, a weight changed, a foreign real server added):
 //! the periodic reconcile must put it back, count the repairs, and leave a
-//! foreign service alone.
+//! foreign service alone. Last, ipvs-worker's example `ipvs-drive` plays
+//! the parent to an IPVS worker in the guest: health changes (quorum lost
+//! and regained with the sorry server, inhibit_on_failure, weights), a
+//! reload, a repair and the shutdown must each leave the expected table.
 //!
 //! On the host, without IP_VS, the worker must say once that IPVS is
 //! unavailable, report it in the status, and keep running.
@@ -92,7 +97,15 @@ fn scenarios() -> Vec<String> {
     v
 }
 
-const VIEWS: [&str; 6] = ["ln", "persistent", "sort", "thresholds", "tun", "stopped"];
+const VIEWS: [&str; 7] = [
+    "ln",
+    "persistent",
+    "sort",
+    "thresholds",
+    "tun",
+    "timeout",
+    "stopped",
+];
 
 #[test]
 fn ipvs_tables_match_keepalived_in_a_vm() {
@@ -130,9 +143,10 @@ fn ipvs_tables_match_keepalived_in_a_vm() {
     assert!(scen.len() >= 5, "scenarios: {scen:?}");
     for s in &scen {
         let ka_ln = get(&format!("{s} ka ln"));
+        let pre = get(&format!("{s} pre"));
         assert!(
-            ka_ln.contains("->"),
-            "{s}: keepalived programmed no real server:\n{ka_ln}\nlog:\n{}",
+            ka_ln != pre && ka_ln.lines().count() > pre.lines().count(),
+            "{s}: keepalived programmed nothing:\n{ka_ln}\nlog:\n{}",
             get(&format!("{s} ka log"))
         );
         for v in VIEWS {
@@ -191,6 +205,16 @@ fn ipvs_tables_match_keepalived_in_a_vm() {
     assert!(
         ipvs["restarts"].as_u64().unwrap_or(0) >= 1,
         "the IPVS worker was killed once: {ipvs}"
+    );
+    let drive = get("drive");
+    if !drive.contains("ipvs-drive: 0 failure(s)") || drive.contains("FAIL") {
+        failures.push(format!(
+            "ipvs-drive (health, quorum, reload, repair, shutdown):\n{drive}"
+        ));
+    }
+    assert!(
+        drive.lines().filter(|l| l.starts_with("PASS")).count() >= 10,
+        "ipvs-drive ran too few steps:\n{drive}"
     );
     assert!(
         failures.is_empty(),

@@ -3,19 +3,30 @@
 # /opt/scenarios, let Debian's keepalived -C program IPVS, record the
 # table, stop it; then the same with keepalived-rs -C. Then, with the
 # first configuration, the IPVS worker is killed with SIGKILL and a real
-# server is deleted by hand, and the table is recorded again.
+# server is deleted by hand, and the table is recorded again. Last, the
+# example ipvs-drive plays the parent to an IPVS worker (block "drive").
 #
 # Output blocks: "=== SCENARIO WHO VIEW" followed by the view's text, WHO
 # being ka (keepalived) or rs (keepalived-rs), VIEW one of ln, persistent,
-# sort, thresholds, tun, stopped, or the rs-only views below.
+# sort, thresholds, tun, timeout, stopped, or the rs-only views below.
+# Each daemon starts with a foreign service in the table (10.99.0.1:80),
+# which only lvs_flush / lvs_flush_on_stop may remove.
 mkdir -p /run /var/run /etc/keepalived /var/lib /tmp
-LS="-Ln"
 views() { # SCENARIO WHO
   echo "=== $1 $2 ln"; ipvsadm -Ln
   echo "=== $1 $2 persistent"; ipvsadm -Ln --persistent-conn
   echo "=== $1 $2 sort"; ipvsadm -Ln --sort
   echo "=== $1 $2 thresholds"; ipvsadm -Ln --thresholds
   echo "=== $1 $2 tun"; ipvsadm -Ln --tun-info
+  echo "=== $1 $2 timeout"; ipvsadm -L --timeout
+}
+# Before each daemon: an empty table but for a service of someone else's,
+# and the kernel's default timeouts.
+prepare() {
+  ipvsadm -C
+  ipvsadm --set 900 120 300
+  ipvsadm -A -t 10.99.0.1:80 -s rr
+  ipvsadm -a -t 10.99.0.1:80 -r 10.99.0.2:80 -g
 }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # Wait until the table has not changed for one second (at most 15 s).
@@ -59,7 +70,8 @@ first=""
 for conf in /opt/scenarios/*.conf; do
   name=$(basename "$conf" .conf)
   [ -n "$first" ] || first=$name
-  ipvsadm -C
+  prepare
+  echo "=== $name pre"; ipvsadm -Ln
   t0=$(uptime_s)
   keepalived -n -l -D -G -C -f "$conf" -p /run/ka.pid -c /run/ka-c.pid > "/tmp/$name-ka.log" 2>&1 &
   ka=$!
@@ -70,7 +82,7 @@ for conf in /opt/scenarios/*.conf; do
   echo "=== $name ka stopped"; ipvsadm -Ln
   echo "=== $name ka log"; cut -d: -f4- "/tmp/$name-ka.log"
 
-  ipvsadm -C
+  prepare
   t0=$(uptime_s)
   keepalived-rs -n -l -C -f "$conf" --control-socket /run/rs.sock -p /run/rs.pid -c /run/rs-c.pid > "/tmp/$name-rs.log" 2>&1 &
   rs=$!
@@ -113,4 +125,10 @@ for conf in /opt/scenarios/*.conf; do
   echo "=== $name rs stopped"; ipvsadm -Ln
   echo "=== $name rs log"; cat "/tmp/$name-rs.log"
 done
+# The worker driven directly (ipvs-worker/examples/ipvs-drive.rs): health
+# changes, quorum and sorry server, reload, repair, shutdown.
+echo "=== drive"
+ipvsadm -C
+ipvs-drive
+echo "ipvs-drive rc=$?"
 echo "=== end"
