@@ -264,7 +264,10 @@ mod tests {
         assert_eq!(config_test_exit_code(&[]), 0);
         assert_eq!(config_test_exit_code(&[d(Severity::Notice)]), 0);
         assert_eq!(config_test_exit_code(&[d(Severity::Warning)]), 5);
-        assert_eq!(config_test_exit_code(&[d(Severity::Error), d(Severity::Notice)]), 5);
+        assert_eq!(
+            config_test_exit_code(&[d(Severity::Error), d(Severity::Notice)]),
+            5
+        );
         assert_eq!(config_test_exit_code(&[d(Severity::Security)]), 6);
         // keepalived 2.2.7: a security problem wins over errors and warnings.
         assert_eq!(
