@@ -582,3 +582,70 @@ fn a_reload_keeps_the_health_of_unchanged_checkers() {
     );
     assert_eq!(d.check_worker(), (pid, 0), "{}", d.log());
 }
+
+#[test]
+fn a_restarted_worker_resumes_from_the_parents_health() {
+    if !require(
+        "the check worker end to end (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = NetNs::new("chk-rst", &[]).expect("netns");
+    let dir = PathBuf::from(format!("/run/krs-check-rst-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // 7201 listens, 7202 does not; long delay_loop and warmup 0: the new
+    // worker's first checks run 1 s after it starts.
+    let conf = "virtual_server 10.250.0.10 80 {\n delay_loop 3\n lb_kind NAT\n protocol TCP\n\
+         real_server 127.0.0.1 7201 {\n TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }\n }\n\
+         real_server 127.0.0.1 7202 {\n TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }\n }\n}\n";
+    let _l = listener(&ns, &dir, 7201);
+    let d = Daemon::start(ns, dir, conf);
+    let long = Duration::from_secs(5);
+    d.wait_rs("127.0.0.1", 7202, false, None, Instant::now(), long);
+    let (pid, _) = d.check_worker();
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+    // 7202 comes back while the worker restarts. The new worker starts
+    // from the parent's health (7202 down), so its first check (1 s after
+    // it starts) reports 7202 up; one that assumed its configuration's
+    // initial health (up) would see nothing to report and leave 7202 down
+    // for good. Until then nothing changes.
+    let t0 = Instant::now();
+    let _l2 = listener(&d.ns, &d.dir, 7202);
+    let mut new_pid = None;
+    let mut up_at = None;
+    while t0.elapsed() < Duration::from_secs(5) && up_at.is_none() {
+        if let Some(s) = d.status() {
+            assert_eq!(
+                Daemon::rs(&s, "127.0.0.1", 7201).map(|x| x.0),
+                Some(true),
+                "{s}"
+            );
+            let w = s["workers"]
+                .as_array()
+                .and_then(|ws| ws.iter().find(|w| w["role"] == "check").cloned());
+            if let Some(w) = w
+                && w["restarts"] == 1
+                && w["ready"] == true
+                && new_pid.is_none()
+            {
+                new_pid = w["pid"].as_u64().map(|p| (p, t0.elapsed()));
+            }
+            if Daemon::rs(&s, "127.0.0.1", 7202).map(|x| x.0) == Some(true) {
+                up_at = Some(t0.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (new_pid, ready_at) = new_pid.expect("the check worker was restarted");
+    let up_at = up_at.unwrap_or_else(|| panic!("7202 never came back up\n{}", d.log()));
+    eprintln!("new worker ready after {ready_at:?}, 7202 up after {up_at:?}");
+    // The new worker's first check runs 1 s (bootstrap delay) after it
+    // started, which was after the kill.
+    assert!(up_at >= Duration::from_millis(950), "{up_at:?}");
+    assert_ne!(new_pid, pid);
+    assert!(!d.log().contains("SIGSYS"), "{}", d.log());
+}
