@@ -444,6 +444,15 @@ impl Daemon {
 
     fn send(&mut self, role: Role, msg: &ToWorker) {
         let res = match self.proc_mut(role) {
+            // Before its Hello, a worker may only get its Init, which
+            // carries the current configuration and state anyway: anything
+            // else would break its handshake. A Shutdown then is a kill.
+            Some(p) if !p.greeted && !matches!(msg, ToWorker::Init(_)) => {
+                if matches!(msg, ToWorker::Shutdown) {
+                    let _ = p.child.kill();
+                }
+                return;
+            }
             Some(p) if p.killing.is_none() => p.writer.queue(msg),
             _ => return,
         };

@@ -442,3 +442,33 @@ fn vrrp_only_and_check_only() {
         assert_eq!(got, roles, "{flag}");
     }
 }
+
+#[test]
+fn a_reload_racing_a_restart_does_not_break_the_new_worker() {
+    if !require_root() {
+        return;
+    }
+    let d = Node::start("sup-race", CONF);
+    // Each role once: a first restart is immediate, so the reload reaches
+    // the parent while it waits for the new worker's Hello. (A second kill
+    // of the same worker would wait out the crash-loop backoff instead.)
+    for (i, role) in ["check", "ipvs", "vrrp"].iter().enumerate() {
+        let generation = 2 + i as u64;
+        let (pid, _) = d.worker(&d.status().expect("status"), role);
+        signal_pid(pid, "KILL");
+        d.signal("HUP");
+        d.wait_for("reload and restart done", Duration::from_secs(5), |s| {
+            s["generation"] == generation
+                && worker(s, role).is_some_and(|(p, r, ready)| p != pid && r >= 1 && ready)
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let s = d.status().expect("status");
+        assert_eq!(
+            d.worker(&s, role).1,
+            1,
+            "{role}: the new worker must not fail its handshake\n{}",
+            d.log()
+        );
+    }
+    assert!(!d.log().contains("expected Init"), "{}", d.log());
+}
