@@ -123,9 +123,12 @@ pub enum Command {
         socket: PathBuf,
         args: Vec<String>,
     },
-    /// Internal: the parent re-executes itself with `--worker=ROLE`.
+    /// Internal: the parent re-executes itself with `--worker=ROLE`, plus
+    /// `--file-check-path=PATH` for each file the check worker may read
+    /// (its Landlock rules are set before it reads its configuration).
     Worker {
         role: String,
+        file_check_paths: Vec<PathBuf>,
     },
 }
 
@@ -212,8 +215,18 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, CliError> {
             Short('e') | Long("all-config") => o.all_config = true,
             Long("control-socket") => o.control_socket = p.value()?.into(),
             Long("worker") => {
+                let role = string(p.value()?, "--worker")?;
+                let mut file_check_paths = Vec::new();
+                while let Some(arg) = p.next()? {
+                    match arg {
+                        Long("file-check-path") => file_check_paths.push(p.value()?.into()),
+                        Long("log-detail") => {}
+                        _ => return Err(arg.unexpected().into()),
+                    }
+                }
                 return Ok(Command::Worker {
-                    role: string(p.value()?, "--worker")?,
+                    role,
+                    file_check_paths,
                 });
             }
             Short('v') | Long("version") => return Ok(Command::Version),
@@ -388,9 +401,24 @@ mod tests {
         assert_eq!(
             p(&["--worker=vrrp"]),
             Ok(Command::Worker {
-                role: "vrrp".into()
+                role: "vrrp".into(),
+                file_check_paths: vec![],
             })
         );
+        assert_eq!(
+            p(&[
+                "--worker=check",
+                "--file-check-path=/run/a",
+                "--file-check-path",
+                "/run/b",
+                "--log-detail"
+            ]),
+            Ok(Command::Worker {
+                role: "check".into(),
+                file_check_paths: vec![PathBuf::from("/run/a"), PathBuf::from("/run/b")],
+            })
+        );
+        assert!(p(&["--worker=check", "--bogus"]).is_err());
         assert_eq!(
             p(&["ctl", "--control-socket", "/s", "status", "--json"]),
             Ok(Command::Ctl {

@@ -330,7 +330,11 @@ impl Daemon {
         if let Some(s) = self.slots.get_mut(&role) {
             s.restart_at = None;
         }
-        match spawn_worker(&self.exe, role, self.opts.log_detail) {
+        let files = match role {
+            Role::Check => file_check_paths(&self.state.config),
+            _ => Vec::new(),
+        };
+        match spawn_worker(&self.exe, role, self.opts.log_detail, &files) {
             Ok((child, stream)) => {
                 let mut stream = MioStream::from_std(stream);
                 if let Err(e) = self.poll.registry().register(
@@ -982,6 +986,24 @@ impl Drop for Daemon {
     }
 }
 
+/// The files the check worker's FILE_CHECKs read: its Landlock rules grant
+/// their folders, and are set before it reads its configuration. (A reload
+/// that adds a FILE_CHECK on a new folder takes effect when the worker is
+/// next started.)
+pub fn file_check_paths(cfg: &config::model::Config) -> Vec<String> {
+    let mut v: Vec<String> = cfg
+        .lvs
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.file_checks)
+        .map(|f| f.path.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Start `exe --worker=ROLE` with its end of a new socketpair at fd 3, an
 /// empty environment, stdin on /dev/null and in its own process group (so
 /// a terminal's ^C reaches only the parent, which stops workers in order).
@@ -989,6 +1011,7 @@ fn spawn_worker(
     exe: &std::path::Path,
     role: Role,
     detail: bool,
+    file_check_paths: &[String],
 ) -> io::Result<(Child, UnixStream)> {
     let (ours, theirs) = UnixStream::pair()?;
     ours.set_nonblocking(true)?;
@@ -999,6 +1022,9 @@ fn spawn_worker(
         .env_clear()
         .stdin(Stdio::null())
         .process_group(0);
+    for f in file_check_paths {
+        cmd.arg(format!("--file-check-path={f}"));
+    }
     if detail {
         cmd.arg("--log-detail");
     }

@@ -45,7 +45,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
         Command::Run(opts) => run_options(&opts),
         Command::Ctl { socket, args } => ctl(&socket, &args),
-        Command::Worker { role } => worker::main(&role),
+        Command::Worker {
+            role,
+            file_check_paths,
+        } => worker::main(&role, &file_check_paths),
     }
 }
 

@@ -70,7 +70,9 @@ pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
 }
 
 /// keepalived's health before any check has run: a real server is up
-/// unless it (or its virtual server) has `alpha`.
+/// unless it (or its virtual server, or one of its checkers) has `alpha`:
+/// a checker with alpha starts failed, and a real server is up only when
+/// all its checkers are.
 fn initial_health(cfg: &Config) -> BTreeMap<RealServerKey, Health> {
     let mut m = BTreeMap::new();
     for vs in &cfg.lvs.virtual_servers {
@@ -78,7 +80,7 @@ fn initial_health(cfg: &Config) -> BTreeMap<RealServerKey, Health> {
             m.insert(
                 rs_key(vs, rs),
                 Health {
-                    up: !rs.alpha,
+                    up: !rs.alpha && !rs.checkers.iter().any(|c| c.alpha),
                     weight: rs.weight,
                 },
             );
@@ -363,6 +365,18 @@ virtual_server 10.0.0.10 80 {
     }
 }
 ";
+
+    #[test]
+    fn a_checker_with_alpha_starts_its_real_server_down() {
+        let text = CONF.replace(
+            "real_server 10.0.0.1 80 {\n        weight 2\n        TCP_CHECK {\n",
+            "real_server 10.0.0.1 80 {\n        weight 2\n        TCP_CHECK {\n            alpha\n",
+        );
+        assert_ne!(text, CONF, "the test config was changed");
+        let st = State::new(cfg(&text));
+        let v = st.status_json(&[]);
+        assert_eq!(v["virtual_servers"][0]["real_servers"][0]["up"], false);
+    }
 
     #[test]
     fn initial_status_and_reports() {

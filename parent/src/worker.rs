@@ -7,11 +7,12 @@ use crate::exit;
 use crate::sys;
 use ipc::{FromWorker, LogLevel};
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 
-fn profile(role: &str) -> Result<sandbox::Profile, String> {
+fn profile(role: &str, file_check_paths: &[PathBuf]) -> Result<sandbox::Profile, String> {
     let mut p = match role {
         "vrrp" => sandbox::Profile::vrrp(),
-        "check" => sandbox::Profile::check::<&str>(&[]).map_err(|e| e.to_string())?,
+        "check" => sandbox::Profile::check(file_check_paths).map_err(|e| e.to_string())?,
         "ipvs" => sandbox::Profile::ipvs(),
         other => return Err(format!("unknown worker role '{other}' (vrrp, check, ipvs)")),
     };
@@ -36,7 +37,7 @@ fn fail(mut stream: UnixStream, role: &str, msg: String) -> i32 {
     exit::FATAL
 }
 
-pub fn main(role: &str) -> i32 {
+pub fn main(role: &str, file_check_paths: &[PathBuf]) -> i32 {
     let stream = match sys::take_ipc_fd() {
         Ok(s) => s,
         Err(e) => {
@@ -44,7 +45,9 @@ pub fn main(role: &str) -> i32 {
             return exit::USAGE;
         }
     };
-    let report = match profile(role).and_then(|p| sandbox::confine(&p).map_err(|e| e.to_string())) {
+    let report = match profile(role, file_check_paths)
+        .and_then(|p| sandbox::confine(&p).map_err(|e| e.to_string()))
+    {
         // One log line: the report's lines joined.
         Ok(r) => r
             .to_string()
