@@ -30,11 +30,8 @@
 //! does not flap its real servers) and keeps the state of unchanged
 //! checkers across a reload.
 
-use config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, VirtualServer, VsKey};
-use ipc::{
-    Family, Health, HealthChange, LogLevel, Protocol, RealServerKey, ScriptOutcome,
-    VirtualServerKey,
-};
+use config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, VirtualServer};
+use ipc::{Health, HealthChange, LogLevel, RealServerKey, ScriptOutcome};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
@@ -146,42 +143,7 @@ pub struct Core {
     jitter: Jitter,
 }
 
-/// The IPC identity of a virtual server (as the parent names it).
-pub fn vs_key(vs: &VirtualServer) -> VirtualServerKey {
-    use config::model::lvs::{IpFamily, Protocol as P};
-    let protocol = match vs.protocol {
-        Some(P::Udp) => Protocol::Udp,
-        Some(P::Sctp) => Protocol::Sctp,
-        _ => Protocol::Tcp,
-    };
-    match &vs.key {
-        VsKey::Addr { addr } => VirtualServerKey::Addr {
-            addr: addr.ip(),
-            port: addr.port(),
-            protocol,
-        },
-        VsKey::Fwmark { mark } => VirtualServerKey::Fwmark {
-            mark: *mark,
-            family: match vs.family {
-                IpFamily::Inet6 => Family::Inet6,
-                IpFamily::Inet => Family::Inet,
-            },
-        },
-        VsKey::Group { name, .. } => VirtualServerKey::Group {
-            name: name.clone(),
-            protocol,
-        },
-    }
-}
-
-/// The IPC identity of a real server (as the parent names it).
-pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
-    RealServerKey {
-        virtual_server: vs_key(vs),
-        addr: rs.addr.ip(),
-        port: rs.addr.port(),
-    }
-}
+pub use ipc::keys::{rs_key, vs_key};
 
 fn proto_name(vs: &VirtualServer) -> &'static str {
     vs.protocol.map_or("tcp", |p| p.as_str())

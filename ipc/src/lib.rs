@@ -7,6 +7,7 @@
 //!   [`FrameError`] and never panics.
 //! - [`stream`]: [`FrameReader`] and [`FrameWriter`] for non-blocking
 //!   streams driven by mio, and blocking [`send`]/[`recv`].
+//! - [`keys`]: how everyone names virtual and real servers.
 //! - [`link`]: the worker's end: handshake, heartbeats, logging through
 //!   the parent, and the [`link::Worker`] loop every worker runs.
 //! - [`msg`]: [`ToWorker`] and [`FromWorker`], the messages themselves.
@@ -16,6 +17,7 @@
 
 pub mod frame;
 mod guard;
+pub mod keys;
 pub mod link;
 pub mod msg;
 pub mod stream;

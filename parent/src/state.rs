@@ -6,10 +6,10 @@
 //! can only speak of instances and real servers the parent knows.
 
 use config::model::Config;
-use config::model::lvs::{Protocol as CfgProtocol, RealServer, VirtualServer, VsKey};
+use config::model::lvs::VsKey;
 use ipc::{
-    DumpKind, Family, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus, Protocol,
-    RealServerKey, Role, VirtualServerKey, VrrpCounters, VrrpState,
+    DumpKind, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus, RealServerKey,
+    Role, VrrpCounters, VrrpState,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,40 +34,7 @@ pub struct State {
     pub ipvs: Option<IpvsStatus>,
 }
 
-/// The IPC identity of a virtual server.
-pub fn vs_key(vs: &VirtualServer) -> VirtualServerKey {
-    let protocol = match vs.protocol {
-        Some(CfgProtocol::Udp) => Protocol::Udp,
-        Some(CfgProtocol::Sctp) => Protocol::Sctp,
-        _ => Protocol::Tcp,
-    };
-    match &vs.key {
-        VsKey::Addr { addr } => VirtualServerKey::Addr {
-            addr: addr.ip(),
-            port: addr.port(),
-            protocol,
-        },
-        VsKey::Fwmark { mark } => VirtualServerKey::Fwmark {
-            mark: *mark,
-            family: match vs.family {
-                config::model::lvs::IpFamily::Inet6 => Family::Inet6,
-                _ => Family::Inet,
-            },
-        },
-        VsKey::Group { name, .. } => VirtualServerKey::Group {
-            name: name.clone(),
-            protocol,
-        },
-    }
-}
-
-pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
-    RealServerKey {
-        virtual_server: vs_key(vs),
-        addr: rs.addr.ip(),
-        port: rs.addr.port(),
-    }
-}
+pub use ipc::keys::{rs_key, vs_key};
 
 /// keepalived's health before any check has run: a real server is up
 /// unless it (or its virtual server, or one of its checkers) has `alpha`:

@@ -8,84 +8,37 @@
 //!
 //! Root is required; under CI (CI=true) a test that cannot run fails.
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tests::{NetNs, Requirement, keepalived_rs_binary, require};
+use tests::{NetNs, Requirement, require};
 
+/// `keepalived-rs -C` (check and IPVS workers) in the test's namespace.
+/// The daemon stops before the namespace goes (fields drop in order).
 struct Daemon {
-    child: Child,
-    dir: PathBuf,
+    d: tests::Daemon,
     ns: NetNs,
 }
 
+impl std::ops::Deref for Daemon {
+    type Target = tests::Daemon;
+    fn deref(&self) -> &tests::Daemon {
+        &self.d
+    }
+}
+
 impl Daemon {
+    /// Start on `conf`; `dir` holds the test's own files (servers').
     fn start(ns: NetNs, dir: PathBuf, conf: &str) -> Daemon {
-        let conf_path = dir.join("keepalived.conf");
-        std::fs::write(&conf_path, conf).expect("write conf");
-        let log = std::fs::File::create(dir.join("daemon.log")).expect("log");
-        let child = ns
-            .command(keepalived_rs_binary())
-            .args(["-n", "-l", "-G", "-D", "-C"])
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .arg("--control-socket")
-            .arg(dir.join("ctl.sock"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived-rs");
-        let d = Daemon { child, dir, ns };
-        d.wait_for("the workers ready", Duration::from_secs(10), |s| {
-            let w = s["workers"].as_array().cloned().unwrap_or_default();
-            !w.is_empty() && w.iter().all(|w| w["ready"] == true)
-        });
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        serde_json::from_str(&out).ok()
-    }
-
-    fn wait_for(
-        &self,
-        what: &str,
-        limit: Duration,
-        pred: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let t0 = Instant::now();
-        loop {
-            if let Some(s) = self.status()
-                && pred(&s)
-            {
-                return s;
-            }
-            if t0.elapsed() > limit {
-                panic!(
-                    "timed out after {limit:?} waiting for {what}; last status: {:?}\nlog:\n{}",
-                    self.status(),
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let tag = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("check")
+            .to_string();
+        let d = tests::Daemon::start(&ns, &format!("{tag}-daemon"), conf, &["-C"]);
+        d.wait_ready(2);
+        Daemon { d, ns }
     }
 
     /// (up, weight) of real server `addr`:`port`.
@@ -134,14 +87,6 @@ impl Daemon {
             w["pid"].as_u64().unwrap_or(0),
             w["restarts"].as_u64().unwrap_or(u64::MAX),
         )
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -2,6 +2,7 @@
 //! answer instantly (or after a given time) from a script of results.
 
 use super::*;
+use ipc::{Protocol, VirtualServerKey};
 use std::path::Path;
 
 fn lvs(text: &str) -> LvsConfig {
