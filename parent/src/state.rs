@@ -8,8 +8,8 @@
 use config::model::Config;
 use config::model::lvs::VsKey;
 use ipc::{
-    DumpKind, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus, RealServerKey,
-    Role, VrrpCounters, VrrpState,
+    DropReason, DumpKind, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus,
+    RealServerKey, Role, VrrpCounters, VrrpState,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,6 +54,80 @@ fn initial_health(cfg: &Config) -> BTreeMap<RealServerKey, Health> {
         }
     }
     m
+}
+
+/// A drop reason's key in `ctl status` (`counters.drops`).
+pub fn drop_key(r: &DropReason) -> String {
+    match r {
+        DropReason::PacketLength => "packet_length".into(),
+        DropReason::AdvertInterval => "advert_interval".into(),
+        DropReason::IpTtl => "ip_ttl".into(),
+        DropReason::InvalidType => "invalid_type".into(),
+        DropReason::AddressList => "address_list".into(),
+        DropReason::InvalidAuthType => "invalid_auth_type".into(),
+        DropReason::AuthTypeMismatch => "auth_type_mismatch".into(),
+        DropReason::AuthFailure => "auth_failure".into(),
+        DropReason::Checksum => "checksum".into(),
+        DropReason::Version => "version".into(),
+        DropReason::Other(why) => format!("other: {why}"),
+    }
+}
+
+/// An instance's counters as `ctl status` shows them (all zero before
+/// the VRRP worker's first report).
+fn counters_json(c: Option<&VrrpCounters>) -> Value {
+    let zero = VrrpCounters::default();
+    let c = c.unwrap_or(&zero);
+    let drops: serde_json::Map<String, Value> = c
+        .drops
+        .iter()
+        .map(|(r, n)| (drop_key(r), json!(n)))
+        .collect();
+    json!({
+        "adverts_sent": c.adverts_sent,
+        "adverts_received": c.adverts_received,
+        "became_master": c.became_master,
+        "released_master": c.released_master,
+        "priority_zero_sent": c.priority_zero_sent,
+        "priority_zero_received": c.priority_zero_received,
+        "drops": drops,
+    })
+}
+
+/// keepalived's `/tmp/keepalived.stats` block for one instance
+/// (`vrrp_print_stats`), then the reasons keepalived has no line for.
+fn write_stats(s: &mut String, name: &str, c: &VrrpCounters) {
+    let n = |r: DropReason| c.drops.get(&r).copied().unwrap_or(0);
+    let _ = writeln!(s, "VRRP Instance: {name}");
+    let _ = writeln!(s, "  Advertisements:");
+    let _ = writeln!(s, "    Received: {}", c.adverts_received);
+    let _ = writeln!(s, "    Sent: {}", c.adverts_sent);
+    let _ = writeln!(s, "  Became master: {}", c.became_master);
+    let _ = writeln!(s, "  Released master: {}", c.released_master);
+    let _ = writeln!(s, "  Packet Errors:");
+    let _ = writeln!(s, "    Length: {}", n(DropReason::PacketLength));
+    let _ = writeln!(s, "    TTL: {}", n(DropReason::IpTtl));
+    let _ = writeln!(s, "    Invalid Type: {}", n(DropReason::InvalidType));
+    let _ = writeln!(
+        s,
+        "    Advertisement Interval: {}",
+        n(DropReason::AdvertInterval)
+    );
+    let _ = writeln!(s, "    Address List: {}", n(DropReason::AddressList));
+    let _ = writeln!(s, "    Checksum: {}", n(DropReason::Checksum));
+    let _ = writeln!(s, "    Version: {}", n(DropReason::Version));
+    for (r, k) in &c.drops {
+        if let DropReason::Other(why) = r {
+            let _ = writeln!(s, "    Other ({why}): {k}");
+        }
+    }
+    let _ = writeln!(s, "  Authentication Errors:");
+    let _ = writeln!(s, "    Invalid Type: {}", n(DropReason::InvalidAuthType));
+    let _ = writeln!(s, "    Type Mismatch: {}", n(DropReason::AuthTypeMismatch));
+    let _ = writeln!(s, "    Failure: {}", n(DropReason::AuthFailure));
+    let _ = writeln!(s, "  Priority Zero:");
+    let _ = writeln!(s, "    Received: {}", c.priority_zero_received);
+    let _ = writeln!(s, "    Sent: {}", c.priority_zero_sent);
 }
 
 fn state_name(s: VrrpState) -> &'static str {
@@ -166,6 +240,7 @@ impl State {
                     "vips": i.virtual_ipaddresses.iter()
                         .map(|a| format!("{}/{}", a.addr, a.prefix))
                         .collect::<Vec<_>>(),
+                    "counters": counters_json(self.counters.get(&i.name)),
                 })
             })
             .collect();
@@ -249,22 +324,12 @@ impl State {
             if let Some(r) = rep {
                 let _ = writeln!(s, "   Effective priority = {}", r.effective_priority);
             }
-            if kind == DumpKind::Stats {
-                if let Some(c) = self.counters.get(&i.name) {
-                    let _ = writeln!(
-                        s,
-                        "   Advertisements: received {}, sent {}",
-                        c.adverts_received, c.adverts_sent
-                    );
-                    let _ = writeln!(
-                        s,
-                        "   Became master: {}, released master: {}",
-                        c.became_master, c.released_master
-                    );
-                    for (reason, n) in &c.drops {
-                        let _ = writeln!(s, "   Dropped ({reason:?}): {n}");
-                    }
-                }
+        }
+        if kind == DumpKind::Stats {
+            // keepalived's layout, so what reads its stats file reads ours.
+            let zero = VrrpCounters::default();
+            for i in &self.config.vrrp.instances {
+                write_stats(&mut s, &i.name, self.counters.get(&i.name).unwrap_or(&zero));
             }
         }
         if kind == DumpKind::Data {
@@ -413,6 +478,61 @@ virtual_server 10.0.0.10 80 {
         assert_eq!(v["vrrp_instances"][0]["state"], "MASTER");
         assert_eq!(v["vrrp_instances"][0]["effective_priority"], 118);
         assert_eq!(v["virtual_servers"][0]["real_servers"][1]["up"], true);
+
+        // Counters: zero until the worker reports, then as reported, in
+        // `ctl status` and in keepalived's layout in the stats dump.
+        let c = &v["vrrp_instances"][0]["counters"];
+        assert_eq!(c["adverts_sent"], 0);
+        assert_eq!(c["drops"], json!({}));
+        let mut counters = VrrpCounters {
+            adverts_sent: 7,
+            adverts_received: 5,
+            became_master: 1,
+            released_master: 1,
+            priority_zero_sent: 1,
+            priority_zero_received: 2,
+            drops: BTreeMap::new(),
+        };
+        counters.drops.insert(DropReason::AuthFailure, 3);
+        counters.drops.insert(DropReason::Checksum, 1);
+        counters
+            .drops
+            .insert(DropReason::Other("unicast source not a peer".into()), 4);
+        st.counters.insert("VI_1".into(), counters);
+        let v = st.status_json(&rows);
+        assert_eq!(
+            v["vrrp_instances"][0]["counters"],
+            json!({
+                "adverts_sent": 7,
+                "adverts_received": 5,
+                "became_master": 1,
+                "released_master": 1,
+                "priority_zero_sent": 1,
+                "priority_zero_received": 2,
+                "drops": {
+                    "auth_failure": 3,
+                    "checksum": 1,
+                    "other: unicast source not a peer": 4,
+                },
+            })
+        );
+        let stats = st.dump_text(DumpKind::Stats, &rows);
+        assert!(
+            stats.contains(
+                "VRRP Instance: VI_1\n  Advertisements:\n    Received: 5\n    Sent: 7\n  \
+                 Became master: 1\n  Released master: 1\n  Packet Errors:\n    Length: 0\n"
+            ),
+            "{stats}"
+        );
+        assert!(
+            stats.contains(
+                "    Checksum: 1\n    Version: 0\n    Other (unicast source not a peer): 4\n  \
+                 Authentication Errors:\n    Invalid Type: 0\n    Type Mismatch: 0\n    \
+                 Failure: 3\n  Priority Zero:\n    Received: 2\n    Sent: 1\n"
+            ),
+            "{stats}"
+        );
+        assert!(!st.dump_text(DumpKind::Data, &rows).contains("Failure"));
 
         // Reload: what remains keeps its state; what went is forgotten.
         st.reload(cfg(
