@@ -450,8 +450,7 @@ impl Worker for IpvsWorker {
             // A large table is read back less often: one dump request per
             // service adds up.
             let took = now.elapsed();
-            self.next_reconcile =
-                Instant::now() + RECONCILE_INTERVAL.max(took * RECONCILE_DUTY);
+            self.next_reconcile = Instant::now() + RECONCILE_INTERVAL.max(took * RECONCILE_DUTY);
         }
         Ok(Flow::Continue)
     }
