@@ -90,10 +90,11 @@ fn table(ipvs: &mut Ipvs) -> Vec<String> {
     let t = ipvs.dump(|| {}).expect("dump");
     let mut out: Vec<String> = t
         .services
-        .iter()
-        .map(|(s, d)| {
+        .values()
+        .map(|ks| {
+            let (s, d) = (&ks.service, &ks.dests);
             let mut ds: Vec<String> = d
-                .iter()
+                .values()
                 .map(|d| format!("{}:{} w{}", d.addr, d.port, d.weight))
                 .collect();
             ds.sort();

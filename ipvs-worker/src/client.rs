@@ -193,7 +193,7 @@ impl Ipvs {
                 Err(IpvsError::Kernel(e)) if e == libc::ESRCH || e == libc::ENOENT => continue,
                 Err(e) => return Err(e),
             }
-            table.services.push((s, dests));
+            table.insert(s, dests);
             between();
         }
         Ok(table)

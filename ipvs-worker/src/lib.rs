@@ -52,6 +52,8 @@ const RECONCILE_DUTY: u32 = 100;
 const OPS_PER_HEARTBEAT: usize = 64;
 /// Log at most this many repairs of one pass one by one.
 const REPAIRS_LOGGED: usize = 10;
+/// A health change's requests are logged one by one up to this many.
+const CHANGES_LOGGED: usize = 20;
 
 /// Why the table is being synchronised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,10 +285,7 @@ impl IpvsWorker {
         let flush_foreign = pass == Pass::Start && self.slice.global.lvs_flush;
         if flush_foreign
             && !kernel.services.is_empty()
-            && !kernel
-                .services
-                .iter()
-                .any(|(s, _)| desired_keys.contains(&s.key))
+            && !kernel.services.keys().any(|k| desired_keys.contains(k))
         {
             prelude.push(Request::Flush);
             kernel.apply(&Request::Flush);
@@ -297,6 +296,7 @@ impl IpvsWorker {
         });
         let mut failed = false;
         let mut logged = 0;
+        let mut applied = 0usize;
         let repairs = pass == Pass::Periodic && !ops.is_empty();
         if repairs {
             link.log(
@@ -352,10 +352,21 @@ impl IpvsWorker {
                             format!("IPVS: repaired: {}", OpDisplay(op)),
                         )?;
                     }
-                } else {
-                    link.log(LogLevel::Debug, format!("IPVS: {}", OpDisplay(op)))?;
+                } else if pass == Pass::Change && ops.len() <= CHANGES_LOGGED {
+                    link.log(LogLevel::Info, format!("IPVS: {}", OpDisplay(op)))?;
                 }
+                applied += 1;
             }
+        }
+        if applied > 0 && (pass != Pass::Change || ops.len() > CHANGES_LOGGED) && !repairs {
+            link.log(
+                LogLevel::Info,
+                format!(
+                    "IPVS: {applied} request(s) applied; {} service(s), {} real server(s) configured",
+                    self.desired.services.len(),
+                    self.desired.dest_count()
+                ),
+            )?;
         }
         // Services no longer desired and now gone are no longer ours.
         self.owned = desired_keys;

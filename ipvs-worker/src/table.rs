@@ -44,7 +44,7 @@ use config::model::lvs::{
     Forwarding, Granularity, IpFamily, LvsConfig, Protocol as CfgProtocol, RealServer, TunnelCsum,
     TunnelType, VirtualServer, VsKey, VsgEntry,
 };
-use ipc::{Family, Health, Protocol, RealServerKey, VirtualServerKey};
+use ipc::{Health, RealServerKey, VirtualServerKey};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -64,62 +64,77 @@ pub struct DesiredService {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Desired {
     pub services: Vec<DesiredService>,
+    /// Position of each service in `services`.
+    index: BTreeMap<ServiceKey, usize>,
 }
 
 impl Desired {
     pub fn keys(&self) -> BTreeSet<ServiceKey> {
-        self.services.iter().map(|s| s.service.key).collect()
+        self.index.keys().copied().collect()
     }
 
     pub fn get(&self, key: &ServiceKey) -> Option<&DesiredService> {
-        self.services.iter().find(|s| s.service.key == *key)
+        self.index.get(key).map(|&i| &self.services[i])
+    }
+
+    pub fn contains(&self, key: &ServiceKey) -> bool {
+        self.index.contains_key(key)
     }
 
     pub fn dest_count(&self) -> usize {
         self.services.iter().map(|s| s.dests.len()).sum()
     }
+
+    fn push(&mut self, s: DesiredService) {
+        self.index.insert(s.service.key, self.services.len());
+        self.services.push(s);
+    }
+}
+
+/// A service of the kernel's table and its destinations by address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelService {
+    pub service: Service,
+    pub dests: BTreeMap<(IpAddr, u16), Dest>,
 }
 
 /// The kernel's table as a dump read it (or as the worker last left it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelTable {
-    pub services: Vec<(Service, Vec<Dest>)>,
+    pub services: BTreeMap<ServiceKey, KernelService>,
 }
 
 impl KernelTable {
-    fn find(&self, key: &ServiceKey) -> Option<usize> {
-        self.services.iter().position(|(s, _)| s.key == *key)
+    pub fn insert(&mut self, service: Service, dests: impl IntoIterator<Item = Dest>) {
+        let dests = dests.into_iter().map(|d| ((d.addr, d.port), d)).collect();
+        self.services
+            .insert(service.key, KernelService { service, dests });
+    }
+
+    pub fn dest_count(&self) -> usize {
+        self.services.values().map(|s| s.dests.len()).sum()
     }
 
     /// Record the effect of a request the kernel accepted.
     pub fn apply(&mut self, op: &Request) {
         match op {
-            Request::NewService(s) | Request::SetService(s) => match self.find(&s.key) {
-                Some(i) => self.services[i].0 = s.clone(),
-                None => self.services.push((s.clone(), Vec::new())),
-            },
-            Request::DelService(k) => {
-                if let Some(i) = self.find(k) {
-                    self.services.remove(i);
+            Request::NewService(s) | Request::SetService(s) => {
+                match self.services.get_mut(&s.key) {
+                    Some(k) => k.service = s.clone(),
+                    None => self.insert(s.clone(), []),
                 }
             }
+            Request::DelService(k) => {
+                self.services.remove(k);
+            }
             Request::NewDest(k, d) | Request::SetDest(k, d) => {
-                if let Some(i) = self.find(k) {
-                    let dests = &mut self.services[i].1;
-                    match dests
-                        .iter_mut()
-                        .find(|x| x.addr == d.addr && x.port == d.port)
-                    {
-                        Some(x) => *x = *d,
-                        None => dests.push(*d),
-                    }
+                if let Some(ks) = self.services.get_mut(k) {
+                    ks.dests.insert((d.addr, d.port), *d);
                 }
             }
             Request::DelDest(k, d) => {
-                if let Some(i) = self.find(k) {
-                    self.services[i]
-                        .1
-                        .retain(|x| !(x.addr == d.addr && x.port == d.port));
+                if let Some(ks) = self.services.get_mut(k) {
+                    ks.dests.remove(&(d.addr, d.port));
                 }
             }
             Request::Flush => self.services.clear(),
@@ -128,41 +143,7 @@ impl KernelTable {
     }
 }
 
-/// The identity the parent uses for a virtual server (as parent/src/state.rs
-/// builds it: TCP when no protocol is configured, family for fwmarks).
-pub fn vs_key(vs: &VirtualServer) -> VirtualServerKey {
-    let protocol = match vs.protocol {
-        Some(CfgProtocol::Udp) => Protocol::Udp,
-        Some(CfgProtocol::Sctp) => Protocol::Sctp,
-        _ => Protocol::Tcp,
-    };
-    match &vs.key {
-        VsKey::Addr { addr } => VirtualServerKey::Addr {
-            addr: addr.ip(),
-            port: addr.port(),
-            protocol,
-        },
-        VsKey::Fwmark { mark } => VirtualServerKey::Fwmark {
-            mark: *mark,
-            family: match vs.family {
-                IpFamily::Inet6 => Family::Inet6,
-                IpFamily::Inet => Family::Inet,
-            },
-        },
-        VsKey::Group { name, .. } => VirtualServerKey::Group {
-            name: name.clone(),
-            protocol,
-        },
-    }
-}
-
-pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
-    RealServerKey {
-        virtual_server: vs_key(vs),
-        addr: rs.addr.ip(),
-        port: rs.addr.port(),
-    }
-}
+pub use ipc::keys::{rs_key, vs_key};
 
 /// keepalived's health of a real server before its checkers have run: down
 /// when one of its checkers is in alpha mode (`num_failed_checkers` > 0),
@@ -374,7 +355,6 @@ impl Planner {
         health: &BTreeMap<RealServerKey, Health>,
     ) -> Desired {
         let mut out = Desired::default();
-        let mut seen: BTreeSet<ServiceKey> = BTreeSet::new();
         let mut states = BTreeMap::new();
         for vs in &lvs.virtual_servers {
             let vk = vs_key(vs);
@@ -434,18 +414,21 @@ impl Planner {
             }
             for key in kernel_keys(vs, lvs) {
                 let dests = dests_for_service(&dests, &key);
-                if seen.insert(key) {
-                    out.services.push(DesiredService {
+                match out.index.get(&key) {
+                    None => out.push(DesiredService {
                         service: service_for(vs, key),
                         dests,
-                    });
-                } else if let Some(s) = out.services.iter_mut().find(|s| s.service.key == key) {
-                    // Two virtual servers share a kernel service (a group's
-                    // fwmark entry used with two protocols): the first one
-                    // configures it, each adds its real servers.
-                    for d in dests {
-                        if !s.dests.iter().any(|x| x.addr == d.addr && x.port == d.port) {
-                            s.dests.push(d);
+                    }),
+                    Some(&i) => {
+                        // Two virtual servers share a kernel service (a
+                        // group's fwmark entry used with two protocols): the
+                        // first one configures it, each adds its real
+                        // servers.
+                        let s = &mut out.services[i];
+                        for d in dests {
+                            if !s.dests.iter().any(|x| x.addr == d.addr && x.port == d.port) {
+                                s.dests.push(d);
+                            }
                         }
                     }
                 }
@@ -501,37 +484,33 @@ pub fn diff(
     owned: impl Fn(&ServiceKey) -> bool,
 ) -> Vec<Request> {
     let mut ops = Vec::new();
-    let want = desired.keys();
-    for (s, _) in &kernel.services {
-        if !want.contains(&s.key) && owned(&s.key) {
-            ops.push(Request::DelService(s.key));
+    for key in kernel.services.keys() {
+        if !desired.contains(key) && owned(key) {
+            ops.push(Request::DelService(*key));
         }
     }
     for ds in &desired.services {
         let key = ds.service.key;
-        match kernel.find(&key) {
+        match kernel.services.get(&key) {
             None => {
                 ops.push(Request::NewService(ds.service.clone()));
                 for d in &ds.dests {
                     ops.push(Request::NewDest(key, *d));
                 }
             }
-            Some(i) => {
-                let (ks, kd) = &kernel.services[i];
-                if *ks != ds.service {
+            Some(ks) => {
+                if ks.service != ds.service {
                     ops.push(Request::SetService(ds.service.clone()));
                 }
-                for d in kd {
-                    if !ds
-                        .dests
-                        .iter()
-                        .any(|x| x.addr == d.addr && x.port == d.port)
-                    {
+                let want: BTreeSet<(IpAddr, u16)> =
+                    ds.dests.iter().map(|d| (d.addr, d.port)).collect();
+                for (k, d) in &ks.dests {
+                    if !want.contains(k) {
                         ops.push(Request::DelDest(key, *d));
                     }
                 }
                 for d in &ds.dests {
-                    match kd.iter().find(|x| x.addr == d.addr && x.port == d.port) {
+                    match ks.dests.get(&(d.addr, d.port)) {
                         None => ops.push(Request::NewDest(key, *d)),
                         Some(x) if !same_dest(x, d) => ops.push(Request::SetDest(key, *d)),
                         Some(_) => {}
