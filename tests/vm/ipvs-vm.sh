@@ -21,7 +21,7 @@
 # The exit code is the guest script's (99 when it printed no result).
 #
 # Host requirements are installed with apt-get when missing: qemu-system-x86,
-# busybox-static, ipvsadm, cpio. The kernel package is fetched once with
+# busybox-static, ipvsadm, cpio, binutils. The kernel package is fetched once with
 # `apt-get download` and kept in the cache folder.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +51,7 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx modprobe || missing+=(busybox-static)
 command -v ipvsadm >/dev/null || missing+=(ipvsadm)
 command -v cpio >/dev/null || missing+=(cpio)
+command -v strings >/dev/null || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
