@@ -71,8 +71,14 @@ fn setup(std: std::os::unix::net::UnixStream) -> (Poll, UnixStream) {
     (poll, s)
 }
 
-fn worker(std: std::os::unix::net::UnixStream) -> io::Result<u64> {
+fn worker(
+    std: std::os::unix::net::UnixStream,
+    go: std::sync::mpsc::Receiver<()>,
+) -> io::Result<u64> {
     let (mut poll, mut s) = setup(std);
+    // Start reading only once the parent has filled the socket (or sent
+    // everything), so the WouldBlock path is always exercised.
+    let _ = go.recv_timeout(DEADLINE);
     let mut events = Events::with_capacity(8);
     let mut r = FrameReader::<ToWorker>::new();
     let mut w = FrameWriter::new();
@@ -109,7 +115,9 @@ fn worker(std: std::os::unix::net::UnixStream) -> io::Result<u64> {
 #[test]
 fn thousands_of_frames_over_a_socketpair() {
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let child = std::thread::spawn(move || worker(b));
+    let (go_tx, go) = std::sync::mpsc::channel();
+    let child = std::thread::spawn(move || worker(b, go));
+    let mut go_tx = Some(go_tx);
 
     let (mut poll, mut s) = setup(a);
     let mut events = Events::with_capacity(8);
@@ -132,10 +140,20 @@ fn thousands_of_frames_over_a_socketpair() {
                 shutdown_queued = true;
             }
             match w.write_to(&mut s).unwrap() {
-                Flush::Drained if shutdown_queued => break,
+                Flush::Drained if shutdown_queued => {
+                    // Everything is written: the worker may start (if the
+                    // socket never filled, the assertion below says so).
+                    if let Some(tx) = go_tx.take() {
+                        let _ = tx.send(());
+                    }
+                    break;
+                }
                 Flush::Drained => continue,
                 Flush::WouldBlock => {
                     would_block += 1;
+                    if let Some(tx) = go_tx.take() {
+                        let _ = tx.send(());
+                    }
                     break;
                 }
             }
