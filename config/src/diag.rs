@@ -35,7 +35,8 @@ impl fmt::Display for Loc {
 ///   daemon runs, `-t` exits 5.
 /// - `Error`: keepalived treats the configuration as invalid; the daemon
 ///   exits 4, `-t` exits 5.
-/// - `Security`: a script-security problem; `-t` exits 6.
+/// - `Security`: a script-security problem; `-t` exits 6, the daemon runs
+///   (keepalived logs "SECURITY VIOLATION" and carries on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -117,8 +118,10 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
+    /// Errors make the daemon refuse the configuration. A script-security
+    /// problem does not: keepalived logs its SECURITY VIOLATION and runs.
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(|d| d.severity >= Severity::Error)
+        self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
     pub fn worst(&self) -> Option<Severity> {

@@ -57,7 +57,7 @@ impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
-            .any(|d| d.severity >= Severity::Error)
+            .any(|d| d.severity == Severity::Error)
     }
 }
 

@@ -472,3 +472,23 @@ fn a_reload_racing_a_restart_does_not_break_the_new_worker() {
     }
     assert!(!d.log().contains("expected Init"), "{}", d.log());
 }
+
+#[test]
+fn a_security_violation_is_logged_and_the_daemon_runs() {
+    if !require_root() {
+        return;
+    }
+    // A script without enable_script_security: keepalived -t exits 6 and
+    // its daemon logs SECURITY VIOLATION and runs; so must ours.
+    let conf = CONF.replace(
+        "vrrp_instance VI_1 {",
+        "vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n}\nvrrp_instance VI_1 {",
+    );
+    let d = Node::start("sup-secv", &conf);
+    assert!(
+        d.log().contains("SECURITY VIOLATION"),
+        "the violation is logged:\n{}",
+        d.log()
+    );
+    assert!(!d.log().contains("not starting"), "{}", d.log());
+}
