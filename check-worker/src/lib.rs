@@ -156,12 +156,8 @@ impl Worker for CheckWorker {
 /// The worker's main: handshake, then the loop. Returns the exit code.
 /// `confinement` is the sandbox's report, logged through the parent.
 pub fn run(stream: UnixStream, confinement: &str) -> i32 {
-    let (mut link, init) = match Link::connect(stream, Role::Check) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("keepalived-rs check worker: {e}");
-            return 1;
-        }
+    let Some((mut link, init)) = ipc::link::start(stream, Role::Check, confinement) else {
+        return 1;
     };
     let (Slice::Check(slice), ipc::Restored::Check(health)) = (init.slice, init.restored) else {
         return 1;
@@ -184,7 +180,6 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let n = w.virtual_servers;
     let generation = w.generation;
     let started = (|| {
-        link.log(LogLevel::Info, confinement.to_string())?;
         link.log(
             LogLevel::Info,
             format!("check worker started with {n} virtual server(s)"),

@@ -205,6 +205,22 @@ impl Link {
     }
 }
 
+/// A worker's start: greet the parent, take its `Init`, and log the
+/// sandbox's `confinement` report through it. On failure the reason goes to
+/// stderr (the parent's) and `None` comes back: the worker exits 1.
+pub fn start(stream: UnixStream, role: Role, confinement: &str) -> Option<(Link, Init)> {
+    match Link::connect(stream, role) {
+        Ok((mut link, init)) => {
+            let _ = link.log(LogLevel::Info, confinement.to_string());
+            Some((link, init))
+        }
+        Err(e) => {
+            eprintln!("keepalived-rs {role} worker: {e}");
+            None
+        }
+    }
+}
+
 /// The link's token in a worker's mio loop; a worker's own sources use
 /// other tokens.
 pub const LINK_TOKEN: Token = Token(0);

@@ -483,12 +483,8 @@ impl Worker for IpvsWorker {
 /// The worker's main: handshake, then the loop. Returns the exit code.
 /// `confinement` is the sandbox's report, logged through the parent.
 pub fn run(stream: UnixStream, confinement: &str) -> i32 {
-    let (mut link, init) = match Link::connect(stream, Role::Ipvs) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("keepalived-rs ipvs worker: {e}");
-            return 1;
-        }
+    let Some((mut link, init)) = ipc::link::start(stream, Role::Ipvs, confinement) else {
+        return 1;
     };
     let (Slice::Ipvs(slice), ipc::Restored::Ipvs(health)) = (init.slice, init.restored) else {
         return 1;
@@ -496,7 +492,6 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let mut w = IpvsWorker::new(init.generation, *slice, health);
     let generation = w.generation;
     let started = (|| {
-        link.log(LogLevel::Info, confinement.to_string())?;
         link.log(LogLevel::Info, "IPVS worker started")?;
         w.connect(&mut link, Instant::now())?;
         link.send(&FromWorker::Ready { generation })

@@ -32,26 +32,8 @@ use std::time::{Duration, Instant};
 use tests::binaries::{keepalived_rs_binary, workspace_root};
 use tests::netns::NetNs;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn require_root(what: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} needs root");
-    }
-    eprintln!("SKIPPED: {what} needs root");
-    false
+    tests::require(what, &[tests::Requirement::Root])
 }
 
 /// The guest's console split into blocks: "=== SCENARIO WHO VIEW" -> text.
