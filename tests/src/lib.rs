@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: locating the built
 //! `keepalived-rs` binary and Debian's `keepalived`, temporary folders,
-//! network namespaces, a daemon under test, running commands with a time limit, and deciding
+//! network namespaces, a LAN of them for VRRP tests, a daemon under test,
+//! running commands with a time limit, and deciding
 //! whether a privileged test may skip.
 //!
 //! Everything here is plain `std` plus the `ip`, `unshare` and `hostname`
@@ -8,6 +9,7 @@
 
 pub mod binaries;
 pub mod daemon;
+pub mod lan;
 pub mod netns;
 pub mod oracle;
 pub mod privilege;

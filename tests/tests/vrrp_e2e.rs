@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::binaries::keepalived_rs_binary;
 use tests::daemon::{Daemon, signal_pid};
+use tests::lan::{Lan, ip};
 use tests::netns::NetNs;
 use tests::{Requirement, require};
 
@@ -42,122 +43,14 @@ vrrp_instance VI_1 {{
     )
 }
 
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// The VIP of these tests on a node.
+trait HasVip {
+    fn has_vip(&self, node: usize) -> bool;
 }
 
-/// A bridge in its own namespace and `n` nodes, each with `eth0`
-/// (10.201.0.i/24, MAC 02:00:0a:c9:00:0i) plugged into it.
-struct Lan {
-    nodes: Vec<NetNs>,
-    _bridge: NetNs,
-}
-
-impl Lan {
-    fn new(n: usize) -> Lan {
-        let bridge = NetNs::new("vrrpe2e-lan", &[]).expect("bridge namespace");
-        let b = bridge.name().to_string();
-        ip(&["-n", &b, "link", "add", "br0", "type", "bridge"]);
-        ip(&[
-            "-n",
-            &b,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-            "mcast_snooping",
-            "0",
-        ]);
-        ip(&["-n", &b, "link", "set", "br0", "up"]);
-        let mut nodes = Vec::new();
-        for i in 1..=n {
-            let ns = NetNs::new(&format!("vrrpe2e-n{i}"), &[]).expect("node namespace");
-            let port = format!("p{i}");
-            ip(&[
-                "-n",
-                &b,
-                "link",
-                "add",
-                &port,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                ns.name(),
-            ]);
-            ip(&["-n", &b, "link", "set", &port, "master", "br0", "up"]);
-            ip(&[
-                "-n",
-                ns.name(),
-                "link",
-                "set",
-                "eth0",
-                "address",
-                &format!("02:00:0a:c9:00:{i:02x}"),
-            ]);
-            ip(&[
-                "-n",
-                ns.name(),
-                "addr",
-                "add",
-                &format!("10.201.0.{i}/24"),
-                "dev",
-                "eth0",
-            ]);
-            let dad = ns
-                .command("sysctl")
-                .args(["-qw", "net.ipv6.conf.eth0.accept_dad=0"])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(dad, "sysctl accept_dad");
-            ip(&["-n", ns.name(), "link", "set", "eth0", "up"]);
-            nodes.push(ns);
-        }
-        // Wait for the carriers (a veth drops traffic until then).
-        let t0 = Instant::now();
-        while !nodes
-            .iter()
-            .all(|ns| ip(&["-n", ns.name(), "-o", "link", "show", "eth0"]).contains("state UP"))
-        {
-            assert!(t0.elapsed() < Duration::from_secs(5), "links not up");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Lan {
-            nodes,
-            _bridge: bridge,
-        }
-    }
-
+impl HasVip for Lan {
     fn has_vip(&self, node: usize) -> bool {
         self.has_addr(node, &format!("inet {VIP}/24"))
-    }
-
-    /// `ip addr show dev eth0` of a node contains `what`.
-    fn has_addr(&self, node: usize, what: &str) -> bool {
-        ip(&[
-            "-n",
-            self.nodes[node].name(),
-            "-o",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ])
-        .contains(what)
     }
 }
 
@@ -376,7 +269,7 @@ fn election_worker_restart_without_loss_and_failover() {
     {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     // Node 1 (index 0) has the higher priority. (The binary is found, and
     // built if needed, before the clock starts.)
     let _ = keepalived_rs_binary();
@@ -618,7 +511,7 @@ fn interoperates_with_keepalived() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     // keepalived-rs (node 1) at 150, keepalived 2.2.7 (node 2) at 100.
     let mut rs = Daemon::start(&lan.nodes[0], "interop-rs", &conf(150), &[]);
     let mut ka = Daemon::start_keepalived(&lan.nodes[1], "interop-ka", &conf(100), &["-P"]);
@@ -706,7 +599,7 @@ fn ipv6_vrrpv3_election_and_failover() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     let conf6 = |prio: u8| {
         format!(
             r#"
@@ -780,7 +673,7 @@ fn unicast_peers() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     let confu = |prio: u8, me: u8, peer: u8| {
         format!(
             r#"
@@ -834,7 +727,7 @@ fn a_failing_vrrp_script_moves_the_vip() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     // World-readable flag file: scripts run as keepalived_script/nobody.
     let flag = std::env::temp_dir().join(format!("krs-vrrp-flag-{}", std::process::id()));
     std::fs::write(&flag, "up").expect("flag");
@@ -912,7 +805,7 @@ fn a_tracked_interface_going_down_means_fault() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     let n1 = Daemon::start(&lan.nodes[0], "trk-n1", &conf(150), &[]);
     let n2 = Daemon::start(&lan.nodes[1], "trk-n2", &conf(100), &[]);
     wait_until(
@@ -964,7 +857,7 @@ fn reload_keeps_the_master_and_applies_vip_changes() {
     ) {
         return;
     }
-    let lan = Lan::new(1);
+    let lan = Lan::new("vrrpe2e", 1);
     // notify_master runs through the parent (as nobody/keepalived_script):
     // it creates a file in /tmp.
     let marker = std::env::temp_dir().join(format!("krs-vrrp-notify-{}", std::process::id()));
@@ -1040,7 +933,7 @@ fn the_master_parent_killed_releases_the_vip() {
     ) {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     // With a virtual route and rule, installed with the VIP.
     let with_routes = |prio: u8| {
         conf(prio).replace(
@@ -1134,7 +1027,7 @@ fn two_instances_share_a_socket_and_a_removed_one_says_goodbye() {
     {
         return;
     }
-    let lan = Lan::new(2);
+    let lan = Lan::new("vrrpe2e", 2);
     let vip2 = "inet 10.201.0.102/24";
     let n1 = Daemon::start(&lan.nodes[0], "two-n1", &two_instances(150, 100, true), &[]);
     let n2 = Daemon::start(&lan.nodes[1], "two-n2", &two_instances(100, 150, true), &[]);

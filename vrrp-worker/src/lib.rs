@@ -346,6 +346,48 @@ impl VrrpWorker {
         }
     }
 
+    /// A first start (nothing to resume): remove whatever a previous run
+    /// left behind (a daemon killed outright keeps its VIPs): each
+    /// instance's VIPs, excluded VIPs, routes and rules, as keepalived
+    /// does at start (`vrrp_complete_instance` forces `vipset` and calls
+    /// `vrrp_restore_interface`). Otherwise a node that crashed as MASTER
+    /// would come back as BACKUP still answering for the VIP.
+    fn clear_leftovers(&mut self, out: &mut Out<'_>) {
+        let ids: Vec<InstanceId> = self.machine.instance_ids().collect();
+        for id in ids {
+            let cfg = self.machine.config(id).clone();
+            if self.machine.instance_state(id).holds_vips {
+                continue;
+            }
+            self.set_routes(out, &cfg, false);
+            for (dev, a) in instance_vips(&cfg) {
+                let Some(index) = self.shell.ifindex(&dev) else {
+                    continue;
+                };
+                let spec = AddrSpec::from_config(a, index);
+                match self.shell.del_address(&spec) {
+                    Ok(io::netlink::Applied::Done) => log(
+                        out,
+                        LogLevel::Info,
+                        format!(
+                            "({}) removed {}/{} from {dev}, left by a previous run",
+                            cfg.name, a.addr, a.prefix
+                        ),
+                    ),
+                    Ok(io::netlink::Applied::AlreadySo) => {}
+                    Err(e) => log(
+                        out,
+                        LogLevel::Err,
+                        format!(
+                            "({}) cannot remove {}/{} from {dev}: {e}",
+                            cfg.name, a.addr, a.prefix
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+
     /// After a (re)start: an instance that resumed holding its VIPs gets
     /// them installed if anything removed them while no worker ran (adding
     /// one that is there is a no-op).
@@ -829,6 +871,9 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     let generation = w.generation;
     {
         let mut out = Some(&mut link);
+        if restored.is_empty() {
+            w.clear_leftovers(&mut out);
+        }
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));
