@@ -111,6 +111,7 @@ fn main() -> std::io::Result<()> {
             slice: ipc::Slice::for_role(role, &cfg),
             scripts: common::scripts(),
             restored: ipc::Restored::empty(role),
+            options: Default::default(),
         });
         seeds.push((
             format!("init-{role}"),

@@ -371,6 +371,7 @@ mod tests {
             slice: Slice::Vrrp(Box::default()),
             scripts: Vec::new(),
             restored: Restored::empty(Role::Vrrp),
+            options: Default::default(),
         }
     }
 

@@ -371,6 +371,18 @@ impl Restored {
     }
 }
 
+/// How this start of a worker differs from others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerOptions {
+    /// A restart of a worker that ran before in this daemon (after a crash
+    /// or a hang), not the daemon's first start of it: start-up actions
+    /// such as IPVS's `lvs_flush` are not repeated.
+    pub resumed: bool,
+    /// `-V` (VRRP) / `-I` (IPVS): leave VIPs, routes or the IPVS table in
+    /// place when stopping.
+    pub dont_release: bool,
+}
+
 /// Everything a worker needs to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Init {
@@ -384,6 +396,7 @@ pub struct Init {
     /// The scripts this worker may ask for, by id.
     pub scripts: Vec<ScriptEntry>,
     pub restored: Restored,
+    pub options: WorkerOptions,
 }
 
 impl Init {

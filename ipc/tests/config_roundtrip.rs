@@ -143,6 +143,7 @@ fn full_config_round_trips() {
             slice: Slice::for_role(role, &cfg),
             scripts: Vec::new(),
             restored: Restored::empty(role),
+            options: Default::default(),
         });
         let f = frame::encode(&init).unwrap();
         assert_eq!(frame::decode_exact::<ToWorker>(&f).unwrap(), init);
@@ -203,6 +204,7 @@ fn ten_thousand_real_servers_fit_in_a_frame() {
         slice: Slice::for_role(Role::Check, &cfg),
         scripts: Vec::new(),
         restored: Restored::empty(Role::Check),
+        options: Default::default(),
     });
     let f = frame::encode(&slice).unwrap();
     // The real servers are in the slice (a few dozen bytes each at least)...

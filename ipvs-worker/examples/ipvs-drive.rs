@@ -224,6 +224,7 @@ fn main() {
         slice: Slice::Ipvs(Box::new(s1.clone())),
         scripts: Vec::new(),
         restored: Restored::Ipvs(restored),
+        options: Default::default(),
     }));
     let ready = d.wait_msg(Duration::from_secs(5), |m| {
         matches!(m, FromWorker::Ready { generation: 1 })

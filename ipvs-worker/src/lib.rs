@@ -71,6 +71,8 @@ enum Pass {
 /// The IPVS worker's state.
 pub struct IpvsWorker {
     generation: u64,
+    /// How this start differs (restart; `-I`).
+    options: ipc::WorkerOptions,
     slice: LvsSlice,
     /// The health the table must reflect (restored after a restart).
     health: BTreeMap<RealServerKey, Health>,
@@ -98,6 +100,7 @@ impl IpvsWorker {
         let now = Instant::now();
         IpvsWorker {
             generation,
+            options: ipc::WorkerOptions::default(),
             slice,
             health,
             planner: Planner::new(),
@@ -282,7 +285,11 @@ impl IpvsWorker {
         // none of our services is flushed at once, as keepalived does; one
         // that has some (a restarted worker) is cleaned entry by entry so
         // that what is right stays in place.
-        let flush_foreign = pass == Pass::Start && self.slice.global.lvs_flush;
+        // Not again for a restarted worker: what was added by hand since the
+        // daemon started stays, as with keepalived, whose table outlives no
+        // crash of its own.
+        let flush_foreign =
+            pass == Pass::Start && self.slice.global.lvs_flush && !self.options.resumed;
         if flush_foreign
             && !kernel.services.is_empty()
             && !kernel.services.keys().any(|k| desired_keys.contains(k))
@@ -386,6 +393,10 @@ impl IpvsWorker {
     /// keepalived's `clear_services` at stop: with `lvs_flush_on_stop`
     /// flush everything, else remove the services of the configuration.
     fn clear(&mut self) {
+        // `-I`: leave the IPVS table as it is.
+        if self.options.dont_release {
+            return;
+        }
         let Some(ipvs) = self.ipvs.as_mut() else {
             return;
         };
@@ -490,6 +501,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         return 1;
     };
     let mut w = IpvsWorker::new(init.generation, *slice, health);
+    w.options = init.options;
     let generation = w.generation;
     let started = (|| {
         link.log(LogLevel::Info, "IPVS worker started")?;

@@ -101,6 +101,9 @@ struct Slot {
     restart_at: Option<Instant>,
     /// The role has configuration and should run.
     wanted: bool,
+    /// A worker of this role was started before in this daemon: the next
+    /// one is a restart (`WorkerOptions::resumed`).
+    ran_before: bool,
 }
 
 /// A dump being collected from the workers.
@@ -186,6 +189,7 @@ impl Daemon {
                         backoff: Backoff::default(),
                         restart_at: None,
                         wanted: wanted.contains(&role),
+                        ran_before: false,
                     },
                 )
             })
@@ -483,12 +487,22 @@ impl Daemon {
     }
 
     fn init_for(&self, role: Role) -> Init {
+        let resumed = self.slots.get(&role).is_some_and(|s| s.ran_before);
+        let dont_release = match role {
+            Role::Vrrp => self.opts.dont_release_vrrp,
+            Role::Ipvs => self.opts.dont_release_ipvs,
+            Role::Check => false,
+        };
         Init {
             generation: self.state.generation,
             heartbeat_interval: self.heartbeat,
             slice: Slice::for_role(role, &self.state.config),
             scripts: self.scripts.entries_for(role),
             restored: self.state.restored(role),
+            options: ipc::WorkerOptions {
+                resumed,
+                dont_release,
+            },
         }
     }
 
@@ -509,6 +523,9 @@ impl Daemon {
                     }
                     let init = self.init_for(role);
                     self.send(role, &ToWorker::Init(init));
+                    if let Some(slot) = self.slots.get_mut(&role) {
+                        slot.ran_before = true;
+                    }
                 }
                 other => self.kill_worker(
                     role,

@@ -113,6 +113,7 @@ pub fn inits() -> Vec<Init> {
             slice: Slice::for_role(Role::Vrrp, &cfg),
             scripts: scripts(),
             restored: Restored::Vrrp(vrrp),
+            options: Default::default(),
         },
         Init {
             generation: 2,
@@ -120,6 +121,7 @@ pub fn inits() -> Vec<Init> {
             slice: Slice::for_role(Role::Check, &cfg),
             scripts: scripts(),
             restored: Restored::Check(health_map()),
+            options: Default::default(),
         },
         Init {
             generation: u64::MAX,
@@ -127,6 +129,7 @@ pub fn inits() -> Vec<Init> {
             slice: Slice::for_role(Role::Ipvs, &cfg),
             scripts: Vec::new(),
             restored: Restored::Ipvs(health_map()),
+            options: Default::default(),
         },
         Init {
             generation: 1,
@@ -134,6 +137,7 @@ pub fn inits() -> Vec<Init> {
             slice: Slice::for_role(Role::Ipvs, &cfg),
             scripts: Vec::new(),
             restored: Restored::empty(Role::Ipvs),
+            options: Default::default(),
         },
     ]
 }
