@@ -8,9 +8,10 @@
 //! again for each later step that waits for the server (it is re-armed
 //! whenever data arrives).
 
+use crate::filecheck;
 use crate::net::{self, Warnings};
 use crate::proto::{self, HttpResponse, SmtpReply};
-use crate::sched::{CheckerId, Core, Jitter, Output, ProbeResult};
+use crate::sched::{self, CheckerId, Core, FileValues, Jitter, Output, ProbeResult};
 use crate::tls;
 use config::model::lvs::{CheckerKind, Connection, LvsConfig, UdpCheck, Url};
 use ipc::{
@@ -118,6 +119,40 @@ pub struct Engine {
     tls: Option<Arc<ClientConfig>>,
     logged_once: HashSet<String>,
     rng: u64,
+    /// When FILE_CHECK's files are read next (`None`: there are none).
+    files_due: Option<Instant>,
+}
+
+/// How often FILE_CHECK's files are read (keepalived watches them with
+/// inotify, which the sandbox does not allow).
+pub const FILE_POLL: Duration = Duration::from_secs(1);
+
+/// Read a tracked file as keepalived does: read-only, its first 127
+/// bytes; missing, unreadable or empty is 0; `None` for a number out of
+/// range. A FIFO or socket is not opened (it could block the loop; keepalived
+/// reads it non-blocking and finds nothing): 0.
+pub fn read_track_file(path: &str) -> Option<i64> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_fifo() || m.file_type().is_socket() => return Some(0),
+        Ok(_) => {}
+        Err(_) => return Some(0),
+    }
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Some(0);
+    };
+    let mut buf = [0u8; 127];
+    match f.read(&mut buf) {
+        Ok(n) if n > 0 => filecheck::parse_value(&buf[..n]),
+        _ => Some(0),
+    }
+}
+
+fn read_files<'a>(paths: impl IntoIterator<Item = &'a String>) -> FileValues {
+    paths
+        .into_iter()
+        .map(|p| (p.clone(), read_track_file(p)))
+        .collect()
 }
 
 fn misc_table(scripts: &[ScriptEntry]) -> HashMap<(RealServerKey, u32), ScriptId> {
@@ -150,7 +185,9 @@ impl Engine {
         jitter: Jitter,
         seed: u64,
     ) -> (Engine, Vec<Out>) {
-        let (core, first) = Core::new(lvs, restored, now, jitter);
+        let paths = sched::file_paths(lvs);
+        let files = read_files(&paths);
+        let (core, first) = Core::with_files(lvs, restored, now, jitter, &files);
         let mut e = Engine {
             core,
             registry: None,
@@ -163,6 +200,7 @@ impl Engine {
             tls: None,
             logged_once: HashSet::new(),
             rng: seed | 1,
+            files_due: (!paths.is_empty()).then(|| now + FILE_POLL),
         };
         let mut out = Vec::new();
         e.absorb(first, now, &mut out);
@@ -197,7 +235,9 @@ impl Engine {
     /// A new configuration and script table.
     pub fn reload(&mut self, lvs: &LvsConfig, scripts: &[ScriptEntry], now: Instant) -> Vec<Out> {
         self.misc_ids = misc_table(scripts);
-        let res = self.core.reload(lvs, now);
+        let paths = sched::file_paths(lvs);
+        let res = self.core.reload_with_files(lvs, now, &read_files(&paths));
+        self.files_due = (!paths.is_empty()).then(|| now + FILE_POLL);
         // Probes of checkers the reload removed or replaced.
         let gone: Vec<usize> = self
             .probes
@@ -215,11 +255,14 @@ impl Engine {
 
     /// When [`Engine::on_timer`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let probe = self.deadlines.first().map(|(t, _)| *t);
-        match (probe, self.core.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.deadlines.first().map(|(t, _)| *t),
+            self.core.next_deadline(),
+            self.files_due,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Readiness of one of the engine's sockets.
@@ -243,9 +286,17 @@ impl Engine {
         out
     }
 
-    /// Expired probes, then the checks that are due.
+    /// Expired probes, then the checks that are due, then FILE_CHECK's
+    /// files when they are due.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Out> {
         let mut out = Vec::new();
+        if self.files_due.is_some_and(|d| d <= now) {
+            for path in self.core.file_paths() {
+                let res = self.core.file_read(&path, read_track_file(&path));
+                self.absorb(res, now, &mut out);
+            }
+            self.files_due = Some(now + FILE_POLL);
+        }
         while let Some(&(d, t)) = self.deadlines.first() {
             if d > now {
                 break;

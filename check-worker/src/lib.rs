@@ -1,8 +1,8 @@
 //! The health-check worker process.
 //!
 //! Runs every real server's checkers (TCP_CHECK, HTTP_GET, SSL_GET,
-//! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK) on one mio event loop and
-//! reports health *changes* to the parent. MISC_CHECK scripts are run by
+//! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK) on one mio
+//! event loop and reports health *changes* to the parent. MISC_CHECK scripts are run by
 //! the parent's script runner at this worker's request, by script id.
 //!
 //! - [`sched`]: the sans-IO core, keepalived's checker state machine
@@ -11,7 +11,9 @@
 //! - [`proto`]: what the checkers send and expect (HTTP with MD5 digests,
 //!   SMTP, DNS, UDP, ICMP echo), without sockets;
 //! - [`engine`]: the probes on non-blocking sockets with deadlines, TLS
-//!   through rustls on the same loop;
+//!   through rustls on the same loop, FILE_CHECK's files polled every
+//!   second (the sandbox has no inotify);
+//! - [`filecheck`]: what a tracked file's number means;
 //! - this module: the link to the parent (Init, Reload, ScriptDone, dumps).
 //!
 //! Privileges: none. It runs as an unprivileged user (`keepalived_script`
@@ -19,6 +21,7 @@
 //! seccomp and landlock, and never execs anything.
 
 pub mod engine;
+pub mod filecheck;
 pub mod net;
 pub mod proto;
 pub mod sched;

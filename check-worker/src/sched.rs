@@ -26,11 +26,18 @@
 //!   `inhibit_on_failure` the report is the same (`up: false`): the IPVS
 //!   side keeps the server with weight 0 instead of removing it.
 //!
+//! - FILE_CHECK (keepalived's tracked files, see [`crate::filecheck`]) is
+//!   one more checker of its real server: the I/O layer reads the files and
+//!   hands the numbers to [`Core::file_read`]; a FILE_CHECK is down while
+//!   its status is FAULT, and a weighted one adds to the real server's
+//!   weight.
+//!
 //! The core starts from the health the parent restored (a restarted worker
 //! does not flap its real servers) and keeps the state of unchanged
 //! checkers across a reload.
 
-use config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, VirtualServer};
+use crate::filecheck::{self, FAULT, IPVS_WEIGHT_MAX, Transition};
+use config::model::lvs::{Checker, CheckerKind, FileCheck, LvsConfig, RealServer, VirtualServer};
 use ipc::{Health, HealthChange, LogLevel, RealServerKey, ScriptOutcome};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -116,6 +123,14 @@ struct Chk {
     last_failure: Option<String>,
 }
 
+/// A FILE_CHECK on a real server.
+#[derive(Debug, Clone)]
+struct FileChk {
+    spec: FileCheck,
+    /// Its status for the file's last value ([`FAULT`]: down).
+    status: i64,
+}
+
 #[derive(Debug, Clone)]
 struct Rs {
     key: RealServerKey,
@@ -127,6 +142,9 @@ struct Rs {
     config_weight: u32,
     /// The current weight (config, or a misc_dynamic one).
     weight: u32,
+    /// What the weighted FILE_CHECKs add to `weight`.
+    file_delta: i64,
+    files: Vec<FileChk>,
     /// What the parent knows.
     reported: Health,
     checkers: Vec<usize>,
@@ -141,6 +159,24 @@ pub struct Core {
     queue: BTreeSet<(Instant, CheckerId)>,
     next_id: CheckerId,
     jitter: Jitter,
+    /// Each tracked file's last value (keepalived's `last_status`).
+    file_values: BTreeMap<String, i64>,
+    /// Tracked files whose last read was not a valid number (logged once).
+    file_invalid: BTreeSet<String>,
+}
+
+/// Tracked files' values as the I/O layer read them: `None` for one that
+/// does not hold a valid number (the last value stays).
+pub type FileValues = BTreeMap<String, Option<i64>>;
+
+/// The distinct files `lvs`'s FILE_CHECKs read.
+pub fn file_paths(lvs: &LvsConfig) -> BTreeSet<String> {
+    lvs.virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.file_checks)
+        .map(|f| f.path.clone())
+        .collect()
 }
 
 pub use ipc::keys::{rs_key, vs_key};
@@ -190,6 +226,18 @@ impl Core {
         now: Instant,
         jitter: Jitter,
     ) -> (Core, Vec<Output>) {
+        Core::with_files(lvs, restored, now, jitter, &FileValues::new())
+    }
+
+    /// [`Core::new`] with the tracked files' first values (a file not in
+    /// `files` counts as 0, as a missing file does).
+    pub fn with_files(
+        lvs: &LvsConfig,
+        restored: &BTreeMap<RealServerKey, Health>,
+        now: Instant,
+        jitter: Jitter,
+        files: &FileValues,
+    ) -> (Core, Vec<Output>) {
         let mut core = Core {
             rss: Vec::new(),
             chks: Vec::new(),
@@ -197,7 +245,10 @@ impl Core {
             queue: BTreeSet::new(),
             next_id: 1,
             jitter,
+            file_values: BTreeMap::new(),
+            file_invalid: BTreeSet::new(),
         };
+        core.set_file_values(files);
         let mut out = Vec::new();
         for vs in &lvs.virtual_servers {
             for rs in &vs.real_servers {
@@ -218,7 +269,14 @@ impl Core {
                     let up = if known { reported.up } else { !c.alpha };
                     core.add_checker(vs, rs, r, c, up, now);
                 }
-                core.rss[r].weight = reported.weight;
+                // The files are read afresh. The parent's weight is the
+                // configured one (first start) or the last reported one,
+                // which includes what weighted FILE_CHECKs added: with
+                // those, start from the configured weight (a misc_dynamic
+                // weight comes back at the script's next run).
+                core.add_files(r, rs);
+                let weighted = core.rss[r].files.iter().any(|f| f.spec.weight != 0);
+                core.rss[r].weight = if weighted { rs.weight } else { reported.weight };
                 core.update_rs(r, &mut out);
             }
         }
@@ -239,10 +297,136 @@ impl Core {
             inhibit: rs.inhibit_on_failure,
             config_weight: rs.weight,
             weight: rs.weight,
+            file_delta: 0,
+            files: Vec::new(),
             reported,
             checkers: Vec::new(),
         });
         self.rss.len() - 1
+    }
+
+    /// Take the values the I/O layer read (an invalid one keeps the last
+    /// value, or 0).
+    fn set_file_values(&mut self, files: &FileValues) {
+        for (path, v) in files {
+            match v {
+                Some(v) => {
+                    self.file_values.insert(path.clone(), *v);
+                    self.file_invalid.remove(path);
+                }
+                None => {
+                    self.file_invalid.insert(path.clone());
+                }
+            }
+        }
+    }
+
+    /// Real server `r`'s FILE_CHECKs from the files' current values
+    /// (keepalived's set_track_file_weights and
+    /// set_track_file_checkers_down); returns what they add to its weight.
+    fn add_files(&mut self, r: usize, rs: &RealServer) -> i64 {
+        let mut delta = 0;
+        for f in &rs.file_checks {
+            let value = self.file_values.get(&f.path).copied().unwrap_or(0);
+            let status = filecheck::status(value, f.weight, f.reverse);
+            if status != FAULT {
+                delta += status;
+            }
+            self.rss[r].files.push(FileChk {
+                spec: f.clone(),
+                status,
+            });
+        }
+        self.rss[r].file_delta = delta;
+        delta
+    }
+
+    /// The distinct files the FILE_CHECKs read.
+    pub fn file_paths(&self) -> BTreeSet<String> {
+        self.rss
+            .iter()
+            .flat_map(|r| &r.files)
+            .map(|f| f.spec.path.clone())
+            .collect()
+    }
+
+    /// The I/O layer read tracked file `path`: `None` when it does not
+    /// hold a valid number (ignored, as keepalived does), else its value
+    /// (0 for a missing, unreadable or empty file).
+    pub fn file_read(&mut self, path: &str, value: Option<i64>) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(value) = value else {
+            if self.file_invalid.insert(path.to_string()) {
+                out.push(Output::Log(
+                    LogLevel::Info,
+                    format!("Invalid number read from {path} - ignoring"),
+                ));
+            }
+            return out;
+        };
+        self.file_invalid.remove(path);
+        if self.file_values.get(path).copied().unwrap_or(0) == value {
+            self.file_values.insert(path.to_string(), value);
+            return out;
+        }
+        self.file_values.insert(path.to_string(), value);
+        for r in 0..self.rss.len() {
+            let mut touched = false;
+            for fi in 0..self.rss[r].files.len() {
+                let rs = &mut self.rss[r];
+                let f = &mut rs.files[fi];
+                if f.spec.path != path {
+                    continue;
+                }
+                let new = filecheck::status(value, f.spec.weight, f.spec.reverse);
+                let previous = std::mem::replace(&mut f.status, new);
+                match filecheck::transition(previous, new) {
+                    Transition::None => {}
+                    Transition::Down => {
+                        touched = true;
+                        out.push(Output::Log(
+                            LogLevel::Info,
+                            format!(
+                                "({}): tracked file {} now FAULT state",
+                                rs.name, f.spec.track_file
+                            ),
+                        ));
+                    }
+                    Transition::Up => {
+                        touched = true;
+                        out.push(Output::Log(
+                            LogLevel::Info,
+                            format!(
+                                "({}): tracked file {} leaving FAULT state",
+                                rs.name, f.spec.track_file
+                            ),
+                        ));
+                    }
+                    Transition::Weight(d) => {
+                        touched = true;
+                        let before = effective_weight(rs);
+                        rs.file_delta += d;
+                        let after = effective_weight(rs);
+                        if before != after {
+                            let up = rs.reported.up;
+                            out.push(Output::Log(
+                                LogLevel::Info,
+                                format!(
+                                    "Changing weight from {before} to {after} for {}active service {} of VS {}",
+                                    if up { "" } else { "in" },
+                                    rs.name,
+                                    rs.vs_name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            if touched {
+                self.update_rs(r, &mut out);
+            }
+        }
+        out
     }
 
     /// A new checker, first run after the bootstrap delay and warmup; one
@@ -298,6 +482,18 @@ impl Core {
     /// their state, schedule and any probe in flight; new ones start as
     /// keepalived starts checkers on a reload.
     pub fn reload(&mut self, lvs: &LvsConfig, now: Instant) -> Vec<Output> {
+        self.reload_with_files(lvs, now, &FileValues::new())
+    }
+
+    /// [`Core::reload`] with the tracked files read afresh (a file not in
+    /// `files` keeps its last value).
+    pub fn reload_with_files(
+        &mut self,
+        lvs: &LvsConfig,
+        now: Instant,
+        files: &FileValues,
+    ) -> Vec<Output> {
+        self.set_file_values(files);
         let old_rss = std::mem::take(&mut self.rss);
         let old_chks = std::mem::take(&mut self.chks);
         self.by_id.clear();
@@ -374,6 +570,7 @@ impl Core {
                         }
                     }
                 }
+                self.add_files(r, rs);
                 self.update_rs(r, &mut out);
             }
         }
@@ -681,15 +878,19 @@ impl Core {
 
     fn set_weight(&mut self, r: usize, w: u32, out: &mut Vec<Output>) {
         let rs = &mut self.rss[r];
-        if rs.weight == w {
+        let before = effective_weight(rs);
+        // misc_dynamic sets the effective weight: what FILE_CHECKs added
+        // is gone (keepalived's update_svr_wgt).
+        rs.file_delta = 0;
+        if rs.weight == w && before == w {
             return;
         }
-        let up = rs.checkers.iter().all(|&i| self.chks[i].is_up);
+        let up = rs.checkers.iter().all(|&i| self.chks[i].is_up)
+            && rs.files.iter().all(|f| f.status != FAULT);
         out.push(Output::Log(
             LogLevel::Info,
             format!(
-                "Changing weight from {} to {w} for {}active service {} of VS {}",
-                rs.weight,
+                "Changing weight from {before} to {w} for {}active service {} of VS {}",
                 if up { "" } else { "in" },
                 rs.name,
                 rs.vs_name
@@ -700,11 +901,12 @@ impl Core {
 
     /// Report the real server's health if it differs from the parent's.
     fn update_rs(&mut self, r: usize, out: &mut Vec<Output>) {
-        let up = self.rss[r].checkers.iter().all(|&i| self.chks[i].is_up);
+        let up = self.rss[r].checkers.iter().all(|&i| self.chks[i].is_up)
+            && self.rss[r].files.iter().all(|f| f.status != FAULT);
         let rs = &mut self.rss[r];
         let now = Health {
             up,
-            weight: rs.weight,
+            weight: effective_weight(rs),
         };
         if now == rs.reported {
             return;
@@ -783,8 +985,26 @@ impl Core {
                     k.spec.retry
                 );
             }
+            for f in &rs.files {
+                let _ = writeln!(
+                    s,
+                    "   FILE_CHECK {} ({}): {}, value {}, weight {}{}",
+                    f.spec.track_file,
+                    f.spec.path,
+                    if f.status == FAULT { "down" } else { "up" },
+                    self.file_values.get(&f.spec.path).copied().unwrap_or(0),
+                    f.spec.weight,
+                    if f.spec.reverse { " reverse" } else { "" }
+                );
+            }
         }
     }
+}
+
+/// A real server's weight with what its FILE_CHECKs add, within IPVS's
+/// range.
+fn effective_weight(rs: &Rs) -> u32 {
+    (i64::from(rs.weight) + rs.file_delta).clamp(0, IPVS_WEIGHT_MAX) as u32
 }
 
 #[cfg(test)]

@@ -594,3 +594,85 @@ fn a_restarted_worker_resumes_from_the_parents_health() {
     assert_ne!(new_pid, pid);
     assert!(!d.log().contains("SIGSYS"), "{}", d.log());
 }
+
+#[test]
+fn file_checks_follow_their_files_through_the_sandboxed_worker() {
+    if !require(
+        "the check worker end to end (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = NetNs::new("chk-file", &[]).expect("netns");
+    // The worker runs as nobody: the folder and files must be readable.
+    let dir = PathBuf::from(format!("/run/krs-check-file-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    std::fs::set_permissions(&files, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let set = |name: &str, v: &str| {
+        let p = files.join(name);
+        std::fs::write(&p, format!("{v}\n")).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    };
+    set("down", "1");
+    set("weight", "2");
+    let conf = format!(
+        "track_file down {{\n file {f}/down\n}}\n\
+         track_file wt {{\n file {f}/weight\n weight 10\n}}\n\
+         virtual_server 10.250.0.10 80 {{\n delay_loop 1\n lb_kind NAT\n protocol TCP\n\
+         real_server 127.0.0.1 7301 {{\n weight 5\n FILE_CHECK {{\n track_file down\n weight 0\n }}\n }}\n\
+         real_server 127.0.0.1 7302 {{\n weight 5\n FILE_CHECK {{\n track_file wt\n }}\n }}\n\
+         real_server 127.0.0.1 7303 {{\n weight 5\n FILE_CHECK {{\n track_file down\n weight 0 reverse\n }}\n }}\n}}\n",
+        f = files.display()
+    );
+    let d = Daemon::start(ns, dir.clone(), &conf);
+    let (pid, _) = d.check_worker();
+    let long = Duration::from_secs(5);
+    // The files as they were at start: 7301 down (1 is non-zero), 7302 at
+    // 5 + 2 * 10, 7303 (reverse) up.
+    let t = Instant::now();
+    d.wait_rs("127.0.0.1", 7301, false, Some(5), t, long);
+    d.wait_rs("127.0.0.1", 7302, true, Some(25), t, long);
+    d.wait_rs("127.0.0.1", 7303, true, Some(5), t, long);
+
+    // 0: 7301 up, 7303 down (polled every second).
+    let t = Instant::now();
+    set("down", "0");
+    let up = d.wait_rs("127.0.0.1", 7301, true, Some(5), t, long);
+    let down = d.wait_rs("127.0.0.1", 7303, false, None, t, long);
+    eprintln!("FILE_CHECK: 7301 up after {up:?}, 7303 down after {down:?}");
+    assert!(up < Duration::from_millis(2500) && down < Duration::from_millis(2500));
+    // 1 again: back down (and 7303 up).
+    let t = Instant::now();
+    set("down", "1");
+    let down = d.wait_rs("127.0.0.1", 7301, false, None, t, long);
+    d.wait_rs("127.0.0.1", 7303, true, None, t, long);
+    assert!(down < Duration::from_millis(2500), "{down:?}");
+    // Removed: counts as 0.
+    let t = Instant::now();
+    std::fs::remove_file(files.join("down")).expect("rm");
+    d.wait_rs("127.0.0.1", 7301, true, None, t, long);
+    d.wait_rs("127.0.0.1", 7303, false, None, t, long);
+
+    // The weighted one: the weight follows the value.
+    let t = Instant::now();
+    set("weight", "7");
+    d.wait_rs("127.0.0.1", 7302, true, Some(75), t, long);
+    set("weight", "-1");
+    d.wait_rs("127.0.0.1", 7302, true, Some(0), t, long);
+    set("weight", "0");
+    d.wait_rs("127.0.0.1", 7302, true, Some(5), t, long);
+    // Far below: FAULT, down.
+    set("weight", "-100000");
+    d.wait_rs("127.0.0.1", 7302, false, None, t, long);
+
+    let log = d.log();
+    assert!(!log.contains("SIGSYS"), "{log}");
+    assert!(log.contains("tracked file down now FAULT state"), "{log}");
+    assert_eq!(d.check_worker(), (pid, 0), "{log}");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -595,3 +595,162 @@ fn keys_match_the_parents_naming() {
         }
     );
 }
+
+fn file_conf(rs_body: &str) -> String {
+    format!(
+        "track_file tf {{\n file /nonexistent/tf\n}}\n\
+         track_file tw {{\n file /nonexistent/tw\n weight 10\n}}\n{}",
+        conf(rs_body)
+    )
+}
+
+fn with_files(text: &str, files: &[(&str, Option<i64>)], restored: &[(bool, u32)]) -> Sim {
+    let l = lvs(text);
+    let mut map = BTreeMap::new();
+    for (i, &(up, weight)) in restored.iter().enumerate() {
+        map.insert(key(&l, 0, i), Health { up, weight });
+    }
+    let values: FileValues = files.iter().map(|(p, v)| (p.to_string(), *v)).collect();
+    let t0 = Instant::now();
+    let (core, out) = Core::with_files(&l, &map, t0, Box::new(|| 0.0), &values);
+    let mut s = Sim {
+        core,
+        t0,
+        reports: Vec::new(),
+        starts: Vec::new(),
+        logs: Vec::new(),
+    };
+    s.absorb(t0, out);
+    s
+}
+
+impl Sim {
+    fn file(&mut self, path: &str, v: Option<i64>) {
+        let out = self.core.file_read(path, v);
+        self.absorb(self.t0, out);
+    }
+
+    fn last(&self) -> Option<(bool, u32)> {
+        self.reports.last().map(|&(_, u, w)| (u, w))
+    }
+}
+
+#[test]
+fn an_unweighted_file_check_is_down_while_the_file_is_non_zero() {
+    let text = file_conf("FILE_CHECK {\n track_file tf\n weight 0\n }");
+    // The file read 0 at start: up, nothing to report.
+    let mut s = with_files(&text, &[("/nonexistent/tf", Some(0))], &[]);
+    assert!(s.reports.is_empty());
+    s.file("/nonexistent/tf", Some(1));
+    assert_eq!(s.last(), Some((false, 3)));
+    assert!(
+        s.logs
+            .iter()
+            .any(|l| l.contains("tracked file tf now FAULT")),
+        "{:?}",
+        s.logs
+    );
+    // Another non-zero value: still down, nothing new.
+    s.file("/nonexistent/tf", Some(-4));
+    assert_eq!(s.reports.len(), 1);
+    s.file("/nonexistent/tf", Some(0));
+    assert_eq!(s.last(), Some((true, 3)));
+    // An invalid number is ignored (logged once).
+    s.file("/nonexistent/tf", None);
+    s.file("/nonexistent/tf", None);
+    assert_eq!(s.reports.len(), 2);
+    assert_eq!(
+        s.logs
+            .iter()
+            .filter(|l| l.contains("Invalid number"))
+            .count(),
+        1
+    );
+    // A file that reads non-zero at start: down from the start.
+    let s = with_files(&text, &[("/nonexistent/tf", Some(2))], &[]);
+    assert_eq!(s.report_list(), vec![(0.0, false, 3)]);
+}
+
+#[test]
+fn reverse_swaps_an_unweighted_file_check() {
+    let text = file_conf("FILE_CHECK {\n track_file tf\n weight 0 reverse\n }");
+    let mut s = with_files(&text, &[("/nonexistent/tf", Some(5))], &[]);
+    assert!(s.reports.is_empty());
+    s.file("/nonexistent/tf", Some(0));
+    assert_eq!(s.last(), Some((false, 3)));
+    s.file("/nonexistent/tf", Some(1));
+    assert_eq!(s.last(), Some((true, 3)));
+}
+
+#[test]
+fn a_weighted_file_check_moves_the_weight() {
+    // track_file tw's weight 10 applies; the real server's weight is 3.
+    let text = file_conf("FILE_CHECK {\n track_file tw\n }");
+    let mut s = with_files(&text, &[("/nonexistent/tw", Some(2))], &[]);
+    // 3 + 2 * 10 at start.
+    assert_eq!(s.report_list(), vec![(0.0, true, 23)]);
+    s.file("/nonexistent/tw", Some(5));
+    assert_eq!(s.last(), Some((true, 53)));
+    // Below 0 the weight stays 0 and the server up.
+    s.file("/nonexistent/tw", Some(-1));
+    assert_eq!(s.last(), Some((true, 0)));
+    // -IPVS_WEIGHT_MAX is FAULT: down, weight unchanged.
+    s.file("/nonexistent/tw", Some(-100_000));
+    assert_eq!(s.last(), Some((false, 0)));
+    // Leaving FAULT brings it up without a weight change (keepalived).
+    s.file("/nonexistent/tw", Some(4));
+    assert_eq!(s.last(), Some((true, 0)));
+    s.file("/nonexistent/tw", Some(5));
+    assert_eq!(s.last(), Some((true, 3)));
+    // reverse negates: weight -2 on the FILE_CHECK itself.
+    let text = file_conf("FILE_CHECK {\n track_file tw\n weight 2 reverse\n }");
+    let mut s = with_files(&text, &[("/nonexistent/tw", Some(1))], &[]);
+    assert_eq!(s.report_list(), vec![(0.0, true, 1)]);
+    s.file("/nonexistent/tw", Some(0));
+    assert_eq!(s.last(), Some((true, 3)));
+}
+
+#[test]
+fn a_file_check_is_one_more_checker_of_its_real_server() {
+    let text = file_conf("TCP_CHECK {\n retry 0\n }\n FILE_CHECK {\n track_file tf\n weight 0\n }");
+    let mut s = with_files(&text, &[], &[]);
+    // TCP fails at 1 s: down. The file going bad and good again changes
+    // nothing: the TCP_CHECK is still down.
+    s.run(1.5, 0.0, |_, _, _| ProbeResult::Failure("refused".into()));
+    assert_eq!(s.last(), Some((false, 3)));
+    s.file("/nonexistent/tf", Some(1));
+    s.file("/nonexistent/tf", Some(0));
+    assert_eq!(s.reports.len(), 1);
+    // TCP succeeds while the file is bad: still down until the file is 0.
+    s.file("/nonexistent/tf", Some(1));
+    s.run(12.0, 0.0, |_, _, _| ProbeResult::Success);
+    assert_eq!(s.reports.len(), 1);
+    s.file("/nonexistent/tf", Some(0));
+    assert_eq!(s.last(), Some((true, 3)));
+}
+
+#[test]
+fn file_checks_survive_a_reload_and_a_restart() {
+    let text = file_conf("FILE_CHECK {\n track_file tw\n }");
+    let mut s = with_files(&text, &[("/nonexistent/tw", Some(1))], &[]);
+    assert_eq!(s.last(), Some((true, 13)));
+    // A reload that finds the same value reports nothing.
+    let out = s
+        .core
+        .reload_with_files(&lvs(&text), s.t0, &FileValues::new());
+    s.absorb(s.t0, out);
+    assert_eq!(s.reports.len(), 1);
+    // A reload that reads a new value applies it.
+    let values: FileValues = [("/nonexistent/tw".to_string(), Some(2))].into();
+    let out = s.core.reload_with_files(&lvs(&text), s.t0, &values);
+    s.absorb(s.t0, out);
+    assert_eq!(s.last(), Some((true, 23)));
+    assert_eq!(
+        s.core.file_paths().into_iter().collect::<Vec<_>>(),
+        vec!["/nonexistent/tw".to_string()]
+    );
+    // A restarted worker given the parent's health (weight 23 with the
+    // file at 2) does not add the file's part twice.
+    let s = with_files(&text, &[("/nonexistent/tw", Some(2))], &[(true, 23)]);
+    assert!(s.reports.is_empty(), "{:?}", s.reports);
+}
