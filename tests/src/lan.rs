@@ -280,8 +280,11 @@ impl BridgeCapture {
     /// Stop capturing (what is captured so far stays readable).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // Let the last frames reach the file.
-            std::thread::sleep(Duration::from_millis(200));
+            // Let the last frames reach the file: the kernel hands libpcap
+            // its ring's blocks when full or after a timeout, and dumpcap
+            // stopped meanwhile drops a block not yet handed over (200 ms
+            // measured not to be always enough).
+            std::thread::sleep(Duration::from_millis(1000));
             crate::daemon::signal_pid(c.id(), "INT");
             let _ = c.wait();
         }

@@ -1110,3 +1110,83 @@ fn seed_setup_haproxy_preempt_as_keepalived() {
     assert_eq!(ka.after_haproxy_stop, [1]);
     assert_eq!(rs, ka);
 }
+
+// ---------------------------------------------------------------- IPv6 on the wire
+
+#[test]
+fn ipv6_vrrpv3_adverts_decode() {
+    if !cluster_requirements("the IPv6 VRRPv3 decode test") {
+        return;
+    }
+    let lan = Lan::new("vc6", 2);
+    let mut cap = BridgeCapture::start(&lan, "vc6");
+    let conf6 = |prio: u8| {
+        format!(
+            "vrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n    \
+             virtual_router_id 52\n    priority {prio}\n    version 3\n    advert_int 0.1\n    \
+             virtual_ipaddress {{\n        fd00:201::100/64\n        fd00:201::101/64\n    }}\n}}\n"
+        )
+    };
+    let vip6 = "inet6 fd00:201::100/64";
+    let prios = [150u8, 100];
+    let mut n1 = Daemon::start(&lan.nodes[0], "vc6-n1", &conf6(prios[0]), &[]);
+    wait_until("node 1 MASTER", Duration::from_secs(10), &[&n1], || {
+        lan.has_addr(0, vip6)
+    });
+    let mut n2 = Daemon::start(&lan.nodes[1], "vc6-n2", &conf6(prios[1]), &[]);
+    wait_until(
+        "node 2 BACKUP",
+        Duration::from_secs(10),
+        &[&n1, &n2],
+        || state(&n2).as_deref() == Some("BACKUP"),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    stop(&mut n1);
+    wait_until("node 2 MASTER", Duration::from_secs(5), &[&n1, &n2], || {
+        lan.has_addr(1, vip6)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    stop(&mut n2);
+    let adverts = cap.adverts();
+    let mut per_node = [(0usize, 0usize); 2];
+    for a in &adverts {
+        let i = (0..2)
+            .find(|i| a.eth_src == node_mac(*i))
+            .unwrap_or_else(|| panic!("advert from an unknown node: {a:?}"));
+        let ctx = format!("advert from node {}: {a:?}", i + 1);
+        assert_eq!(a.checksum_status, "1", "checksum not good: {ctx}");
+        assert!(a.src.starts_with("fe80::"), "link-local source: {ctx}");
+        assert_eq!(a.dst, "ff02::12", "{ctx}");
+        assert_eq!(a.ttl, "255", "hop limit: {ctx}");
+        assert_eq!(
+            (a.version.as_str(), a.kind.as_str(), a.vrid.as_str()),
+            ("3", "1", "52"),
+            "{ctx}"
+        );
+        assert!(
+            a.prio == prios[i].to_string() || a.prio == "0",
+            "priority: {ctx}"
+        );
+        assert_eq!(a.addr_count, "2", "{ctx}");
+        assert_eq!(a.addrs, "fd00:201::100,fd00:201::101", "{ctx}");
+        assert_eq!(a.adver_int, "10", "centiseconds: {ctx}");
+        assert!(a.auth_type.is_empty(), "{ctx}");
+        per_node[i].0 += 1;
+        if a.prio == "0" {
+            per_node[i].1 += 1;
+        }
+    }
+    eprintln!(
+        "IPv6 VRRPv3: tshark decoded {} adverts, all good (per node: adverts, of which \
+         priority 0): {per_node:?}",
+        adverts.len()
+    );
+    assert!(per_node[0].0 >= 8 && per_node[0].1 >= 1, "{per_node:?}");
+    assert!(
+        per_node[1].0 >= 3 && per_node[1].1 >= 1,
+        "{per_node:?}: {:#?}\n{}",
+        &adverts[adverts.len().saturating_sub(4)..],
+        logs(&[&n1, &n2])
+    );
+    healthy(&[&n1, &n2]);
+}
