@@ -9,6 +9,7 @@ PKGS=(
   iproute2 procps psmisc
   keepalived   # the reference implementation and VRRP peer in the tests
   tshark       # decodes what we send
+  haproxy      # the seed setup's load balancer (tests/vrrp_cluster.rs)
   python3 openssl dnsmasq-base  # real servers for the health checkers' tests
 )
 missing=()
