@@ -8,9 +8,10 @@
 //!    workers: after the master down interval), on link down (the
 //!    master's eth0 down: node down). A node restarted after SIGKILL
 //!    first removes the VIP its dead predecessor left (as keepalived does
-//!    at start). Every advert crossing the bridge meanwhile is decoded by
-//!    tshark and checked: good checksum, configured version, VRID,
-//!    priority, addresses, interval and authentication.
+//!    at start). The counters in `ctl status` match what happened. Every
+//!    advert crossing the bridge meanwhile is decoded by tshark and
+//!    checked: good checksum, configured version, VRID, priority,
+//!    addresses, interval and authentication (also for IPv6 VRRPv3).
 //! 2. A node with the wrong auth_pass is ignored (no takeover, no VIP
 //!    change) and its adverts are counted as auth failures in `ctl status`
 //!    and in the SIGUSR2 stats dump.
@@ -460,6 +461,32 @@ fn three_nodes(tag: &str, version: u8, advert: &'static str, auth: Option<&'stat
     ));
     steady(&lan, &[0], Duration::from_secs_f64(2.0 * adv), &r(&n));
     healthy(&r(&n));
+    // The counters in ctl status (they reach the parent every 2 s): node
+    // 1 (since its last start) became MASTER twice (start, link up) and
+    // released it once (link down); node 2 took over three times and gave
+    // the VIP back three times; node 2 and 3 heard one priority-0 advert
+    // (SIGTERM: a node whose link is down cannot say goodbye); nobody
+    // dropped an advert.
+    let want: [(u64, u64, u64); 3] = [(2, 1, 0), (3, 3, 1), (0, 0, 1)];
+    for (i, (became, released, zero)) in want.into_iter().enumerate() {
+        let c = n[i].wait_for("the counters", Duration::from_secs(5), |s| {
+            let c = &s["vrrp_instances"][0]["counters"];
+            c["became_master"] == became && c["released_master"] == released
+        })["vrrp_instances"][0]["counters"]
+            .clone();
+        assert_eq!(c["priority_zero_received"], zero, "node {}: {c}", i + 1);
+        assert_eq!(c["drops"], serde_json::json!({}), "node {}: {c}", i + 1);
+        assert!(
+            (c["adverts_sent"].as_u64() > Some(0)) == (i < 2),
+            "node {}: {c}",
+            i + 1
+        );
+        assert!(
+            c["adverts_received"].as_u64() > Some(0),
+            "node {}: {c}",
+            i + 1
+        );
+    }
     // Backups first, so nothing takes over at the end.
     for d in n.iter_mut().rev() {
         stop(d);
