@@ -9,6 +9,7 @@
 //! interfaces.
 
 use crate::netns::NetNs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -239,9 +240,11 @@ impl BridgeCapture {
         let pcap = base.with_extension("pcap");
         let err = base.with_extension("err");
         let _ = std::fs::remove_file(&pcap);
+        // Its own process group, so that dumpcap goes with it on drop.
         let child = lan
             .bridge()
             .command("tshark")
+            .process_group(0)
             .args([
                 "-q",
                 "-n",
@@ -351,6 +354,11 @@ pub fn decode(pcap: &Path) -> Vec<Advert> {
 impl Drop for BridgeCapture {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // tshark and its dumpcap (killing tshark alone leaves dumpcap
+            // running).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .status();
             let _ = c.kill();
             let _ = c.wait();
         }
