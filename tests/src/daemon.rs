@@ -182,3 +182,33 @@ pub fn alive(pid: u32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The logs of several daemons, each under a header, for failure messages.
+pub fn logs(ds: &[&Daemon]) -> String {
+    ds.iter()
+        .enumerate()
+        .map(|(i, d)| format!("--- node {} ({}) log:\n{}", i + 1, d.dir.display(), d.log()))
+        .collect()
+}
+
+/// Poll `pred` every 10 ms until it holds; returns how long it took.
+/// Panics with the daemons' logs after `limit`.
+pub fn wait_until(
+    what: &str,
+    limit: Duration,
+    ds: &[&Daemon],
+    pred: impl Fn() -> bool,
+) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        if pred() {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}\n{}",
+            logs(ds)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

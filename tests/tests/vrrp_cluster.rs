@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::binaries::keepalived_rs_binary;
-use tests::daemon::{Daemon, alive};
+use tests::daemon::{Daemon, alive, logs, wait_until};
 use tests::lan::{Advert, BridgeCapture, Lan, kill_at_once, node_addr, node_mac, process_tree};
 use tests::{Requirement, require};
 
@@ -159,29 +159,6 @@ fn start(lan: &Lan, node: usize, imp: Impl, tag: &str, conf: &Conf) -> Daemon {
     match imp {
         Impl::Rs => Daemon::start(&lan.nodes[node], tag, &conf.render(), &[]),
         Impl::Ka => Daemon::start_keepalived(&lan.nodes[node], tag, &conf.render(), &["-P"]),
-    }
-}
-
-fn logs(ds: &[&Daemon]) -> String {
-    ds.iter()
-        .map(|d| format!("--- {} log:\n{}", d.dir.display(), d.log()))
-        .collect()
-}
-
-/// Poll `pred` every 10 ms until it holds; returns how long it took.
-/// Panics with the logs after `limit`.
-fn wait_until(what: &str, limit: Duration, ds: &[&Daemon], pred: impl Fn() -> bool) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        if pred() {
-            return t0.elapsed();
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}\n{}",
-            logs(ds)
-        );
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::binaries::keepalived_rs_binary;
-use tests::daemon::{Daemon, signal_pid};
+use tests::daemon::{Daemon, logs, signal_pid, wait_until};
 use tests::lan::{Lan, ip};
 use tests::netns::NetNs;
 use tests::{Requirement, require};
@@ -69,30 +69,6 @@ impl VrrpStatus for Daemon {
 
     fn vrrp_worker(&self) -> Option<(u32, u64, bool)> {
         tests::daemon::worker(&self.status()?, "vrrp")
-    }
-}
-
-fn logs(ds: &[&Daemon]) -> String {
-    ds.iter()
-        .enumerate()
-        .map(|(i, d)| format!("--- node {} log:\n{}", i + 1, d.log()))
-        .collect()
-}
-
-/// Poll `pred` every 10 ms until it holds or `limit` passes; returns how
-/// long it took.
-fn wait_until(what: &str, limit: Duration, ds: &[&Daemon], pred: impl Fn() -> bool) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        if pred() {
-            return t0.elapsed();
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}\n{}",
-            logs(ds)
-        );
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
