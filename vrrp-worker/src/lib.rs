@@ -843,17 +843,12 @@ impl Worker for VrrpWorker {
 /// The worker's main: handshake, then the loop. Returns the exit code.
 /// `confinement` is the sandbox's report, logged through the parent.
 pub fn run(stream: UnixStream, confinement: &str) -> i32 {
-    let (mut link, init) = match Link::connect(stream, Role::Vrrp) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("keepalived-rs vrrp worker: {e}");
-            return 1;
-        }
+    let Some((mut link, init)) = ipc::link::start(stream, Role::Vrrp, confinement) else {
+        return 1;
     };
     let (Slice::Vrrp(slice), ipc::Restored::Vrrp(restored)) = (init.slice, init.restored) else {
         return 1;
     };
-    let _ = link.log(LogLevel::Info, confinement.to_string());
     let shell = match Shell::open() {
         Ok(s) => s,
         Err(e) => {
