@@ -233,6 +233,23 @@ const FIELDS: &[&str] = &[
     "vrrp.checksum.status",
 ];
 
+/// Wait until tshark/dumpcap, whose stderr goes to `err`, says it is
+/// capturing; panic with what it printed after `limit`.
+pub fn wait_capturing(err: &Path, limit: Duration) {
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(err)
+        .unwrap_or_default()
+        .contains("Capturing on")
+    {
+        assert!(
+            t0.elapsed() < limit,
+            "tshark did not start: {}",
+            std::fs::read_to_string(err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl BridgeCapture {
     /// Start capturing on the bridge; returns once dumpcap is capturing.
     pub fn start(lan: &Lan, tag: &str) -> BridgeCapture {
@@ -259,18 +276,7 @@ impl BridgeCapture {
             .stderr(std::fs::File::create(&err).expect("capture errors"))
             .spawn()
             .expect("start tshark");
-        let t0 = Instant::now();
-        while !std::fs::read_to_string(&err)
-            .unwrap_or_default()
-            .contains("Capturing on")
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(20),
-                "tshark did not start: {}",
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_capturing(&err, Duration::from_secs(20));
         // dumpcap says so a little before it is.
         std::thread::sleep(Duration::from_millis(300));
         BridgeCapture {

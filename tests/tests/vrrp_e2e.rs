@@ -137,17 +137,7 @@ impl Capture {
             .stderr(std::fs::File::create(&err).expect("capture errors"))
             .spawn()
             .expect("start tshark");
-        let t0 = Instant::now();
-        while !std::fs::read_to_string(&err)
-            .unwrap_or_default()
-            .contains("Capturing on")
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "tshark did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        tests::lan::wait_capturing(&err, Duration::from_secs(15));
         Capture { child, out, err }
     }
 

@@ -569,17 +569,7 @@ fn garp_and_na_decode_in_tshark() {
         .spawn()
         .expect("tshark");
     // Wait until tshark is capturing.
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(&err)
-        .unwrap_or_default()
-        .contains("Capturing on")
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "tshark did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_capturing(&err, Duration::from_secs(15));
     std::thread::sleep(Duration::from_millis(300));
     let (mac, n) = (p.a_mac(), p.n);
     in_ns(&p.a, move || {
@@ -645,17 +635,7 @@ fn garp_and_na_are_paced_per_interface() {
         .stderr(std::fs::File::create(&err).expect("err"))
         .spawn()
         .expect("tshark");
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(&err)
-        .unwrap_or_default()
-        .contains("Capturing on")
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "tshark did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_capturing(&err, Duration::from_secs(15));
     std::thread::sleep(Duration::from_millis(300));
     let v4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, p.n, 100));
     let v6: IpAddr = "fd00:77::100".parse().unwrap();
@@ -813,4 +793,21 @@ fn virtual_routes_and_rules_are_installed_and_removed() {
         "{after}"
     );
     assert!(!ip(&["-n", &p.a, "rule", "show"]).contains("proto keepalived"));
+}
+
+/// Wait until tshark, whose stderr goes to `err`, says it is capturing;
+/// panic with what it printed after `limit`.
+fn wait_capturing(err: &std::path::Path, limit: Duration) {
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(err)
+        .unwrap_or_default()
+        .contains("Capturing on")
+    {
+        assert!(
+            t0.elapsed() < limit,
+            "tshark did not start: {}",
+            std::fs::read_to_string(err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
