@@ -131,6 +131,10 @@ pub struct Daemon {
     stop_deadline: Option<Instant>,
     dumps: Vec<PendingDump>,
     exe: std::path::PathBuf,
+    /// systemd notification (`Type=notify`); a no-op without systemd.
+    notify: crate::notify::Notifier,
+    /// The configuration generation `READY=1` was last sent for.
+    ready_sent: Option<u64>,
 }
 
 /// The roles a configuration needs, under `-P`/`-C`/`--all`.
@@ -196,7 +200,18 @@ impl Daemon {
             .collect();
         let heartbeat = script_table::heartbeat_interval(&cfg);
         let scripts = script_table::ScriptTable::build(&cfg);
+        let notify = crate::notify::Notifier::from_env(Instant::now()).unwrap_or_else(|e| {
+            log.log(
+                Level::Warning,
+                ident(None),
+                std::process::id(),
+                &format!("cannot notify systemd: {e}"),
+            );
+            crate::notify::Notifier::none()
+        });
         Ok(Self {
+            notify,
+            ready_sent: None,
             exe: std::fs::read_link("/proc/self/exe")
                 .unwrap_or_else(|_| std::path::PathBuf::from("/proc/self/exe")),
             opts,
@@ -240,6 +255,7 @@ impl Daemon {
         for role in roles {
             self.spawn(role, Instant::now());
         }
+        self.check_ready();
         let mut events = Events::with_capacity(64);
         loop {
             let timeout = self
@@ -318,6 +334,7 @@ impl Daemon {
         d.extend(self.runner.next_deadline());
         d.extend(self.stop_deadline);
         d.extend(self.dumps.iter().map(|p| p.deadline));
+        d.extend(self.notify.next_deadline());
         if let Some(c) = self.control.as_mut() {
             d.extend(c.expire(self.poll.registry(), Instant::now()));
         }
@@ -546,6 +563,7 @@ impl Daemon {
                         "{role} worker (pid {pid}) ready, configuration generation {generation}"
                     ),
                 );
+                self.check_ready();
             }
             FromWorker::Heartbeat { .. } => {}
             FromWorker::Log { level, message } => {
@@ -756,6 +774,36 @@ impl Daemon {
             let d = self.dumps.remove(i);
             self.write_dump(d);
         }
+        if let Err(e) = self.notify.on_timer(now) {
+            self.say(
+                Level::Warning,
+                &format!("systemd watchdog notification failed: {e}"),
+            );
+        }
+    }
+
+    /// `READY=1` once every worker the configuration wants runs and has
+    /// acknowledged the current configuration generation (once per
+    /// generation: at start-up and after each reload).
+    fn check_ready(&mut self) {
+        let generation = self.state.generation;
+        if self.ready_sent == Some(generation) || self.stop_deadline.is_some() {
+            return;
+        }
+        let all = self.slots.values().filter(|s| s.wanted).all(|s| {
+            s.proc
+                .as_ref()
+                .is_some_and(|p| p.killing.is_none() && p.ready_generation == Some(generation))
+        });
+        if !all {
+            return;
+        }
+        self.ready_sent = Some(generation);
+        let n = self.slots.values().filter(|s| s.wanted).count();
+        let status = format!("{n} workers running, configuration generation {generation}");
+        if let Err(e) = self.notify.ready(&status) {
+            self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
+        }
     }
 
     // ------------------------------------------------------------ signals
@@ -779,6 +827,9 @@ impl Daemon {
             return;
         }
         self.say(Level::Info, "Stopping");
+        if let Err(e) = self.notify.stopping() {
+            self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
+        }
         self.stop_deadline = Some(now + CHILD_WAIT);
         let roles: Vec<Role> = self.slots.keys().copied().collect();
         for role in roles {
@@ -799,6 +850,9 @@ impl Daemon {
             return;
         }
         self.say(Level::Info, "Reloading");
+        if let Err(e) = self.notify.reloading() {
+            self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
+        }
         let loaded = crate::load_config(&self.opts);
         for d in &loaded.diagnostics {
             let line = match &d.loc {
@@ -815,6 +869,9 @@ impl Daemon {
                     loaded.main_file.display()
                 ),
             );
+            // Still running the old configuration: ready again.
+            self.ready_sent = None;
+            self.check_ready();
             return;
         }
         let cfg = loaded.config;
@@ -871,6 +928,7 @@ impl Daemon {
             Level::Info,
             &format!("Reload done, configuration generation {generation}"),
         );
+        self.check_ready();
     }
 
     // ------------------------------------------------------------ dumps

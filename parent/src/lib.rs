@@ -8,6 +8,7 @@ pub mod dump;
 pub mod exit;
 pub mod log;
 pub mod machine;
+pub mod notify;
 pub mod pidfile;
 pub mod restart;
 pub mod script_table;

@@ -30,9 +30,22 @@ impl Daemon {
     /// keepalived-rs in the foreground (`-n -l -G -D`), `extra` options
     /// before `-f`; `tag` names its folder (unique per test).
     pub fn start(ns: &NetNs, tag: &str, conf: &str, extra: &[&str]) -> Daemon {
+        Self::start_env(ns, tag, conf, extra, &[])
+    }
+
+    /// As `start`, with extra environment variables (e.g. systemd's
+    /// `NOTIFY_SOCKET`).
+    pub fn start_env(
+        ns: &NetNs,
+        tag: &str,
+        conf: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let (dir, conf_path, log) = prepare(tag, conf);
         let child = ns
             .command(keepalived_rs_binary())
+            .envs(env.iter().copied())
             .args(["-n", "-l", "-G", "-D"])
             .args(extra)
             .arg("-f")

@@ -1,0 +1,263 @@
+//! Operations end to end: systemd's notification protocol as a `Type=notify`
+//! service sees it, and `keepalived-rs ctl`. The real binary, as root, in a
+//! network namespace the test creates.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+use tests::Requirement;
+use tests::daemon::Daemon;
+use tests::netns::NetNs;
+
+const CONF: &str = r#"
+global_defs {
+    router_id ops_test
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.250.0.100/24
+    }
+}
+virtual_server 10.250.0.10 80 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.250.0.1 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"#;
+
+fn require_root() -> bool {
+    tests::require(
+        "the operations end-to-end test",
+        &[Requirement::Root, Requirement::NetTools],
+    )
+}
+
+/// Receive notification datagrams until `pred` matches one (the watchdog
+/// pings are collected on the way). Returns every message seen, in order.
+fn recv_until(
+    rx: &UnixDatagram,
+    what: &str,
+    limit: Duration,
+    seen: &mut Vec<(Instant, String)>,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let t0 = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(t0.elapsed());
+        assert!(!left.is_zero(), "no {what} within {limit:?}; saw {seen:?}");
+        rx.set_read_timeout(Some(left)).expect("timeout");
+        match rx.recv(&mut buf) {
+            Ok(n) => {
+                let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.push((Instant::now(), m.clone()));
+                if pred(&m) {
+                    return m;
+                }
+            }
+            Err(e) => panic!("no {what} within {limit:?} ({e}); saw {seen:?}"),
+        }
+    }
+}
+
+fn monotonic_usec() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec as u64) * 1_000_000 + (t.tv_nsec as u64) / 1_000
+}
+
+/// The parent talks to `$NOTIFY_SOCKET` as systemd's `Type=notify` wants:
+/// READY=1 only once all three workers have their configuration, WATCHDOG=1
+/// every half `$WATCHDOG_USEC`, RELOADING=1 with MONOTONIC_USEC on SIGHUP
+/// then READY=1 when the workers have the new generation, STOPPING=1 on
+/// SIGTERM; nothing else and in that order.
+#[test]
+fn systemd_notifications_in_order() {
+    if !require_root() {
+        return;
+    }
+    let ns = NetNs::new("ops-notify", &["eth0"]).expect("netns");
+    let dir = std::env::temp_dir().join(format!("krs-notify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let sock = dir.join("notify");
+    let rx = UnixDatagram::bind(&sock).expect("bind notify socket");
+    let sock_s = sock.to_str().expect("utf-8 path");
+    let d = Daemon::start_env(
+        &ns,
+        "ops-notify",
+        CONF,
+        &[],
+        &[("NOTIFY_SOCKET", sock_s), ("WATCHDOG_USEC", "400000")],
+    );
+    let mut seen = Vec::new();
+    let ready = recv_until(&rx, "READY=1", Duration::from_secs(10), &mut seen, |m| {
+        m.starts_with("READY=1")
+    });
+    assert!(ready.contains("STATUS=3 workers running"), "{ready}");
+    // At READY=1 every worker already said it has the configuration.
+    let s = d.status().expect("status");
+    let w = s["workers"].as_array().expect("workers");
+    assert_eq!(w.len(), 3, "{s}");
+    assert!(w.iter().all(|w| w["ready"] == true), "{s}");
+
+    // Watchdog pings at half of 400 ms.
+    let t0 = Instant::now();
+    seen.clear();
+    for _ in 0..3 {
+        recv_until(&rx, "WATCHDOG=1", Duration::from_secs(2), &mut seen, |m| {
+            m == "WATCHDOG=1"
+        });
+    }
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "3 pings took {took:?}: {seen:?}"
+    );
+    let pings: Vec<Instant> = seen.iter().map(|(t, _)| *t).collect();
+    for w in pings.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            gap >= Duration::from_millis(150) && gap < Duration::from_millis(400),
+            "ping gap {gap:?}"
+        );
+    }
+
+    // Reload: RELOADING=1 with a current MONOTONIC_USEC, then READY=1.
+    seen.clear();
+    let before = monotonic_usec();
+    d.signal("HUP");
+    let r = recv_until(&rx, "RELOADING=1", Duration::from_secs(5), &mut seen, |m| {
+        m != "WATCHDOG=1"
+    });
+    assert!(r.starts_with("RELOADING=1\n"), "first after SIGHUP: {r}");
+    let usec: u64 = r
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .expect("MONOTONIC_USEC")
+        .parse()
+        .expect("number");
+    assert!(
+        usec >= before && usec < before + 5_000_000,
+        "{usec} vs {before}"
+    );
+    let ready = recv_until(&rx, "READY=1", Duration::from_secs(10), &mut seen, |m| {
+        m != "WATCHDOG=1"
+    });
+    assert!(ready.starts_with("READY=1"), "after RELOADING: {ready}");
+    assert!(ready.contains("configuration generation 2"), "{ready}");
+    let s = d.status().expect("status");
+    assert_eq!(s["generation"], 2);
+
+    // A bad configuration: RELOADING=1, then READY=1 on the old one.
+    d.rewrite(&CONF.replace("virtual_router_id 51", "virtual_router_id 300"));
+    seen.clear();
+    d.signal("HUP");
+    let r = recv_until(&rx, "RELOADING=1", Duration::from_secs(5), &mut seen, |m| {
+        m != "WATCHDOG=1"
+    });
+    assert!(r.starts_with("RELOADING=1\n"), "{r}");
+    let ready = recv_until(&rx, "READY=1", Duration::from_secs(5), &mut seen, |m| {
+        m != "WATCHDOG=1"
+    });
+    assert!(
+        ready.starts_with("READY=1") && ready.contains("generation 2"),
+        "{ready}"
+    );
+
+    // Stop: STOPPING=1 and nothing but watchdog pings after it.
+    seen.clear();
+    d.signal("TERM");
+    let m = recv_until(&rx, "STOPPING=1", Duration::from_secs(5), &mut seen, |m| {
+        m != "WATCHDOG=1"
+    });
+    assert!(m.starts_with("STOPPING=1"), "first after SIGTERM: {seen:?}");
+    let mut d = d;
+    let t0 = Instant::now();
+    while d.child.try_wait().expect("wait").is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rx.set_nonblocking(true).expect("nonblocking");
+    let mut buf = [0u8; 512];
+    while let Ok(n) = rx.recv(&mut buf) {
+        let m = String::from_utf8_lossy(&buf[..n]);
+        assert_eq!(m, "WATCHDOG=1", "after STOPPING=1");
+    }
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The unit file's exposure score, as `systemd-analyze security` rates it
+/// offline; `None` (with the reason) when systemd-analyze cannot rate it.
+fn exposure(unit: &std::path::Path) -> Result<f64, String> {
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(unit)
+        .output()
+        .map_err(|e| format!("systemd-analyze: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.split("Overall exposure level for ").nth(1))
+        .and_then(|l| l.split(": ").nth(1))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "no score in: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// dist/keepalived-rs.service: Type=notify with the reload and hardening
+/// the issue asks for, rated by systemd-analyze well below Debian's
+/// keepalived.service.
+#[test]
+fn unit_file_is_notify_and_hardened() {
+    let unit = tests::workspace_root().join("dist/keepalived-rs.service");
+    let text = std::fs::read_to_string(&unit).expect("unit file");
+    for line in [
+        "Type=notify",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK AF_PACKET",
+        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_KILL",
+        "SystemCallArchitectures=native",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{} lacks {line}",
+            unit.display()
+        );
+    }
+    let ours = match exposure(&unit) {
+        Ok(s) => s,
+        Err(e) if !tests::privilege::in_ci() => {
+            eprintln!("SKIP the exposure score: {e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    eprintln!("systemd-analyze security: keepalived-rs.service {ours}");
+    assert!(ours <= 3.5, "exposure {ours}");
+    let debian = std::path::Path::new("/lib/systemd/system/keepalived.service");
+    if debian.exists() {
+        let theirs = exposure(debian).expect("Debian's unit");
+        eprintln!("systemd-analyze security: keepalived.service {theirs}");
+        assert!(ours < theirs);
+    }
+}
