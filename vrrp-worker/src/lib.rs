@@ -13,6 +13,7 @@
 pub mod io;
 pub mod machine;
 pub mod packet;
+mod statics;
 mod sys;
 
 use config::model::vrrp::{Family, VrrpInstance};
@@ -86,6 +87,9 @@ pub struct VrrpWorker {
     last_stats: BTreeMap<String, VrrpCounters>,
     next_stats: Instant,
     stopped: bool,
+    /// `--dont-release-vrrp`: leave VIPs, routes, rules and static entries
+    /// installed on stop.
+    dont_release: bool,
 }
 
 impl VrrpWorker {
@@ -98,6 +102,7 @@ impl VrrpWorker {
         restored: &BTreeMap<String, InstanceRestore>,
         shell: Shell,
         now: Instant,
+        dont_release: bool,
     ) -> VrrpWorker {
         let machine = Machine::new(&slice, &scripts, restored);
         let mut w = VrrpWorker {
@@ -113,6 +118,7 @@ impl VrrpWorker {
             last_stats: BTreeMap::new(),
             next_stats: now + STATS_INTERVAL,
             stopped: false,
+            dont_release,
         };
         w.index_config();
         w
@@ -535,8 +541,14 @@ impl VrrpWorker {
         }
         self.stopped = true;
         let now = Instant::now();
-        let actions = self.machine.shutdown(now);
+        let mut actions = self.machine.shutdown(now);
+        if self.dont_release {
+            // keepalived -V: still the priority-0 adverts, but the
+            // addresses, routes and rules stay.
+            actions.retain(|a| !matches!(a, Action::RemoveVips { .. }));
+        }
         self.run(out, now, actions);
+        self.remove_statics(out);
         self.send_stats(out, true);
     }
 
@@ -560,7 +572,8 @@ impl VrrpWorker {
         }
         self.retire_removed(out, now, &slice, &snapshot);
         self.machine = Machine::new(&slice, &scripts, &snapshot);
-        self.slice = slice;
+        let old = std::mem::replace(&mut self.slice, slice);
+        self.reload_statics(out, &old.vrrp);
         self.scripts = scripts;
         self.index_config();
         self.send_errors.clear();
@@ -861,7 +874,15 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         }
     };
     let now = Instant::now();
-    let mut w = VrrpWorker::new(init.generation, *slice, init.scripts, &restored, shell, now);
+    let mut w = VrrpWorker::new(
+        init.generation,
+        *slice,
+        init.scripts,
+        &restored,
+        shell,
+        now,
+        init.options.dont_release,
+    );
     let n = w.slice.vrrp.instances.len();
     let generation = w.generation;
     {
@@ -869,6 +890,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         if restored.is_empty() {
             w.clear_leftovers(&mut out);
         }
+        w.install_statics(&mut out);
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));
