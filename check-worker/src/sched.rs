@@ -823,11 +823,16 @@ impl Core {
                 k.has_run = true;
             }
             V::Skip(reason) => {
-                let k = &self.chks[i];
-                out.push(Output::Log(
-                    LogLevel::Warning,
-                    format!("Misc check to {} not run: {reason}", k.name),
-                ));
+                // Once per reason: a script the parent disabled (insecure,
+                // no such user) is refused at every round.
+                let k = &mut self.chks[i];
+                if k.last_failure.as_deref() != Some(reason.as_str()) {
+                    out.push(Output::Log(
+                        LogLevel::Warning,
+                        format!("Misc check to {} not run: {reason}", k.name),
+                    ));
+                    k.last_failure = Some(reason);
+                }
             }
         }
         if let Some(up) = change {

@@ -9,7 +9,7 @@
 //! SECURITY VIOLATION (`-t` exit 6). Scripts are judged as the user
 //! keepalived-rs really runs them as (see `script_table::resolve_user`).
 
-use crate::script_table::resolve_user;
+use crate::script_table::{DEFAULT_SCRIPT_USERS, resolve_user};
 use crate::scripts::SCRIPT_PATH_DIRS;
 use config::model::Config;
 use config::model::util::ScriptSpec;
@@ -184,42 +184,55 @@ fn check_interfaces(cfg: &Config, d: &mut Diagnostics) {
     }
 }
 
+/// Which side of keepalived would run a script: its VRRP process or its
+/// checker process (each logs its own SECURITY VIOLATION).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Vrrp,
+    Check,
+}
+
 fn check_scripts(cfg: &Config, d: &mut Diagnostics) {
     let security = cfg.global.enable_script_security;
-    let mut any_found = false;
-    let mut any_insecure = false;
-    let mut note = |spec: &ScriptSpec, what: String, d: &mut Diagnostics| -> Option<ScriptCheck> {
-        let c = check_spec(spec, cfg)?;
-        any_found |= c.found();
-        if let ScriptCheck::Insecure(_) = c {
-            any_insecure = true;
-        }
-        let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
-        let msg = match &c {
-            ScriptCheck::Ok(_) => return Some(c),
-            ScriptCheck::NotFound => format!("Cannot find {what} {argv0} - disabling"),
-            ScriptCheck::NotExecutable(p) => {
-                format!(
-                    "WARNING - {what} '{}' is not executable - disabling",
-                    p.display()
-                )
+    // [found, insecure] per side.
+    let mut seen = [[false; 2]; 2];
+    let mut default_user = false;
+    let mut note =
+        |side: Side, spec: &ScriptSpec, what: String, d: &mut Diagnostics| -> Option<ScriptCheck> {
+            let c = check_spec(spec, cfg)?;
+            let s = &mut seen[side as usize];
+            s[0] |= c.found();
+            if let ScriptCheck::Insecure(_) = c {
+                s[1] = true;
             }
-            ScriptCheck::Insecure(p) if security => {
-                format!(
-                    "Unsafe permissions found for {what} '{}' - disabling",
-                    p.display()
-                )
-            }
-            ScriptCheck::Insecure(p) => {
-                format!("Unsafe permissions found for {what} '{}'", p.display())
-            }
+            default_user |= spec.user.is_none() && cfg.global.script_user.is_none();
+            let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
+            let msg = match &c {
+                ScriptCheck::Ok(_) => return Some(c),
+                ScriptCheck::NotFound => format!("Cannot find {what} {argv0} - disabling"),
+                ScriptCheck::NotExecutable(p) => {
+                    format!(
+                        "WARNING - {what} '{}' is not executable - disabling",
+                        p.display()
+                    )
+                }
+                // keepalived's text, whatever kind of script it is.
+                ScriptCheck::Insecure(p) if security => {
+                    format!(
+                        "Unsafe permissions found for script '{}' - disabling.",
+                        p.display()
+                    )
+                }
+                ScriptCheck::Insecure(p) => {
+                    format!("Unsafe permissions found for script '{}'.", p.display())
+                }
+            };
+            // keepalived only logs these (its -t verdict does not change).
+            d.notice(&spec.loc, msg);
+            Some(c)
         };
-        // keepalived only logs these (its -t verdict does not change).
-        d.notice(&spec.loc, msg);
-        Some(c)
-    };
     for s in &cfg.vrrp.scripts {
-        let Some(c) = note(&s.script, "script".into(), d) else {
+        let Some(c) = note(Side::Vrrp, &s.script, "script".into(), d) else {
             continue;
         };
         if !c.found() || matches!(c, ScriptCheck::NotExecutable(_)) {
@@ -245,22 +258,50 @@ fn check_scripts(cfg: &Config, d: &mut Diagnostics) {
         .into_iter()
         .filter(|(_, kw, _)| *kw != "script")
     {
-        note(spec, format!("{kw} script"), d);
+        note(Side::Vrrp, spec, format!("{kw} script"), d);
     }
     for (kw, spec) in cfg.global.scripts() {
-        note(spec, format!("{kw} script"), d);
+        note(Side::Vrrp, spec, format!("{kw} script"), d);
     }
     for r in cfg.lvs.scripts() {
-        note(r.script, "script".into(), d);
+        let c = note(Side::Check, r.script, "script".into(), d);
+        if matches!(r.role, config::model::lvs::ScriptRole::Misc { .. })
+            && let Some(c) = c
+            && matches!(c, ScriptCheck::Insecure(_))
+            && !c.runnable(security)
+        {
+            let argv0 = r.script.argv.first().map(String::as_str).unwrap_or("");
+            d.notice(
+                &r.script.loc,
+                format!("Disabling misc script '{argv0}' due to insecure"),
+            );
+        }
     }
-    if !security && any_found {
-        d.security(
+    if default_user && crate::users::lookup_user(DEFAULT_SCRIPT_USERS[0]).is_none() {
+        // keepalived falls back to root here; keepalived-rs does not.
+        d.push(
+            config::Severity::Notice,
             None,
             format!(
-                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.{}",
-                if any_insecure { " There are insecure scripts." } else { "" }
+                "WARNING - default user '{}' for script execution does not exist - please create. \
+                 Scripts with no user run as '{}'.",
+                DEFAULT_SCRIPT_USERS[0], DEFAULT_SCRIPT_USERS[1]
             ),
         );
+    }
+    if !security {
+        for (side, what) in [(Side::Vrrp, ""), (Side::Check, "check ")] {
+            let [found, insecure] = seen[side as usize];
+            if found {
+                d.security(
+                    None,
+                    format!(
+                        "SECURITY VIOLATION - {what}scripts are being executed but script_security not enabled.{}",
+                        if insecure { " There are insecure scripts." } else { "" }
+                    ),
+                );
+            }
+        }
     }
 }
 

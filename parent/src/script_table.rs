@@ -92,7 +92,17 @@ impl ScriptTable {
                 let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
                 match crate::machine::check_script(argv0, u.uid, u.gid) {
                     c if c.runnable(cfg.global.enable_script_security) => Ok(u),
-                    c => Err(format!("{argv0} is disabled: {c:?}")),
+                    crate::machine::ScriptCheck::NotFound => {
+                        Err(format!("{argv0} is disabled: not found"))
+                    }
+                    crate::machine::ScriptCheck::NotExecutable(p) => Err(format!(
+                        "{} is disabled: not executable by {}",
+                        p.display(),
+                        u.name
+                    )),
+                    _ => Err(format!(
+                        "{argv0} is disabled due to insecure (enable_script_security)"
+                    )),
                 }
             });
             t.entries.push(TableEntry {
