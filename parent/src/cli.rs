@@ -280,7 +280,7 @@ fn parse_ctl(args: Vec<OsString>) -> Result<Command, CliError> {
 
 pub const HELP: &str = "\
 Usage: keepalived-rs [OPTION...]
-       keepalived-rs ctl [--control-socket PATH] status|reload|dump|stats [--json]
+       keepalived-rs ctl [--control-socket PATH] [--json] status|reload|dump|stats|json
   -f, --use-file=FILE          Use the specified configuration file
                                 default '/etc/keepalived/keepalived.conf'
   -P, --vrrp                   Only run with VRRP subsystem

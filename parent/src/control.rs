@@ -1,8 +1,10 @@
 //! The control socket (`--control-socket`, default
 //! /run/keepalived-rs/control.sock, mode 0600): a client writes one request
-//! line (`status`, `reload`, `dump`, `stats`) and reads one reply, then the
-//! connection closes. Served on the parent's mio loop without blocking it;
-//! a client that is slow or sends too much is dropped.
+//! line (`status`, `reload`, `dump`, `stats`, `json`) and reads one JSON
+//! reply, then the connection closes. Served on the parent's mio loop
+//! without blocking it; a reply that needs the workers (a dump) is sent
+//! when it is complete (`Reply::Later`, then `complete`). A client that is
+//! slow or sends too much is dropped.
 
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
@@ -23,7 +25,16 @@ struct Conn {
     output: Vec<u8>,
     written: usize,
     replied: bool,
+    /// The reply comes later (`complete`).
+    waiting: bool,
     deadline: Instant,
+}
+
+/// What the handler answers a request with.
+pub enum Reply {
+    Now(String),
+    /// The caller will `complete` this connection's token.
+    Later,
 }
 
 pub struct ControlServer {
@@ -92,14 +103,14 @@ impl ControlServer {
         registry: &Registry,
         token: Token,
         now: Instant,
-        handler: &mut dyn FnMut(&str) -> String,
+        handler: &mut dyn FnMut(Token, &str) -> Reply,
     ) {
         if token == self.listener_token {
             self.accept(registry, now);
             return;
         }
         let done = match self.conns.get_mut(&token) {
-            Some(c) => Self::drive(c, handler),
+            Some(c) => Self::drive(c, token, handler),
             None => return,
         };
         if done {
@@ -148,6 +159,7 @@ impl ControlServer {
                             output: Vec::new(),
                             written: 0,
                             replied: false,
+                            waiting: false,
                             deadline: now + CLIENT_TIMEOUT,
                         },
                     );
@@ -161,7 +173,7 @@ impl ControlServer {
 
     /// Read the request, answer it, write the reply. True when the
     /// connection is finished (answered and flushed, or broken).
-    fn drive(c: &mut Conn, handler: &mut dyn FnMut(&str) -> String) -> bool {
+    fn drive(c: &mut Conn, token: Token, handler: &mut dyn FnMut(Token, &str) -> Reply) -> bool {
         if !c.replied {
             let mut buf = [0u8; 512];
             let mut eof = false;
@@ -188,14 +200,17 @@ impl ControlServer {
             }
             let line = &c.input[..line_end.unwrap_or(c.input.len())];
             let reply = match std::str::from_utf8(line) {
-                Ok(req) => handler(req.trim()),
-                Err(_) => error_reply("request is not UTF-8"),
+                Ok(req) => handler(token, req.trim()),
+                Err(_) => Reply::Now(error_reply("request is not UTF-8")),
             };
-            c.output = reply.into_bytes();
-            if !c.output.ends_with(b"\n") {
-                c.output.push(b'\n');
-            }
             c.replied = true;
+            match reply {
+                Reply::Now(text) => Self::set_output(c, text),
+                Reply::Later => c.waiting = true,
+            }
+        }
+        if c.waiting {
+            return false;
         }
         while c.written < c.output.len() {
             match c.stream.write(&c.output[c.written..]) {
@@ -207,6 +222,29 @@ impl ControlServer {
             }
         }
         true
+    }
+
+    fn set_output(c: &mut Conn, text: String) {
+        c.output = text.into_bytes();
+        if !c.output.ends_with(b"\n") {
+            c.output.push(b'\n');
+        }
+    }
+
+    /// Send the reply a handler deferred with `Reply::Later` (nothing if
+    /// the client has gone).
+    pub fn complete(&mut self, registry: &Registry, token: Token, text: String) {
+        let done = match self.conns.get_mut(&token) {
+            Some(c) if c.waiting => {
+                c.waiting = false;
+                Self::set_output(c, text);
+                Self::drive(c, token, &mut |_, _| Reply::Now(String::new()))
+            }
+            _ => return,
+        };
+        if done {
+            self.close(registry, token);
+        }
     }
 
     fn close(&mut self, registry: &Registry, token: Token) {
@@ -256,7 +294,7 @@ mod tests {
     fn serve_until(
         server: &mut ControlServer,
         poll: &mut Poll,
-        handler: &mut dyn FnMut(&str) -> String,
+        handler: &mut dyn FnMut(Token, &str) -> Reply,
         done: impl Fn() -> bool,
     ) {
         let mut events = Events::with_capacity(16);
@@ -298,13 +336,13 @@ mod tests {
             (a, b)
         });
         let mut seen = Vec::new();
-        let mut handler = |req: &str| {
+        let mut handler = |_: Token, req: &str| {
             seen.push(req.to_string());
-            if req == "status" {
+            Reply::Now(if req == "status" {
                 "{\"ok\":true}".to_string()
             } else {
                 error_reply(&format!("unknown request '{req}'"))
-            }
+            })
         };
         serve_until(&mut server, &mut poll, &mut handler, || {
             client.is_finished()
@@ -314,6 +352,43 @@ mod tests {
         assert_eq!(b, "{\"error\":\"unknown request 'bogus'\"}\n");
         drop(server);
         assert!(!path.exists(), "socket removed on drop");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deferred_replies() {
+        let dir = std::env::temp_dir().join(format!("krs-ctl3-{}", std::process::id()));
+        let path = dir.join("control.sock");
+        let mut poll = Poll::new().expect("poll");
+        let mut server = ControlServer::bind(&path, poll.registry(), Token(1), 1000).expect("bind");
+        let p2 = path.clone();
+        let client = std::thread::spawn(move || request(&p2, "dump").expect("dump"));
+        let mut later = None;
+        let t0 = Instant::now();
+        let mut events = Events::with_capacity(8);
+        while later.is_none() && t0.elapsed() < Duration::from_secs(5) {
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .expect("poll");
+            for ev in &events {
+                server.on_event(poll.registry(), ev.token(), Instant::now(), &mut |t, _| {
+                    later = Some(t);
+                    Reply::Later
+                });
+            }
+        }
+        let token = later.expect("request seen");
+        // Nothing is sent until the reply is complete.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!client.is_finished());
+        server.complete(poll.registry(), token, "{\"done\":1}".into());
+        serve_until(
+            &mut server,
+            &mut poll,
+            &mut |_, _| Reply::Now(String::new()),
+            || client.is_finished(),
+        );
+        assert_eq!(client.join().expect("client"), "{\"done\":1}\n");
+        assert_eq!(server.conns.len(), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -332,9 +407,9 @@ mod tests {
             out
         });
         let mut calls = 0;
-        let mut handler = |_: &str| {
+        let mut handler = |_: Token, _: &str| {
             calls += 1;
-            String::new()
+            Reply::Now(String::new())
         };
         serve_until(&mut server, &mut poll, &mut handler, || big.is_finished());
         assert_eq!(
@@ -350,8 +425,8 @@ mod tests {
         poll.poll(&mut events, Some(Duration::from_millis(200)))
             .expect("poll");
         for ev in &events {
-            server.on_event(poll.registry(), ev.token(), Instant::now(), &mut |_| {
-                String::new()
+            server.on_event(poll.registry(), ev.token(), Instant::now(), &mut |_, _| {
+                Reply::Now(String::new())
             });
         }
         assert_eq!(server.conns.len(), 1);

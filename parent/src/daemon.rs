@@ -7,7 +7,7 @@
 //! talks to the kernel's VRRP or IPVS side, never runs a health check.
 
 use crate::cli::Options;
-use crate::control::{self, ControlServer};
+use crate::control::{self, ControlServer, Reply};
 use crate::log::{Level, Logger};
 use crate::restart::{Backoff, Watchdog};
 use crate::scripts::{Outcome, Runner};
@@ -112,6 +112,8 @@ struct PendingDump {
     deadline: Instant,
     waiting: Vec<Role>,
     parts: BTreeMap<Role, String>,
+    /// Control clients (`ctl dump`/`ctl stats`) waiting for the text.
+    clients: Vec<Token>,
 }
 
 pub struct Daemon {
@@ -156,7 +158,15 @@ impl Daemon {
     /// Set up the loop for a configuration that has no errors.
     pub fn new(opts: Options, log: Logger, cfg: config::model::Config) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGCHLD])?;
+        let mut signals = Signals::new([
+            SIGHUP,
+            SIGTERM,
+            SIGINT,
+            SIGUSR1,
+            SIGUSR2,
+            SIGCHLD,
+            crate::dump::sigjson(),
+        ])?;
         poll.registry()
             .register(&mut signals, TOKEN_SIGNALS, Interest::READABLE)?;
         let control = match ControlServer::bind(
@@ -813,10 +823,15 @@ impl Daemon {
         for sig in pending {
             match sig {
                 SIGCHLD => {} // reaped after the event batch
-                SIGHUP => self.reload(now),
+                SIGHUP => {
+                    let _ = self.reload(now);
+                }
                 SIGTERM | SIGINT => self.stop(now),
-                SIGUSR1 => self.start_dump(DumpKind::Data, now),
-                SIGUSR2 => self.start_dump(DumpKind::Stats, now),
+                SIGUSR1 => self.start_dump(DumpKind::Data, now, None),
+                SIGUSR2 => self.start_dump(DumpKind::Stats, now, None),
+                s if s == crate::dump::sigjson() => {
+                    let _ = self.write_json_dump();
+                }
                 _ => {}
             }
         }
@@ -844,10 +859,11 @@ impl Daemon {
     }
 
     /// SIGHUP: read the configuration again. If it has errors, nothing
-    /// changes: the running configuration stays and the errors are logged.
-    fn reload(&mut self, now: Instant) {
+    /// changes: the running configuration stays and the errors are logged
+    /// (and returned). `Ok` is the new configuration generation.
+    fn reload(&mut self, now: Instant) -> Result<u64, String> {
         if self.stop_deadline.is_some() {
-            return;
+            return Err("stopping".into());
         }
         self.say(Level::Info, "Reloading");
         if let Err(e) = self.notify.reloading() {
@@ -872,7 +888,20 @@ impl Daemon {
             // Still running the old configuration: ready again.
             self.ready_sent = None;
             self.check_ready();
-            return;
+            let errors: Vec<String> = loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == config::Severity::Error)
+                .map(|d| match &d.loc {
+                    Some(_) => d.to_string(),
+                    None => format!("{}: {d}", loaded.main_file.display()),
+                })
+                .collect();
+            return Err(format!(
+                "configuration has errors; keeping the running configuration (generation {}):\n{}",
+                self.state.generation,
+                errors.join("\n")
+            ));
         }
         let cfg = loaded.config;
         let wanted = wanted_roles(&self.opts, &cfg);
@@ -929,11 +958,12 @@ impl Daemon {
             &format!("Reload done, configuration generation {generation}"),
         );
         self.check_ready();
+        Ok(generation)
     }
 
     // ------------------------------------------------------------ dumps
 
-    fn start_dump(&mut self, kind: DumpKind, now: Instant) {
+    fn start_dump(&mut self, kind: DumpKind, now: Instant, client: Option<Token>) {
         let roles: Vec<Role> = self
             .slots
             .values()
@@ -952,6 +982,7 @@ impl Daemon {
             deadline: now + DUMP_WAIT,
             waiting: roles,
             parts: BTreeMap::new(),
+            clients: client.into_iter().collect(),
         });
         if self.dumps.last().is_some_and(|d| d.waiting.is_empty()) {
             if let Some(d) = self.dumps.pop() {
@@ -980,12 +1011,39 @@ impl Daemon {
     fn write_dump(&mut self, d: PendingDump) {
         let parent_part = self.state.dump_text(d.kind, &self.worker_rows());
         let res = crate::dump::write(d.kind, &parent_part, &d.parts, &d.waiting);
-        match res {
-            Ok(paths) => self.say(
-                Level::Info,
-                &format!("Dump written to {}", paths.join(", ")),
-            ),
-            Err(e) => self.say(Level::Err, &format!("Dump failed: {e}")),
+        let reply = match &res {
+            Ok(files) => {
+                let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+                self.say(
+                    Level::Info,
+                    &format!("Dump written to {}", paths.join(", ")),
+                );
+                dump_reply(files)
+            }
+            Err(e) => {
+                self.say(Level::Err, &format!("Dump failed: {e}"));
+                control::error_reply(&format!("dump failed: {e}"))
+            }
+        };
+        if let Some(ctl) = self.control.as_mut() {
+            for t in d.clients {
+                ctl.complete(self.poll.registry(), t, reply.clone());
+            }
+        }
+    }
+
+    /// SIGJSON: /tmp/keepalived.json from the parent's state.
+    fn write_json_dump(&mut self) -> String {
+        match crate::dump::write_json(&self.state) {
+            Ok(Some(file)) => {
+                self.say(Level::Info, &format!("JSON dump written to {}", file.0));
+                dump_reply(&[file])
+            }
+            Ok(None) => control::error_reply("no VRRP instance: no JSON dump (as keepalived)"),
+            Err(e) => {
+                self.say(Level::Err, &format!("JSON dump failed: {e}"));
+                control::error_reply(&format!("JSON dump failed: {e}"))
+            }
         }
     }
 
@@ -1011,40 +1069,67 @@ impl Daemon {
         let mut actions = Vec::new();
         let rows = self.worker_rows();
         let state = &self.state;
-        ctl.on_event(self.poll.registry(), token, now, &mut |req: &str| {
+        ctl.on_event(self.poll.registry(), token, now, &mut |t, req: &str| {
             let mut words = req.split_whitespace();
             match words.next().unwrap_or("") {
-                "status" => state.status_json(&rows).to_string(),
+                "status" => Reply::Now(state.status_json(&rows).to_string()),
                 "reload" => {
-                    actions.push(DumpOrReload::Reload);
-                    serde_json::json!({"reload": "started"}).to_string()
+                    actions.push((t, Deferred::Reload));
+                    Reply::Later
                 }
                 "dump" => {
-                    actions.push(DumpOrReload::Dump(DumpKind::Data));
-                    serde_json::json!({"dump": "started", "files": crate::dump::paths(DumpKind::Data)}).to_string()
+                    actions.push((t, Deferred::Dump(DumpKind::Data)));
+                    Reply::Later
                 }
                 "stats" => {
-                    actions.push(DumpOrReload::Dump(DumpKind::Stats));
-                    serde_json::json!({"stats": "started", "files": crate::dump::paths(DumpKind::Stats)}).to_string()
+                    actions.push((t, Deferred::Dump(DumpKind::Stats)));
+                    Reply::Later
                 }
-                other => control::error_reply(&format!(
-                    "unknown request '{other}' (status, reload, dump, stats)"
-                )),
+                "json" => {
+                    actions.push((t, Deferred::Json));
+                    Reply::Later
+                }
+                other => Reply::Now(control::error_reply(&format!(
+                    "unknown request '{other}' (status, reload, dump, stats, json)"
+                ))),
             }
         });
         self.control = Some(ctl);
-        for a in actions {
-            match a {
-                DumpOrReload::Reload => self.reload(now),
-                DumpOrReload::Dump(k) => self.start_dump(k, now),
+        for (t, a) in actions {
+            let reply = match a {
+                Deferred::Reload => Some(match self.reload(now) {
+                    Ok(generation) => {
+                        serde_json::json!({"reload": "done", "generation": generation}).to_string()
+                    }
+                    Err(e) => control::error_reply(&format!("reload failed: {e}")),
+                }),
+                Deferred::Json => Some(self.write_json_dump()),
+                Deferred::Dump(k) => {
+                    self.start_dump(k, now, Some(t));
+                    None
+                }
+            };
+            if let (Some(reply), Some(ctl)) = (reply, self.control.as_mut()) {
+                ctl.complete(self.poll.registry(), t, reply);
             }
         }
     }
 }
 
-enum DumpOrReload {
+/// What a control request waits for before its reply.
+enum Deferred {
     Reload,
     Dump(DumpKind),
+    Json,
+}
+
+/// The reply to `ctl dump`/`stats`/`json`: each file written and its text.
+fn dump_reply(files: &[(String, String)]) -> String {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(p, t)| serde_json::json!({"path": p, "text": t}))
+        .collect();
+    serde_json::json!({ "files": files }).to_string()
 }
 
 impl Drop for Daemon {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod control;
+pub mod ctl;
 pub mod daemon;
 pub mod dump;
 pub mod exit;
@@ -45,39 +46,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
             exit::OK
         }
         Command::Run(opts) => run_options(&opts),
-        Command::Ctl { socket, args } => ctl(&socket, &args),
+        Command::Ctl { socket, args } => ctl::main(&socket, &args),
         Command::Worker {
             role,
             file_check_paths,
         } => worker::main(&role, &file_check_paths),
-    }
-}
-
-/// `keepalived-rs ctl REQUEST`: print the daemon's reply.
-fn ctl(socket: &Path, args: &[String]) -> i32 {
-    let req = args
-        .iter()
-        .filter(|a| !a.starts_with("--"))
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if req.is_empty() {
-        eprintln!("usage: keepalived-rs ctl [--control-socket PATH] status|reload|dump|stats");
-        return exit::USAGE;
-    }
-    match control::request(socket, &req) {
-        Ok(reply) => {
-            print!("{reply}");
-            if reply.starts_with("{\"error\"") {
-                exit::USAGE
-            } else {
-                exit::OK
-            }
-        }
-        Err(e) => {
-            eprintln!("keepalived-rs ctl: {e}");
-            exit::FATAL
-        }
     }
 }
 

@@ -94,6 +94,32 @@ fn counters_json(c: Option<&VrrpCounters>) -> Value {
     })
 }
 
+/// A real server's health checkers as `ctl status` lists them: kind,
+/// target, interval, timeout and retries (FILE_CHECK: the file).
+fn checkers_json(rs: &config::model::lvs::RealServer) -> Vec<Value> {
+    let mut v: Vec<Value> = rs
+        .checkers
+        .iter()
+        .map(|c| {
+            json!({
+                "type": c.kind.keyword(),
+                "target": c.connection.as_ref().map(|k| k.dst.to_string()),
+                "interval_s": c.delay_loop.as_secs_f64(),
+                "timeout_s": c.connection.as_ref().map(|k| k.timeout.as_secs_f64()),
+                "retry": c.retry,
+                "alpha": c.alpha,
+            })
+        })
+        .collect();
+    v.extend(rs.file_checks.iter().map(|f| {
+        json!({
+            "type": "FILE_CHECK",
+            "target": f.path,
+        })
+    }));
+    v
+}
+
 /// keepalived's `/tmp/keepalived.stats` block for one instance
 /// (`vrrp_print_stats`), then the reasons keepalived has no line for.
 fn write_stats(s: &mut String, name: &str, c: &VrrpCounters) {
@@ -267,6 +293,8 @@ impl State {
                             "port": rs.addr.port(),
                             "up": h.is_some_and(|h| h.up),
                             "weight": h.map_or(rs.weight, |h| h.weight),
+                            "configured_weight": rs.weight,
+                            "checkers": checkers_json(rs),
                         })
                     })
                     .collect();

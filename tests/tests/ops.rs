@@ -261,3 +261,140 @@ fn unit_file_is_notify_and_hardened() {
         assert!(ours < theirs);
     }
 }
+
+fn ctl(d: &Daemon, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(tests::keepalived_rs_binary())
+        .arg("ctl")
+        .arg("--control-socket")
+        .arg(d.dir.join("ctl.sock"))
+        .args(args)
+        .output()
+        .expect("run ctl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `keepalived-rs ctl`: status as tables and as JSON, reload (good and
+/// bad), dump/stats/json printing what keepalived's files hold, and
+/// SIGJSON (SIGRTMIN+2) writing keepalived's /tmp/keepalived.json.
+#[test]
+fn ctl_commands() {
+    if !require_root() {
+        return;
+    }
+    let ns = NetNs::new("ops-ctl", &["eth0"]).expect("netns");
+    let d = Daemon::start(&ns, "ops-ctl", CONF, &[]);
+    d.wait_ready(3);
+
+    let (code, table, err) = ctl(&d, &["status"]);
+    eprintln!("ctl status:\n{table}");
+    assert_eq!(code, 0, "{err}");
+    assert!(table.starts_with("configuration generation 1\n"), "{table}");
+    assert!(
+        table.contains("WORKER  PID") && table.contains("RESTARTS"),
+        "{table}"
+    );
+    for role in ["vrrp", "check", "ipvs"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(role) && l.contains("  yes  ")),
+            "{role}: {table}"
+        );
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("VI_1 ") && l.contains("10.250.0.100/24")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("10.250.0.10:80")
+                && l.contains("TCP_CHECK 10.250.0.1:80 every 5s")),
+        "{table}"
+    );
+
+    let (code, json, _) = ctl(&d, &["status", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("status JSON");
+    let rs = &v["virtual_servers"][0]["real_servers"][0];
+    assert_eq!(rs["checkers"][0]["type"], "TCP_CHECK");
+    assert_eq!(rs["checkers"][0]["target"], "10.250.0.1:80");
+    assert_eq!(rs["checkers"][0]["timeout_s"], 1.0);
+
+    let (code, out, err) = ctl(&d, &["reload"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "reloaded: configuration generation 2\n"),
+        "{err}"
+    );
+    d.rewrite(&CONF.replace("virtual_router_id 51", "virtual_router_id 300"));
+    let (code, out, err) = ctl(&d, &["reload"]);
+    assert_ne!(code, 0);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("reload failed: configuration has errors")
+            && err.contains("(generation 2)")
+            && err.contains("virtual router id must be set"),
+        "{err}"
+    );
+    d.rewrite(CONF);
+
+    let (code, out, err) = ctl(&d, &["dump"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("==> /tmp/keepalived.data <==\n"), "{out}");
+    assert!(
+        out.contains("\n==> /tmp/keepalived_check.data <==\n"),
+        "{out}"
+    );
+    assert!(out.contains("VRRP Instance = VI_1"), "{out}");
+    let (code, out, err) = ctl(&d, &["stats"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("==> /tmp/keepalived.stats <==\n"), "{out}");
+    assert!(
+        out.contains("VRRP Instance: VI_1\n  Advertisements:"),
+        "{out}"
+    );
+
+    // SIGJSON and `ctl json`: keepalived's layout.
+    let _ = std::fs::remove_file("/tmp/keepalived.json");
+    let st = std::process::Command::new("kill")
+        .args(["-s", "RTMIN+2", &d.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let t0 = Instant::now();
+    let text = loop {
+        if let Ok(t) = std::fs::read_to_string("/tmp/keepalived.json") {
+            if t.ends_with('\n') {
+                break t;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no /tmp/keepalived.json"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let j: serde_json::Value = serde_json::from_str(&text).expect("keepalived.json");
+    assert_eq!(j[0]["data"]["iname"], "VI_1");
+    assert_eq!(j[0]["data"]["vrid"], 51);
+    assert_eq!(j[0]["data"]["ifp_ifname"], "eth0");
+    assert_eq!(j[0]["data"]["vips"][0], "10.250.0.100/24");
+    assert!(j[0]["stats"]["advert_rcvd"].is_u64());
+    let (code, out, _) = ctl(&d, &["json"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("==> /tmp/keepalived.json <==\n[{\"data\":"),
+        "{out}"
+    );
+
+    let (code, _, err) = ctl(&d, &["bogus"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("usage: keepalived-rs ctl"), "{err}");
+}
