@@ -253,6 +253,11 @@ pub fn wait_capturing(err: &Path, limit: Duration) {
 impl BridgeCapture {
     /// Start capturing on the bridge; returns once dumpcap is capturing.
     pub fn start(lan: &Lan, tag: &str) -> BridgeCapture {
+        Self::start_filtered(lan, tag, "ip proto 112 or ip6 proto 112")
+    }
+
+    /// Start capturing what the capture filter `filter` lets through.
+    pub fn start_filtered(lan: &Lan, tag: &str, filter: &str) -> BridgeCapture {
         let base = std::env::temp_dir().join(format!("krs-cap-{tag}-{}", std::process::id()));
         let pcap = base.with_extension("pcap");
         let err = base.with_extension("err");
@@ -262,14 +267,7 @@ impl BridgeCapture {
             .bridge()
             .command("tshark")
             .process_group(0)
-            .args([
-                "-q",
-                "-n",
-                "-i",
-                "br0",
-                "-f",
-                "ip proto 112 or ip6 proto 112",
-            ])
+            .args(["-q", "-n", "-i", "br0", "-f", filter])
             .arg("-w")
             .arg(&pcap)
             .stdout(Stdio::null())
@@ -308,6 +306,54 @@ impl BridgeCapture {
         self.stop();
         decode(&self.pcap)
     }
+}
+
+/// A gratuitous ARP or unsolicited neighbour advertisement seen on the
+/// bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub eth_src: String,
+    /// The ARP sender hardware address (empty for an NA).
+    pub arp_sha: String,
+    /// The address announced (ARP sender / NA target).
+    pub addr: String,
+}
+
+/// Decode the gratuitous ARPs and neighbour advertisements of a pcap.
+pub fn decode_announcements(pcap: &Path) -> Vec<Announcement> {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .args(["-Y", "arp or icmpv6.type == 136"])
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args([
+            "-e",
+            "eth.src",
+            "-e",
+            "arp.src.hw_mac",
+            "-e",
+            "arp.src.proto_ipv4",
+        ])
+        .args(["-e", "icmpv6.nd.na.target_address"])
+        .output()
+        .expect("run tshark -r");
+    assert!(
+        out.status.success(),
+        "tshark -r {}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (f.len() >= 4).then(|| Announcement {
+                eth_src: f[0].to_string(),
+                arp_sha: f[1].to_string(),
+                addr: if f[2].is_empty() { f[3] } else { f[2] }.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Decode the VRRP adverts of a pcap file with tshark.

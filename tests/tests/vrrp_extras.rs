@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 use tests::daemon::{Daemon, logs, wait_until};
-use tests::lan::{Lan, ip};
+use tests::lan::{BridgeCapture, Lan, decode_announcements, ip};
 use tests::{Requirement, require};
 
 /// Stop a daemon with SIGTERM and wait for it to exit.
@@ -31,6 +31,25 @@ fn stop(d: &mut Daemon) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A command the test needs (`CMD --version` runs); under CI a missing
+/// one fails the test.
+fn tool_present(cmd: &str) -> bool {
+    let ok = std::process::Command::new(cmd)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !tests::privilege::in_ci(),
+            "{cmd} is missing (scripts/deps.sh installs it); CI=true: failing"
+        );
+        eprintln!("!!! SKIPPED: this test needs {cmd}");
+    }
+    ok
 }
 
 // ------------------------------------------------------------ routes
@@ -245,4 +264,306 @@ fn routes_rules_and_static_entries_as_keepalived() {
     stop(&mut ka);
     let after = same_on_both(&lan, "after stop", &[&rs, &ka]);
     assert!(after.is_empty(), "left after stop: {after:?}");
+}
+
+// ------------------------------------------------------------ VMAC
+
+fn vmac_conf(priority: u8) -> String {
+    format!(
+        r#"
+global_defs {{
+    router_id vmac_{priority}
+}}
+vrrp_instance V4 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    use_vmac
+    virtual_ipaddress {{
+        10.201.0.100/24
+    }}
+}}
+vrrp_instance V6 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority {priority}
+    advert_int 1
+    use_vmac
+    virtual_ipaddress {{
+        fe80::52/64
+        2001:db8::52/64
+    }}
+}}
+"#
+    )
+}
+
+const MAC4: &str = "00:00:5e:00:01:33";
+const MAC6: &str = "00:00:5e:00:02:34";
+
+/// How a node's VMACs and interfaces are set up: the VMACs' kind, mode,
+/// MAC and address generation, and the sysctls keepalived sets.
+fn vmac_setup(lan: &Lan, node: usize) -> Vec<String> {
+    let ns = &lan.nodes[node];
+    let mut v = Vec::new();
+    for dev in ["vrrp.51", "vrrp.52"] {
+        let d = ip(&["-n", ns.name(), "-d", "link", "show", dev]);
+        let words: Vec<&str> = d.split_whitespace().collect();
+        let after = |w: &str| {
+            words
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+                .unwrap_or("?")
+                .to_string()
+        };
+        v.push(format!(
+            "{dev}: mac {} addrgenmode {}",
+            after("link/ether"),
+            after("addrgenmode")
+        ));
+        v.push(format!(
+            "{dev}: macvlan mode private {}",
+            d.contains("macvlan mode private")
+        ));
+    }
+    let read = |fam: &str, dev: &str, key: &str| sysctl(lan, node, fam, dev, key);
+    for dev in ["eth0", "vrrp.51", "vrrp.52"] {
+        for key in [
+            "arp_ignore",
+            "arp_filter",
+            "rp_filter",
+            "accept_local",
+            "promote_secondaries",
+        ] {
+            v.push(format!("{dev} ipv4 {key}={}", read("ipv4", dev, key)));
+        }
+        for key in ["disable_ipv6", "addr_gen_mode"] {
+            v.push(format!("{dev} ipv6 {key}={}", read("ipv6", dev, key)));
+        }
+    }
+    v
+}
+
+/// `net.{fam}.conf.{dev}.{key}` in a node.
+fn sysctl(lan: &Lan, node: usize, fam: &str, dev: &str, key: &str) -> String {
+    let out = lan.nodes[node]
+        .command("cat")
+        .arg(format!("/proc/sys/net/{fam}/conf/{dev}/{key}"))
+        .output()
+        .expect("cat");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The IPv6 link-local addresses of a node's device.
+fn link_locals(lan: &Lan, node: usize, dev: &str) -> Vec<String> {
+    ip(&[
+        "-n",
+        lan.nodes[node].name(),
+        "-6",
+        "-o",
+        "addr",
+        "show",
+        "dev",
+        dev,
+        "scope",
+        "link",
+    ])
+    .lines()
+    .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+    .collect()
+}
+
+/// `ip addr show dev DEV` contains `what` (a missing DEV does not).
+fn on_dev(lan: &Lan, node: usize, dev: &str, what: &str) -> bool {
+    std::process::Command::new("ip")
+        .args([
+            "-n",
+            lan.nodes[node].name(),
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            dev,
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(what))
+}
+
+fn dev_exists(lan: &Lan, node: usize, dev: &str) -> bool {
+    ip(&["-n", lan.nodes[node].name(), "-o", "link", "show"])
+        .lines()
+        .any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|n| n.split('@').next() == Some(dev))
+        })
+}
+
+#[test]
+fn vmac_as_keepalived() {
+    if !require(
+        "the VRRP VMAC test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+    {
+        return;
+    }
+    let lan = Lan::new("vrvmac", 2);
+    let mut cap = BridgeCapture::start_filtered(
+        &lan,
+        "vmac",
+        "ip proto 112 or ip6 proto 112 or arp or icmp6",
+    );
+    let mut rs = Daemon::start(&lan.nodes[0], "vmac-rs", &vmac_conf(150), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "vmac-ka", &vmac_conf(100), &["-P"]);
+    let t = wait_until(
+        "keepalived-rs MASTER on its VMACs",
+        Duration::from_secs(10),
+        &[&rs, &ka],
+        || {
+            on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24")
+                && on_dev(&lan, 0, "vrrp.52", "2001:db8::52/64")
+        },
+    );
+    eprintln!(
+        "vmac: keepalived-rs MASTER in {:.0} ms",
+        t.as_secs_f64() * 1000.0
+    );
+    // keepalived (BACKUP) made the same VMACs, with the same settings.
+    wait_until(
+        "keepalived's VMACs",
+        Duration::from_secs(5),
+        &[&rs, &ka],
+        || dev_exists(&lan, 1, "vrrp.51") && dev_exists(&lan, 1, "vrrp.52"),
+    );
+    let rs_setup = vmac_setup(&lan, 0);
+    assert_eq!(
+        rs_setup,
+        vmac_setup(&lan, 1),
+        "keepalived-rs (left) and keepalived (right) set VMACs up differently"
+    );
+    eprintln!("vmac: both:\n  {}", rs_setup.join("\n  "));
+    for want in [
+        format!("vrrp.51: mac {MAC4} addrgenmode none"),
+        format!("vrrp.52: mac {MAC6} addrgenmode none"),
+        "vrrp.51: macvlan mode private true".to_string(),
+        "vrrp.52: macvlan mode private true".to_string(),
+        "eth0 ipv4 arp_ignore=1".to_string(),
+        "eth0 ipv4 arp_filter=1".to_string(),
+        "vrrp.51 ipv4 accept_local=1".to_string(),
+        "vrrp.51 ipv6 disable_ipv6=1".to_string(),
+    ] {
+        assert!(rs_setup.contains(&want), "{want} not in {rs_setup:?}");
+    }
+    // The IPv6 VMAC carries the base interface's link-local address.
+    for node in [0, 1] {
+        let base = link_locals(&lan, node, "eth0");
+        let vmac = link_locals(&lan, node, "vrrp.52");
+        assert!(
+            !base.is_empty() && base.iter().all(|a| vmac.contains(a)),
+            "node {}: eth0 {base:?}, vrrp.52 {vmac:?}",
+            node + 1
+        );
+    }
+    // Stop: keepalived takes over; our VMACs are gone and eth0's ARP
+    // sysctls are back (keepalived 2.2.7 leaves them at 1).
+    stop(&mut rs);
+    wait_until(
+        "keepalived MASTER",
+        Duration::from_secs(5),
+        &[&rs, &ka],
+        || {
+            on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24")
+                && on_dev(&lan, 1, "vrrp.52", "2001:db8::52/64")
+        },
+    );
+    assert!(!dev_exists(&lan, 0, "vrrp.51") && !dev_exists(&lan, 0, "vrrp.52"));
+    for key in ["arp_ignore", "arp_filter"] {
+        assert_eq!(sysctl(&lan, 0, "ipv4", "eth0", key), "0", "eth0 {key}");
+    }
+    // Started again it preempts; a killed VRRP worker's successor adopts
+    // the VMACs (keepalived#2693) and stays MASTER.
+    let mut rs = Daemon::start(&lan.nodes[0], "vmac-rs2", &vmac_conf(150), &[]);
+    wait_until(
+        "keepalived-rs preempts",
+        Duration::from_secs(10),
+        &[&rs, &ka],
+        || {
+            on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24")
+                && !on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24")
+        },
+    );
+    let st = rs.status().expect("status");
+    let (pid, _, _) = tests::daemon::worker(&st, "vrrp").expect("vrrp worker");
+    tests::daemon::signal_pid(pid, "KILL");
+    rs.wait_for("a new VRRP worker", Duration::from_secs(10), |s| {
+        tests::daemon::worker(s, "vrrp").is_some_and(|(p, r, ready)| p != pid && r >= 1 && ready)
+    });
+    wait_until("VMACs adopted", Duration::from_secs(5), &[&rs, &ka], || {
+        rs.log().contains("(V4) adopting the existing VMAC vrrp.51")
+            && rs.log().contains("(V6) adopting the existing VMAC vrrp.52")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24"),
+        "{}",
+        rs.log()
+    );
+    assert!(
+        !on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24"),
+        "{}",
+        logs(&[&rs, &ka])
+    );
+    stop(&mut rs);
+    assert!(!dev_exists(&lan, 0, "vrrp.51") && !dev_exists(&lan, 0, "vrrp.52"));
+    std::thread::sleep(Duration::from_millis(1500));
+    stop(&mut ka);
+    cap.stop();
+    // On the wire: every advert of either implementation comes from the
+    // VMAC's MAC, and so do the gratuitous ARPs and NAs for the VIPs.
+    let adverts = tests::lan::decode(cap.pcap());
+    for (node, src4) in [(0, "10.201.0.1"), (1, "10.201.0.2")] {
+        let v4: Vec<_> = adverts.iter().filter(|a| a.src == src4).collect();
+        assert!(!v4.is_empty(), "no IPv4 advert from node {}", node + 1);
+        assert!(
+            v4.iter().all(|a| a.eth_src == MAC4 && a.vrid == "51"),
+            "{v4:?}"
+        );
+        let v6: Vec<_> = adverts
+            .iter()
+            .filter(|a| {
+                a.vrid == "52"
+                    && link_locals(&lan, node, "eth0")
+                        .iter()
+                        .any(|l| l.starts_with(&a.src))
+            })
+            .collect();
+        assert!(!v6.is_empty(), "no IPv6 advert from node {}", node + 1);
+        assert!(v6.iter().all(|a| a.eth_src == MAC6), "{v6:?}");
+    }
+    let ann = decode_announcements(cap.pcap());
+    let garps: Vec<_> = ann.iter().filter(|a| a.addr == "10.201.0.100").collect();
+    assert!(garps.len() >= 2, "{ann:?}");
+    assert!(
+        garps.iter().all(|a| a.eth_src == MAC4 && a.arp_sha == MAC4),
+        "{garps:?}"
+    );
+    let nas: Vec<_> = ann.iter().filter(|a| a.addr == "2001:db8::52").collect();
+    assert!(nas.len() >= 2, "{ann:?}");
+    assert!(nas.iter().all(|a| a.eth_src == MAC6), "{nas:?}");
+    eprintln!(
+        "vmac: {} adverts, {} GARPs, {} NAs on the bridge, all from the VMAC MACs",
+        adverts.len(),
+        garps.len(),
+        nas.len()
+    );
 }

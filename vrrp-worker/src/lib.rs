@@ -15,6 +15,7 @@ pub mod machine;
 pub mod packet;
 mod statics;
 mod sys;
+mod vmac;
 
 use config::model::vrrp::{Family, VrrpInstance};
 use io::IpFamily;
@@ -56,7 +57,7 @@ fn state_name(s: VrrpState) -> &'static str {
 /// Every address an instance installs when MASTER: `virtual_ipaddress`
 /// and `virtual_ipaddress_excluded`, with the interface each goes on.
 fn instance_vips(cfg: &VrrpInstance) -> Vec<(String, &config::model::vrrp::IpAddress)> {
-    let default = cfg.interface.clone().unwrap_or_default();
+    let default = vmac::vip_ifname(cfg).unwrap_or_default();
     cfg.virtual_ipaddresses
         .iter()
         .chain(&cfg.virtual_ipaddresses_excluded)
@@ -90,6 +91,10 @@ pub struct VrrpWorker {
     /// `--dont-release-vrrp`: leave VIPs, routes, rules and static entries
     /// installed on stop.
     dont_release: bool,
+    /// VMACs made or adopted (by name).
+    adopted_vmacs: BTreeSet<String>,
+    /// Base interfaces' ARP sysctls before their first IPv4 VMAC.
+    vmac_saved: BTreeMap<String, Vec<(&'static str, i64)>>,
 }
 
 impl VrrpWorker {
@@ -104,6 +109,8 @@ impl VrrpWorker {
         now: Instant,
         dont_release: bool,
     ) -> VrrpWorker {
+        let mut slice = slice;
+        vmac::resolve_names(&mut slice.vrrp.instances);
         let machine = Machine::new(&slice, &scripts, restored);
         let mut w = VrrpWorker {
             generation,
@@ -119,6 +126,8 @@ impl VrrpWorker {
             next_stats: now + STATS_INTERVAL,
             stopped: false,
             dont_release,
+            adopted_vmacs: BTreeSet::new(),
+            vmac_saved: BTreeMap::new(),
         };
         w.index_config();
         w
@@ -149,8 +158,10 @@ impl VrrpWorker {
     fn wanted_sockets(&self) -> BTreeMap<SockKey, BTreeSet<IpAddr>> {
         let mut m: BTreeMap<SockKey, BTreeSet<IpAddr>> = BTreeMap::new();
         for i in &self.slice.vrrp.instances {
-            let Some(ifname) = &i.interface else { continue };
-            let groups = m.entry((ifname.clone(), ip_family(i.family))).or_default();
+            let Some(ifname) = vmac::advert_ifname(i) else {
+                continue;
+            };
+            let groups = m.entry((ifname, ip_family(i.family))).or_default();
             if !i.unicast {
                 groups.extend(i.mcast_dst_ip);
             }
@@ -228,7 +239,7 @@ impl VrrpWorker {
         let Some(src) = self.machine.source_address(id) else {
             return;
         };
-        let Some(ifname) = cfg.interface.clone() else {
+        let Some(ifname) = vmac::advert_ifname(cfg) else {
             return;
         };
         let key = (ifname, ip_family(cfg.family));
@@ -469,12 +480,30 @@ impl VrrpWorker {
                 IpFamily::V6 => Family::Ipv6,
             };
             let unicast = !meta.dst.is_multicast();
-            let Some(id) = self.machine.find(&key.0, family, vrid, unicast) else {
+            let Some(id) = self.find_instance(&key.0, family, vrid, unicast) else {
                 continue;
             };
             let actions = self.machine.receive(now, id, vrrp, &meta);
             self.run(out, now, actions);
         }
+    }
+
+    /// The instance whose adverts arrive on `ifname` (its VMAC's adverts
+    /// arrive on the VMAC).
+    fn find_instance(
+        &self,
+        ifname: &str,
+        family: Family,
+        vrid: u8,
+        unicast: bool,
+    ) -> Option<InstanceId> {
+        self.machine.instance_ids().find(|id| {
+            let c = self.machine.config(*id);
+            c.vrid == vrid
+                && c.family == family
+                && vmac::advert_ifname(c).as_deref() == Some(ifname)
+                && c.unicast_peers.is_empty() != unicast
+        })
     }
 
     fn on_net_events(&mut self, out: &mut Out<'_>) {
@@ -489,6 +518,9 @@ impl VrrpWorker {
             return;
         }
         let now = Instant::now();
+        if !changes.links.is_empty() && self.vmacs_missing() {
+            self.ensure_vmacs(out);
+        }
         if !changes.links.is_empty() {
             // Interfaces re-created or appearing: their sockets follow.
             self.sync_sockets(out);
@@ -549,10 +581,12 @@ impl VrrpWorker {
         }
         self.run(out, now, actions);
         self.remove_statics(out);
+        self.stop_vmacs(out);
         self.send_stats(out, true);
     }
 
-    fn reload(&mut self, out: &mut Out<'_>, slice: VrrpSlice, scripts: Vec<ScriptEntry>) {
+    fn reload(&mut self, out: &mut Out<'_>, mut slice: VrrpSlice, scripts: Vec<ScriptEntry>) {
+        vmac::resolve_names(&mut slice.vrrp.instances);
         let now = Instant::now();
         let snapshot = self.machine.snapshot();
         // What each instance had installed.
@@ -572,8 +606,21 @@ impl VrrpWorker {
         }
         self.retire_removed(out, now, &slice, &snapshot);
         self.machine = Machine::new(&slice, &scripts, &snapshot);
+        let old_vmacs: Vec<vmac::VmacPlan> =
+            self.vmac_plans().into_iter().map(|(_, p)| p).collect();
         let old = std::mem::replace(&mut self.slice, slice);
         self.reload_statics(out, &old.vrrp);
+        let new_vmacs: Vec<vmac::VmacPlan> =
+            self.vmac_plans().into_iter().map(|(_, p)| p).collect();
+        let gone: Vec<String> = old_vmacs
+            .into_iter()
+            .filter(|p| !new_vmacs.contains(p))
+            .map(|p| p.name)
+            .collect();
+        if !gone.is_empty() {
+            self.remove_vmacs(out, &gone);
+        }
+        self.ensure_vmacs(out);
         self.scripts = scripts;
         self.index_config();
         self.send_errors.clear();
@@ -891,6 +938,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             w.clear_leftovers(&mut out);
         }
         w.install_statics(&mut out);
+        w.ensure_vmacs(&mut out);
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));

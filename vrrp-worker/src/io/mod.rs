@@ -5,6 +5,7 @@
 //! - [`netlink`]: rtnetlink requests (links, addresses, VIP add/remove) and
 //!   link/address events.
 //! - [`route`]: `virtual_routes` / `virtual_rules` as rtnetlink requests.
+//! - [`sysctl`]: per-interface sysctls for VMACs, in /proc/sys/net.
 //! - [`garp`]: gratuitous ARP and unsolicited neighbour advertisements on an
 //!   `AF_PACKET` socket, in keepalived's wire format.
 //!
@@ -17,6 +18,7 @@ pub mod garp;
 pub mod netlink;
 pub mod route;
 pub mod shell;
+pub mod sysctl;
 
 pub use advert::{IPPROTO_AH, IPPROTO_VRRP, IpFamily, Received, RecvError, VrrpSocket};
 pub use garp::FrameSender;

@@ -35,7 +35,15 @@ const RTM_GETADDR: u16 = 22;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// linux/if_link.h `MACVLAN_MODE_PRIVATE`.
+pub const MACVLAN_MODE_PRIVATE: u32 = 1;
+const NLA_F_NESTED: u16 = 0x8000;
 
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -79,6 +87,12 @@ pub struct LinkInfo {
     pub flags: u32,
     pub mtu: u32,
     pub operstate: u8,
+    /// IFLA_LINK: the lower interface (a macvlan's base).
+    pub lower: Option<u32>,
+    /// IFLA_INFO_KIND (`macvlan`, `veth`, ...).
+    pub kind: Option<String>,
+    /// A macvlan's IFLA_MACVLAN_MODE.
+    pub macvlan_mode: Option<u32>,
 }
 
 impl LinkInfo {
@@ -374,9 +388,28 @@ fn parse_link(body: &[u8]) -> Option<LinkInfo> {
         flags,
         mtu: 0,
         operstate: 0,
+        lower: None,
+        kind: None,
+        macvlan_mode: None,
     };
     for (ty, data) in attrs(body, 16) {
         match ty {
+            IFLA_LINK => l.lower = u32_at(data, 0),
+            IFLA_LINKINFO => {
+                for (t, d) in attrs(data, 0) {
+                    match t {
+                        IFLA_INFO_KIND => l.kind = Some(cstr(d)),
+                        IFLA_INFO_DATA => {
+                            for (t, d) in attrs(d, 0) {
+                                if t == IFLA_MACVLAN_MODE {
+                                    l.macvlan_mode = u32_at(d, 0);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
             IFLA_IFNAME => l.name = cstr(data),
             IFLA_ADDRESS => l.mac = data.to_vec(),
             IFLA_MTU => l.mtu = u32_at(data, 0).unwrap_or(0),
@@ -608,7 +641,59 @@ impl Rtnl {
     }
 }
 
+/// The RTM_NEWLINK request creating macvlan `name` on `lower` with MAC
+/// `mac` in `mode`, down (keepalived's `netlink_link_add_vmac`).
+pub(crate) fn macvlan_request(
+    name: &str,
+    lower: u32,
+    mac: [u8; 6],
+    mode: u32,
+    seq: u32,
+) -> Vec<u8> {
+    let mut m = Msg::new(RTM_NEWLINK, Msg::CREATE_EXCL, seq);
+    m.put(&[0u8; 16]);
+    let mut n = name.as_bytes().to_vec();
+    n.push(0);
+    m.attr(IFLA_IFNAME, &n);
+    m.attr(IFLA_LINK, &lower.to_ne_bytes());
+    m.attr(IFLA_ADDRESS, &mac);
+    let mut data = Msg::empty();
+    data.attr(IFLA_MACVLAN_MODE, &mode.to_ne_bytes());
+    let mut info = Msg::empty();
+    info.attr(IFLA_INFO_KIND, b"macvlan");
+    info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.into_bytes());
+    m.attr(IFLA_LINKINFO | NLA_F_NESTED, &info.into_bytes());
+    m.finish()
+}
+
+/// RTM_NEWLINK setting IFF_UP on or off on interface `index`.
+pub(crate) fn link_updown_request(index: u32, up: bool, seq: u32) -> Vec<u8> {
+    let mut m = Msg::new(RTM_NEWLINK, Msg::ACK, seq);
+    // struct ifinfomsg { family, pad, type, index, flags, change }
+    let mut ifi = [0u8; 16];
+    ifi[4..8].copy_from_slice(&index.to_ne_bytes());
+    ifi[8..12].copy_from_slice(&(if up { IFF_UP } else { 0 }).to_ne_bytes());
+    ifi[12..16].copy_from_slice(&IFF_UP.to_ne_bytes());
+    m.put(&ifi);
+    m.finish()
+}
+
+/// RTM_DELLINK of interface `index`.
+pub(crate) fn del_link_request(index: u32, seq: u32) -> Vec<u8> {
+    let mut m = Msg::new(RTM_DELLINK, Msg::ACK, seq);
+    let mut ifi = [0u8; 16];
+    ifi[4..8].copy_from_slice(&index.to_ne_bytes());
+    m.put(&ifi);
+    m.finish()
+}
+
 impl Rtnl {
+    /// Send an encoded link request; `Ok(0)` or the kernel's errno.
+    pub fn link_request(&mut self, encode: impl FnOnce(u32) -> Vec<u8>) -> io::Result<i32> {
+        let seq = self.next_seq();
+        self.request(encode(seq), seq)
+    }
+
     /// Send an encoded RTM_NEWROUTE/RTM_NEWRULE (`add`) or
     /// RTM_DELROUTE/RTM_DELRULE request; one that exists already (add) or
     /// is not there (remove) is not an error.
@@ -798,5 +883,34 @@ mod tests {
                 let _ = parse_addr(m.body);
             }
         }
+    }
+
+    #[test]
+    fn a_macvlan_request_reads_back_as_the_link_it_creates() {
+        let mac = [0, 0, 0x5e, 0, 1, 51];
+        let req = macvlan_request("vrrp.51", 3, mac, MACVLAN_MODE_PRIVATE, 9);
+        let ms = messages(&req);
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].ty, RTM_NEWLINK);
+        assert_eq!(ms[0].seq, 9);
+        assert_eq!(ms[0].flags, Msg::CREATE_EXCL);
+        let l = parse_link(ms[0].body).unwrap();
+        assert_eq!(l.name, "vrrp.51");
+        assert_eq!(l.lower, Some(3));
+        assert_eq!(l.mac6(), Some(mac));
+        assert_eq!(l.kind.as_deref(), Some("macvlan"));
+        assert_eq!(l.macvlan_mode, Some(MACVLAN_MODE_PRIVATE));
+        // Up and down change IFF_UP only; delete names the index.
+        let up = link_updown_request(4, true, 1);
+        let b = messages(&up)[0].body;
+        assert_eq!(
+            (u32_at(b, 4), u32_at(b, 8), u32_at(b, 12)),
+            (Some(4), Some(IFF_UP), Some(IFF_UP))
+        );
+        let down = link_updown_request(4, false, 1);
+        assert_eq!(u32_at(messages(&down)[0].body, 8), Some(0));
+        let del = del_link_request(4, 2);
+        assert_eq!(messages(&del)[0].ty, RTM_DELLINK);
+        assert_eq!(u32_at(messages(&del)[0].body, 4), Some(4));
     }
 }

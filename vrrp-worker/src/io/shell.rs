@@ -349,6 +349,52 @@ impl Shell {
             .map_err(|e| e.to_string())
     }
 
+    // ------------------------------------------------------------ links
+
+    /// Create macvlan `name` on interface `lower` with `mac`, down.
+    /// `Err` with the kernel's error (EEXIST: the name is taken).
+    pub fn create_macvlan(&mut self, name: &str, lower: u32, mac: [u8; 6]) -> io::Result<()> {
+        let mode = super::netlink::MACVLAN_MODE_PRIVATE;
+        match self
+            .rtnl
+            .link_request(|seq| super::netlink::macvlan_request(name, lower, mac, mode, seq))?
+        {
+            0 => self.refresh(),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// Set interface `index` up or down.
+    pub fn set_link_up(&mut self, index: u32, up: bool) -> io::Result<()> {
+        match self
+            .rtnl
+            .link_request(|seq| super::netlink::link_updown_request(index, up, seq))?
+        {
+            0 => Ok(()),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// Delete interface `index` (gone already is not an error).
+    pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
+        match self
+            .rtnl
+            .link_request(|seq| super::netlink::del_link_request(index, seq))?
+        {
+            0 | libc::ENODEV => {
+                self.links.remove(&index);
+                self.addrs.retain(|a| a.index != index);
+                Ok(())
+            }
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// The addresses of interface `index`.
+    pub fn addresses_of(&self, index: u32) -> impl Iterator<Item = &AddrInfo> {
+        self.addrs.iter().filter(move |a| a.index == index)
+    }
+
     // ------------------------------------------------------------ GARP / NA
 
     /// Queue `repeat` rounds of gratuitous ARP (IPv4) / unsolicited NA

@@ -1,0 +1,371 @@
+//! `use_vmac [NAME]`: a macvlan interface in private mode on the
+//! instance's interface, carrying the VRRP virtual MAC
+//! (00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6), as
+//! keepalived 2.2.7's `vrrp_vmac.c` makes it:
+//!
+//! - named NAME, else `vrrp.VRID` (IPv4) / `vrrp6.VRID` (IPv6); created
+//!   at start and kept up in every state; its VIPs go on it and its
+//!   adverts and gratuitous ARPs leave from it (with `vmac_xmit_base`, the
+//!   adverts leave from the base interface instead);
+//! - IPv6 address generation off; an IPv4 VMAC gets IPv6 disabled,
+//!   `arp_ignore` 1, `accept_local` 1, `rp_filter` 0,
+//!   `promote_secondaries` 1, and its base interface `arp_ignore` 1 and
+//!   `arp_filter` 1 (restored when the worker stops); an IPv6 VMAC gets the
+//!   base interface's link-local address (nodad, preferred lifetime 0);
+//! - deleted on stop (kept with `--dont-release-vrrp`); one that exists
+//!   already with our base and MAC (a restarted worker's, or a daemon
+//!   killed outright) is adopted rather than failing (keepalived#2693).
+//!
+//! The sysctls are written in /proc/sys/net (see [`crate::io::sysctl`]).
+
+use crate::io::netlink::{AddrSpec, IFA_F_NODAD};
+use crate::io::sysctl;
+use crate::{Out, VrrpWorker, log};
+use config::model::vrrp::{Family, VrrpInstance};
+use ipc::LogLevel;
+use std::net::IpAddr;
+
+/// The VMAC an instance uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VmacPlan {
+    pub name: String,
+    pub base: String,
+    pub mac: [u8; 6],
+    pub v6: bool,
+}
+
+/// Give every unnamed VMAC keepalived's default name: `vrrp.VRID`; an
+/// IPv6 instance whose VRID an IPv4 instance's unnamed VMAC already uses
+/// gets `vrrp6.VRID`.
+pub(crate) fn resolve_names(instances: &mut [VrrpInstance]) {
+    let v4_vrids: Vec<u8> = instances
+        .iter()
+        .filter(|i| i.family == Family::Ipv4)
+        .filter(|i| i.use_vmac.as_ref().is_some_and(|v| v.ifname.is_none()))
+        .map(|i| i.vrid)
+        .collect();
+    for i in instances.iter_mut() {
+        let (vrid, v6) = (i.vrid, i.family == Family::Ipv6);
+        if let Some(v) = i.use_vmac.as_mut() {
+            if v.ifname.is_none() {
+                let prefix = if v6 && v4_vrids.contains(&vrid) {
+                    "vrrp6"
+                } else {
+                    "vrrp"
+                };
+                v.ifname = Some(format!("{prefix}.{vrid}"));
+            }
+        }
+    }
+}
+
+/// The VMAC of an instance with `use_vmac` (and an interface).
+pub(crate) fn plan(cfg: &VrrpInstance) -> Option<VmacPlan> {
+    let v = cfg.use_vmac.as_ref()?;
+    let base = cfg.interface.clone()?;
+    let v6 = cfg.family == Family::Ipv6;
+    let name = v
+        .ifname
+        .clone()
+        .unwrap_or_else(|| format!("vrrp.{}", cfg.vrid));
+    let mac = match v.mac {
+        Some(mut m) => {
+            if v.mac_use_vrid {
+                m[5] = cfg.vrid;
+            }
+            m
+        }
+        None => [0, 0, 0x5e, 0, if v6 { 2 } else { 1 }, cfg.vrid],
+    };
+    Some(VmacPlan {
+        name,
+        base,
+        mac,
+        v6,
+    })
+}
+
+/// Where an instance's adverts are sent and received: its VMAC, unless
+/// `vmac_xmit_base` (or no VMAC), then its interface.
+pub(crate) fn advert_ifname(cfg: &VrrpInstance) -> Option<String> {
+    match (plan(cfg), &cfg.use_vmac) {
+        (Some(p), Some(v)) if !v.xmit_base => Some(p.name),
+        _ => cfg.interface.clone(),
+    }
+}
+
+/// The interface an instance's VIPs go on by default: its VMAC, else its
+/// interface.
+pub(crate) fn vip_ifname(cfg: &VrrpInstance) -> Option<String> {
+    plan(cfg).map(|p| p.name).or_else(|| cfg.interface.clone())
+}
+
+fn mac_text(m: &[u8]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The sysctls of an IPv4 VMAC, and of its base interface.
+const VMAC4_SYSCTLS: [(&str, i64); 4] = [
+    ("arp_ignore", 1),
+    ("accept_local", 1),
+    ("rp_filter", 0),
+    ("promote_secondaries", 1),
+];
+const BASE_SYSCTLS: [(&str, i64); 2] = [("arp_ignore", 1), ("arp_filter", 1)];
+
+impl VrrpWorker {
+    /// Every VMAC the configuration wants.
+    pub(crate) fn vmac_plans(&self) -> Vec<(String, VmacPlan)> {
+        self.slice
+            .vrrp
+            .instances
+            .iter()
+            .filter_map(|i| plan(i).map(|p| (i.name.clone(), p)))
+            .collect()
+    }
+
+    /// Create (or adopt) and configure every VMAC.
+    pub(crate) fn ensure_vmacs(&mut self, out: &mut Out<'_>) {
+        for (inst, p) in self.vmac_plans() {
+            self.ensure_vmac(out, &inst, &p);
+        }
+    }
+
+    fn ensure_vmac(&mut self, out: &mut Out<'_>, inst: &str, p: &VmacPlan) {
+        let Some(base) = self.shell.ifindex(&p.base) else {
+            log(
+                out,
+                LogLevel::Err,
+                format!(
+                    "({inst}) cannot create VMAC {}: no interface {}",
+                    p.name, p.base
+                ),
+            );
+            return;
+        };
+        let existing = self.shell.link(&p.name).cloned();
+        let index = match existing {
+            Some(l) => {
+                let ours = l.kind.as_deref() == Some("macvlan")
+                    && l.lower == Some(base)
+                    && l.mac6() == Some(p.mac);
+                if !ours {
+                    log(
+                        out,
+                        LogLevel::Err,
+                        format!(
+                            "({inst}) cannot use {} as its VMAC: the name is taken by another interface ({} on index {:?}, MAC {})",
+                            p.name,
+                            l.kind.as_deref().unwrap_or("unknown kind"),
+                            l.lower,
+                            mac_text(&l.mac)
+                        ),
+                    );
+                    return;
+                }
+                if !self.adopted_vmacs.contains(&p.name) {
+                    log(
+                        out,
+                        LogLevel::Info,
+                        format!("({inst}) adopting the existing VMAC {}", p.name),
+                    );
+                }
+                l.index
+            }
+            None => {
+                if let Err(e) = self.shell.create_macvlan(&p.name, base, p.mac) {
+                    log(
+                        out,
+                        LogLevel::Err,
+                        format!("({inst}) cannot create VMAC {} on {}: {e}", p.name, p.base),
+                    );
+                    return;
+                }
+                log(
+                    out,
+                    LogLevel::Info,
+                    format!(
+                        "({inst}) VMAC {} created on {} with MAC {}",
+                        p.name,
+                        p.base,
+                        mac_text(&p.mac)
+                    ),
+                );
+                match self.shell.ifindex(&p.name) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
+        };
+        self.adopted_vmacs.insert(p.name.clone());
+        let mut errors = Vec::new();
+        // No IPv6 address generation on the VMAC: keepalived gives an IPv6
+        // VMAC its own link-local address below.
+        if let Err(e) = sysctl::write(true, &p.name, "addr_gen_mode", 1) {
+            errors.push(e.to_string());
+        }
+        if p.v6 {
+            let ll = self
+                .shell
+                .addresses_of(base)
+                .find(|a| matches!(a.addr, IpAddr::V6(v) if v.is_unicast_link_local()))
+                .map(|a| (a.addr, a.prefix));
+            match ll {
+                Some((addr, prefix)) => {
+                    let spec = AddrSpec {
+                        ifindex: index,
+                        addr,
+                        prefix,
+                        peer: None,
+                        broadcast: None,
+                        scope: 253,
+                        label: None,
+                        flags: IFA_F_NODAD,
+                        preferred_lft: Some(0),
+                    };
+                    if let Err(e) = self.shell.add_address(&spec) {
+                        errors.push(format!("adding link-local {addr}: {e}"));
+                    }
+                }
+                None => errors.push(format!("{} has no IPv6 link-local address", p.base)),
+            }
+        } else {
+            if let Err(e) = sysctl::write(true, &p.name, "disable_ipv6", 1) {
+                errors.push(e.to_string());
+            }
+            for (k, v) in VMAC4_SYSCTLS {
+                if let Err(e) = sysctl::write(false, &p.name, k, v) {
+                    errors.push(e.to_string());
+                }
+            }
+            if !self.vmac_saved.contains_key(&p.base) {
+                let mut saved = Vec::new();
+                for (k, _) in BASE_SYSCTLS {
+                    match sysctl::read(false, &p.base, k) {
+                        Ok(old) => saved.push((k, old)),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                self.vmac_saved.insert(p.base.clone(), saved);
+            }
+            for (k, v) in BASE_SYSCTLS {
+                if let Err(e) = sysctl::write(false, &p.base, k, v) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        if let Err(e) = self.shell.set_link_up(index, true) {
+            errors.push(format!("setting it up: {e}"));
+        }
+        for e in errors {
+            log(out, LogLevel::Err, format!("({inst}) VMAC {}: {e}", p.name));
+        }
+    }
+
+    /// Delete VMACs `names` and, when no VMAC is left on a base interface,
+    /// give it back its ARP sysctls.
+    pub(crate) fn remove_vmacs(&mut self, out: &mut Out<'_>, names: &[String]) {
+        for n in names {
+            self.adopted_vmacs.remove(n);
+            let Some(index) = self.shell.ifindex(n) else {
+                continue;
+            };
+            match self.shell.delete_link(index) {
+                Ok(()) => log(out, LogLevel::Info, format!("VMAC {n} removed")),
+                Err(e) => log(out, LogLevel::Err, format!("cannot remove VMAC {n}: {e}")),
+            }
+        }
+        let still: Vec<String> = self
+            .vmac_plans()
+            .into_iter()
+            .filter(|(_, p)| !p.v6 && self.adopted_vmacs.contains(&p.name))
+            .map(|(_, p)| p.base)
+            .collect();
+        let bases: Vec<String> = self.vmac_saved.keys().cloned().collect();
+        for b in bases {
+            if still.contains(&b) {
+                continue;
+            }
+            for (k, v) in self.vmac_saved.remove(&b).unwrap_or_default() {
+                if let Err(e) = sysctl::write(false, &b, k, v) {
+                    log(out, LogLevel::Err, format!("cannot restore {b} {k}: {e}"));
+                }
+            }
+        }
+    }
+
+    /// On stop: every VMAC goes, unless told to keep them.
+    pub(crate) fn stop_vmacs(&mut self, out: &mut Out<'_>) {
+        if self.dont_release {
+            return;
+        }
+        let names: Vec<String> = self.vmac_plans().into_iter().map(|(_, p)| p.name).collect();
+        self.adopted_vmacs.clear();
+        self.remove_vmacs(out, &names);
+    }
+
+    /// A VMAC someone deleted while we run is made again.
+    pub(crate) fn vmacs_missing(&self) -> bool {
+        !self.stopped
+            && self.vmac_plans().iter().any(|(_, p)| {
+                self.shell.link(&p.name).is_none() && self.shell.link(&p.base).is_some()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Vec<VrrpInstance> {
+        let loaded = config::load_str(
+            std::path::Path::new("t.conf"),
+            text,
+            &config::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        loaded.config.vrrp.instances
+    }
+
+    #[test]
+    fn names_and_macs_are_keepalived_s() {
+        let mut i = load(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+             virtual_ipaddress {\n 10.1.0.100/24\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+             virtual_ipaddress {\n fe80::100/64\n }\n}\n\
+             vrrp_instance C {\n interface eth1\n virtual_router_id 7\n use_vmac vip7\n \
+             vmac_xmit_base\n virtual_ipaddress {\n 10.1.0.7/24\n }\n}\n\
+             vrrp_instance D {\n interface eth1\n virtual_router_id 8\n \
+             virtual_ipaddress {\n 10.1.0.8/24\n }\n}\n\
+             vrrp_instance E {\n interface eth0\n virtual_router_id 9\n use_vmac\n \
+             virtual_ipaddress {\n fe80::9/64\n }\n}\n",
+        );
+        resolve_names(&mut i);
+        let a = plan(&i[0]).unwrap();
+        assert_eq!(a.name, "vrrp.51");
+        assert_eq!(a.base, "eth0");
+        assert_eq!(a.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert!(!a.v6);
+        let b = plan(&i[1]).unwrap();
+        assert_eq!(
+            (b.name.as_str(), b.mac, b.v6),
+            ("vrrp6.51", [0, 0, 0x5e, 0, 2, 51], true)
+        );
+        assert_eq!(advert_ifname(&i[0]).as_deref(), Some("vrrp.51"));
+        assert_eq!(vip_ifname(&i[0]).as_deref(), Some("vrrp.51"));
+        // vmac_xmit_base: adverts on the base, VIPs on the VMAC.
+        assert_eq!(plan(&i[2]).unwrap().name, "vip7");
+        assert_eq!(advert_ifname(&i[2]).as_deref(), Some("eth1"));
+        assert_eq!(vip_ifname(&i[2]).as_deref(), Some("vip7"));
+        assert_eq!(plan(&i[3]), None);
+        assert_eq!(advert_ifname(&i[3]).as_deref(), Some("eth1"));
+        assert_eq!(mac_text(&a.mac), "00:00:5e:00:01:33");
+        // An IPv6 VRID no IPv4 VMAC uses: plain vrrp.VRID.
+        let e = plan(&i[4]).unwrap();
+        assert_eq!((e.name.as_str(), e.mac), ("vrrp.9", [0, 0, 0x5e, 0, 2, 9]));
+    }
+}
