@@ -11,6 +11,7 @@ PKGS=(
   tshark       # decodes what we send
   haproxy      # the seed setup's load balancer (tests/vrrp_cluster.rs)
   python3 openssl dnsmasq-base  # real servers for the health checkers' tests
+  python3-aiosmtpd  # the SMTP server receiving the alerts (tests/smtp_alert.rs)
 )
 missing=()
 for p in "${PKGS[@]}"; do

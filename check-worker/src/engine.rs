@@ -341,6 +341,25 @@ impl Engine {
         out
     }
 
+    /// The checkers' transitions since the last call, for SMTP alerts.
+    pub fn take_checker_changes(&mut self) -> Vec<crate::alert::CheckerChange> {
+        let taken = self.core.take_transitions();
+        taken
+            .into_iter()
+            .filter_map(|t| {
+                let c = self.core.checker(t.id)?;
+                Some(crate::alert::CheckerChange {
+                    real_server: c.real_server.clone(),
+                    kind: c.checker.kind.clone(),
+                    up: t.up,
+                    rs_was_up: t.rs_was_up,
+                    rs_up: t.rs_up,
+                    reason: t.reason,
+                })
+            })
+            .collect()
+    }
+
     /// Every real server's health as reported.
     pub fn health(&self) -> impl Iterator<Item = (&RealServerKey, Health)> {
         self.core.health()

@@ -14,12 +14,15 @@
 //!   through rustls on the same loop, FILE_CHECK's files polled every
 //!   second (the sandbox has no inotify);
 //! - [`filecheck`]: what a tracked file's number means;
+//! - [`alert`]: keepalived's SMTP alerts for the checkers' transitions and,
+//!   at the parent's word, for VRRP transitions;
 //! - this module: the link to the parent (Init, Reload, ScriptDone, dumps).
 //!
 //! Privileges: none. It runs as an unprivileged user (`keepalived_script`
 //! when it exists, else `nobody`) with no capabilities, no_new_privs,
 //! seccomp and landlock, and never execs anything.
 
+pub mod alert;
 pub mod engine;
 pub mod filecheck;
 pub mod net;
@@ -42,6 +45,7 @@ pub struct CheckWorker {
     scripts: usize,
     virtual_servers: usize,
     engine: Engine,
+    mailer: alert::Mailer,
 }
 
 /// Send the engine's output to the parent.
@@ -67,7 +71,26 @@ fn jitter(seed: u64) -> sched::Jitter {
     })
 }
 
+/// Log lines from the mailer.
+fn log_all(link: &mut Link, logs: Vec<(LogLevel, String)>) -> Result<(), LinkError> {
+    for (level, message) in logs {
+        link.log(level, message)?;
+    }
+    Ok(())
+}
+
 impl CheckWorker {
+    /// The engine's output to the parent, then the mails for the checkers
+    /// that changed state.
+    fn emit(&mut self, link: &mut Link, outs: Vec<Out>, now: Instant) -> Result<(), LinkError> {
+        send_all(link, outs)?;
+        for c in self.engine.take_checker_changes() {
+            let logs = self.mailer.checker(&c, now);
+            log_all(link, logs)?;
+        }
+        Ok(())
+    }
+
     fn dump(&self, _kind: DumpKind) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -86,24 +109,28 @@ impl CheckWorker {
             );
         }
         s.push_str(&self.engine.dump(Instant::now()));
+        s.push_str(&self.mailer.dump());
         s
     }
 }
 
 impl Worker for CheckWorker {
     fn register(&mut self, registry: &Registry) -> io::Result<()> {
-        self.engine.register(registry)
+        self.engine.register(registry)?;
+        self.mailer.register(registry)
     }
 
     fn on_message(&mut self, link: &mut Link, msg: ToWorker) -> Result<Flow, LinkError> {
         match msg {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Check(s) => {
-                    let outs = self.engine.reload(&s.lvs, &r.scripts, Instant::now());
+                    let now = Instant::now();
+                    let outs = self.engine.reload(&s.lvs, &r.scripts, now);
+                    self.mailer.reload(&s.global, &s.lvs);
                     self.scripts = r.scripts.len();
                     self.virtual_servers = s.lvs.virtual_servers.len();
                     self.generation = r.generation;
-                    send_all(link, outs)?;
+                    self.emit(link, outs, now)?;
                     link.send(&FromWorker::Ready {
                         generation: r.generation,
                     })?;
@@ -120,8 +147,13 @@ impl Worker for CheckWorker {
                 text: self.dump(kind),
             })?,
             ToWorker::ScriptDone { request, outcome } => {
-                let outs = self.engine.script_done(request, outcome, Instant::now());
-                send_all(link, outs)?;
+                let now = Instant::now();
+                let outs = self.engine.script_done(request, outcome, now);
+                self.emit(link, outs, now)?;
+            }
+            ToWorker::VrrpAlert { group, name, state } => {
+                let logs = self.mailer.vrrp(group, &name, state, Instant::now());
+                log_all(link, logs)?;
             }
             other => {
                 return Err(LinkError::Protocol(format!(
@@ -140,19 +172,30 @@ impl Worker for CheckWorker {
         event: &mio::event::Event,
     ) -> Result<Flow, LinkError> {
         debug_assert_ne!(event.token(), LINK_TOKEN);
-        let outs = self.engine.on_event(event.token(), Instant::now());
-        send_all(link, outs)?;
+        let now = Instant::now();
+        if alert::Mailer::owns(event.token()) {
+            let logs = self.mailer.on_event(event.token(), now);
+            log_all(link, logs)?;
+            return Ok(Flow::Continue);
+        }
+        let outs = self.engine.on_event(event.token(), now);
+        self.emit(link, outs, now)?;
         Ok(Flow::Continue)
     }
 
     fn on_timer(&mut self, link: &mut Link, now: Instant) -> Result<Flow, LinkError> {
         let outs = self.engine.on_timer(now);
-        send_all(link, outs)?;
+        self.emit(link, outs, now)?;
+        let logs = self.mailer.on_timer(now);
+        log_all(link, logs)?;
         Ok(Flow::Continue)
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.engine.next_deadline()
+        [self.engine.next_deadline(), self.mailer.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -179,6 +222,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         scripts: init.scripts.len(),
         virtual_servers: slice.lvs.virtual_servers.len(),
         engine,
+        mailer: alert::Mailer::new(&slice.global, &slice.lvs),
     };
     let n = w.virtual_servers;
     let generation = w.generation;
@@ -187,7 +231,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             LogLevel::Info,
             format!("check worker started with {n} virtual server(s)"),
         )?;
-        send_all(&mut link, first)?;
+        w.emit(&mut link, first, Instant::now())?;
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {

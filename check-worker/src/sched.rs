@@ -78,6 +78,21 @@ pub enum Output {
     Log(LogLevel, String),
 }
 
+/// A checker went up or down (kept for SMTP alerts until
+/// [`Core::take_transitions`]): the real server's state before and after,
+/// and the checker's last failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckerTransition {
+    pub id: CheckerId,
+    pub up: bool,
+    pub rs_was_up: bool,
+    pub rs_up: bool,
+    pub reason: Option<String>,
+}
+
+/// At most this many untaken transitions are kept (the oldest go).
+const TRANSITIONS_MAX: usize = 1024;
+
 /// A checker as the I/O layer needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckerRef<'a> {
@@ -163,6 +178,8 @@ pub struct Core {
     file_values: BTreeMap<String, i64>,
     /// Tracked files whose last read was not a valid number (logged once).
     file_invalid: BTreeSet<String>,
+    /// Checker transitions not yet taken (for SMTP alerts).
+    transitions: Vec<CheckerTransition>,
 }
 
 /// Tracked files' values as the I/O layer read them: `None` for one that
@@ -247,6 +264,7 @@ impl Core {
             jitter,
             file_values: BTreeMap::new(),
             file_invalid: BTreeSet::new(),
+            transitions: Vec::new(),
         };
         core.set_file_values(files);
         let mut out = Vec::new();
@@ -878,7 +896,24 @@ impl Core {
         };
         out.push(Output::Log(LogLevel::Info, msg));
         let r = k.rs;
+        let reason = (!up).then(|| k.last_failure.clone()).flatten();
+        let rs_was_up = self.rss[r].reported.up;
         self.update_rs(r, out);
+        if self.transitions.len() >= TRANSITIONS_MAX {
+            self.transitions.remove(0);
+        }
+        self.transitions.push(CheckerTransition {
+            id: self.chks[i].id,
+            up,
+            rs_was_up,
+            rs_up: self.rss[r].reported.up,
+            reason,
+        });
+    }
+
+    /// The checker transitions since the last call.
+    pub fn take_transitions(&mut self) -> Vec<CheckerTransition> {
+        std::mem::take(&mut self.transitions)
     }
 
     fn set_weight(&mut self, r: usize, w: u32, out: &mut Vec<Output>) {

@@ -494,6 +494,13 @@ pub enum ToWorker {
     },
     /// To the IPVS worker: a real server's health changed.
     Health(HealthChange),
+    /// To the check worker: a VRRP instance (`group` false) or sync group
+    /// whose `smtp_alert` is on entered `state`; it mails the alert.
+    VrrpAlert {
+        group: bool,
+        name: String,
+        state: VrrpState,
+    },
     /// Sandbox test: try something and answer `TestProbeReply`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -547,6 +554,7 @@ impl ToWorker {
             ToWorker::DumpRequest { .. } => "DumpRequest",
             ToWorker::ScriptDone { .. } => "ScriptDone",
             ToWorker::Health(_) => "Health",
+            ToWorker::VrrpAlert { .. } => "VrrpAlert",
             #[cfg(feature = "test-messages")]
             ToWorker::TestProbe { .. } => "TestProbe",
         }

@@ -137,6 +137,8 @@ pub struct Daemon {
     notify: crate::notify::Notifier,
     /// The configuration generation `READY=1` was last sent for.
     ready_sent: Option<u64>,
+    /// VRRP transitions for the check worker to mail.
+    vrrp_alerts: crate::alerts::VrrpAlerts,
 }
 
 /// The roles a configuration needs, under `-P`/`-C`/`--all`.
@@ -150,13 +152,19 @@ pub fn wanted_roles(opts: &Options, cfg: &config::model::Config) -> Vec<Role> {
     if !opts.vrrp_only && (has_lvs || opts.all) {
         roles.push(Role::Check);
         roles.push(Role::Ipvs);
+    } else if !opts.vrrp_only && !opts.check_only && crate::alerts::vrrp_alerts_wanted(cfg) {
+        // The check worker sends the VRRP instances' SMTP alerts.
+        roles.push(Role::Check);
     }
     roles
 }
 
 impl Daemon {
     /// Set up the loop for a configuration that has no errors.
-    pub fn new(opts: Options, log: Logger, cfg: config::model::Config) -> io::Result<Self> {
+    pub fn new(opts: Options, log: Logger, mut cfg: config::model::Config) -> io::Result<Self> {
+        for (level, msg) in crate::alerts::resolve(&mut cfg.global) {
+            log.log(level, ident(None), std::process::id(), &msg);
+        }
         let poll = Poll::new()?;
         let mut signals = Signals::new([
             SIGHUP,
@@ -237,6 +245,7 @@ impl Daemon {
             heartbeat,
             stop_deadline: None,
             dumps: Vec::new(),
+            vrrp_alerts: Default::default(),
         })
     }
 
@@ -574,6 +583,7 @@ impl Daemon {
                     ),
                 );
                 self.check_ready();
+                self.send_vrrp_alerts();
             }
             FromWorker::Heartbeat { .. } => {}
             FromWorker::Log { level, message } => {
@@ -586,8 +596,14 @@ impl Daemon {
                 if role != Role::Vrrp {
                     return self.kill_worker(role, "sent a VRRP state report");
                 }
+                let report = s.clone();
                 if let Err(e) = self.state.on_instance(s) {
                     self.say(Level::Warning, &format!("{role} worker: {e}"));
+                } else {
+                    let st = &self.state;
+                    self.vrrp_alerts
+                        .on_instance(&st.config, &report, &st.instances);
+                    self.send_vrrp_alerts();
                 }
             }
             FromWorker::VrrpStats { instance, counters } => {
@@ -617,6 +633,25 @@ impl Daemon {
                 Level::Info,
                 &format!("{role} worker test probe {action:?}: {result:?}"),
             ),
+        }
+    }
+
+    /// Hand the pending VRRP alerts to the check worker once it is ready
+    /// (dropped when no check worker is to run).
+    fn send_vrrp_alerts(&mut self) {
+        if !self.vrrp_alerts.has_pending() {
+            return;
+        }
+        let wanted = self.slots.get(&Role::Check).is_some_and(|s| s.wanted);
+        let ready = self
+            .proc_mut(Role::Check)
+            .is_some_and(|p| p.greeted && p.ready_generation.is_some());
+        if ready || !wanted {
+            for m in self.vrrp_alerts.take() {
+                if ready {
+                    self.send(Role::Check, &m);
+                }
+            }
         }
     }
 
@@ -903,7 +938,10 @@ impl Daemon {
                 errors.join("\n")
             ));
         }
-        let cfg = loaded.config;
+        let mut cfg = loaded.config;
+        for (level, msg) in crate::alerts::resolve(&mut cfg.global) {
+            self.say(level, &msg);
+        }
         let wanted = wanted_roles(&self.opts, &cfg);
         let old = std::mem::replace(&mut self.scripts, script_table::ScriptTable::build(&cfg));
         self.old_scripts = Some((self.state.generation, old));

@@ -152,15 +152,16 @@ pub fn to_worker_index(m: &ToWorker) -> usize {
         ToWorker::DumpRequest { .. } => 3,
         ToWorker::ScriptDone { .. } => 4,
         ToWorker::Health(_) => 5,
+        ToWorker::VrrpAlert { .. } => 6,
         #[cfg(feature = "test-messages")]
-        ToWorker::TestProbe { .. } => 6,
+        ToWorker::TestProbe { .. } => 7,
     }
 }
 
 pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    7
+    8
 } else {
-    6
+    7
 };
 
 pub fn from_worker_index(m: &FromWorker) -> usize {
@@ -219,6 +220,13 @@ pub fn to_worker() -> Vec<ToWorker> {
         up: true,
         weight: 65535,
     }));
+    for (group, state) in [(false, VrrpState::Master), (true, VrrpState::Fault)] {
+        v.push(ToWorker::VrrpAlert {
+            group,
+            name: "VI_1".into(),
+            state,
+        });
+    }
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(ToWorker::TestProbe { action });

@@ -1,0 +1,471 @@
+//! SMTP alerts end to end, against a real SMTP server (Debian's
+//! python3-aiosmtpd) on the loopback of network namespaces the test
+//! creates.
+//!
+//! - keepalived-rs: a VRRP instance with no peer (it enters BACKUP, then
+//!   MASTER) and a TCP_CHECK real server that goes DOWN when its listener
+//!   stops and UP when it is back. Every mail is checked: envelope (HELO
+//!   name, MAIL FROM, one RCPT TO per `notification_email`), headers,
+//!   subject and body; the mails come from the sandboxed check worker.
+//! - Side by side, Debian's keepalived runs the same VRRP configuration in
+//!   a second namespace with its own server: its VRRP mails and
+//!   keepalived-rs's must be the same, byte for byte but the `Date` header.
+//!   (keepalived's checker alerts need IPVS, which test kernels usually
+//!   lack, so its checker mails are not compared; their texts are checked
+//!   against keepalived's source strings instead.)
+//!
+//! Root is required; under CI (CI=true) a test that cannot run fails.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use tests::daemon::{Daemon, logs, wait_until};
+use tests::{NetNs, Requirement, require};
+
+const SMTP_PORT: u16 = 2525;
+const RS_PORT: u16 = 7101;
+
+const GLOBAL: &str = r#"
+global_defs {
+    router_id smtp_e2e
+    notification_email {
+        ops@example.com
+        admin@example.com
+    }
+    notification_email_from keepalived@lb1.example.com
+    smtp_server 127.0.0.1 2525
+    smtp_helo_name lb1.example.com
+    smtp_connect_timeout 5
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority 100
+    advert_int 1
+    smtp_alert
+    virtual_ipaddress {
+        10.203.0.100/24
+    }
+}
+"#;
+
+fn lvs() -> String {
+    format!(
+        r#"
+virtual_server 10.203.0.10 80 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 {RS_PORT} {{
+        TCP_CHECK {{
+            connect_timeout 1
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// A namespace with `eth0` up and addressed (keepalived puts an instance
+/// whose interface has no IPv4 address in FAULT).
+fn netns(prefix: &str) -> NetNs {
+    let ns = NetNs::new(prefix, &["eth0"]).expect("netns");
+    let ok = std::process::Command::new("ip")
+        .args([
+            "-n",
+            ns.name(),
+            "addr",
+            "add",
+            "10.203.0.1/24",
+            "dev",
+            "eth0",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip addr add in {}", ns.name());
+    ns
+}
+
+/// A process in a namespace, killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's Python, which has python3-aiosmtpd (a `python3` earlier on
+/// PATH may be another one).
+const PYTHON: &str = "/usr/bin/python3";
+
+fn wait_tcp(ns: &NetNs, port: u16) {
+    let code = format!(
+        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
+    );
+    let ok = ns
+        .command(PYTHON)
+        .args(["-c", &code])
+        .status()
+        .expect("python3")
+        .success();
+    assert!(ok, "nothing listens on {port}");
+}
+
+/// A TCP listener that accepts and closes, until dropped.
+fn listener(ns: &NetNs, port: u16) -> Proc {
+    let code = format!(
+        "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port}))\ns.listen(16)\nwhile True:\n    s.accept()[0].close()\n"
+    );
+    let p = Proc(
+        ns.command(PYTHON)
+            .args(["-c", &code])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("listener"),
+    );
+    wait_tcp(ns, port);
+    p
+}
+
+/// A mail as the server received it.
+#[derive(Debug, Clone)]
+struct Mail {
+    helo: String,
+    mail_from: String,
+    rcpt: Vec<String>,
+    /// What followed DATA, as sent (CRLF line ends, no final dot).
+    data: String,
+}
+
+impl Mail {
+    fn lines(&self) -> Vec<&str> {
+        self.data.split("\r\n").collect()
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}: ");
+        self.lines()
+            .into_iter()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+    }
+
+    fn subject(&self) -> String {
+        self.header("Subject").unwrap_or_default()
+    }
+
+    /// The header names in order.
+    fn header_names(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .take_while(|l| !l.is_empty())
+            .map(|l| l.split(':').next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// The body's non-empty lines.
+    fn body(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .skip_while(|l| !l.is_empty())
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The message without its Date header's value (which differs).
+    fn without_date(&self) -> String {
+        self.lines()
+            .into_iter()
+            .map(|l| {
+                if l.starts_with("Date: ") {
+                    "Date: *"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+}
+
+/// An SMTP server on 127.0.0.1:SMTP_PORT of a namespace, writing each mail
+/// it accepts as a JSON line.
+struct Smtp {
+    _proc: Proc,
+    out: PathBuf,
+}
+
+const SERVER: &str = r#"
+import json, sys
+from aiosmtpd.controller import Controller
+out, port = sys.argv[1], int(sys.argv[2])
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        data = envelope.original_content or envelope.content
+        rec = {"helo": session.host_name, "from": envelope.mail_from,
+               "to": envelope.rcpt_tos, "data": data.decode("utf-8", "replace")}
+        with open(out, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        return "250 OK"
+c = Controller(Handler(), hostname="127.0.0.1", port=port)
+c.start()
+sys.stdin.read()
+"#;
+
+impl Smtp {
+    fn start(ns: &NetNs, dir: &Path) -> Smtp {
+        let out = dir.join("mails.jsonl");
+        let _ = std::fs::remove_file(&out);
+        let proc = Proc(
+            ns.command(PYTHON)
+                .args(["-c", SERVER])
+                .arg(&out)
+                .arg(SMTP_PORT.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("smtpd.err")).expect("smtpd.err"))
+                .spawn()
+                .expect("start the SMTP server"),
+        );
+        wait_tcp(ns, SMTP_PORT);
+        Smtp { _proc: proc, out }
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|v| Mail {
+                helo: v["helo"].as_str().unwrap_or("").to_string(),
+                mail_from: v["from"].as_str().unwrap_or("").to_string(),
+                rcpt: v["to"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                data: v["data"].as_str().unwrap_or("").to_string(),
+            })
+            .collect()
+    }
+
+    fn wait_subject(&self, subject: &str, ds: &[&Daemon], limit: Duration) -> Mail {
+        wait_until(&format!("a mail '{subject}'"), limit, ds, || {
+            self.mails().iter().any(|m| m.subject() == subject)
+        });
+        self.mails()
+            .into_iter()
+            .find(|m| m.subject() == subject)
+            .expect("mail")
+    }
+}
+
+/// The test's own folder, removed at the end.
+fn test_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("krs-smtp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+/// `Sun, 22 Nov 2026 07:17:58 +0000`-like (keepalived's strftime format).
+fn is_rfc822_date(d: &str) -> bool {
+    let parts: Vec<&str> = d.split(' ').collect();
+    parts.len() == 6
+        && parts[0].len() == 4
+        && parts[0].ends_with(',')
+        && parts[1].len() == 2
+        && parts[2].len() == 3
+        && parts[3].len() == 4
+        && parts[4].len() == 8
+        && (parts[5].starts_with('+') || parts[5].starts_with('-'))
+        && parts[5].len() == 5
+}
+
+fn check_envelope(m: &Mail) {
+    assert_eq!(m.helo, "lb1.example.com", "{m:?}");
+    assert_eq!(m.mail_from, "keepalived@lb1.example.com", "{m:?}");
+    assert_eq!(
+        m.rcpt,
+        vec!["ops@example.com", "admin@example.com"],
+        "{m:?}"
+    );
+    assert_eq!(
+        m.header_names(),
+        vec!["Date", "From", "Subject", "X-Mailer", "To"],
+        "{m:?}"
+    );
+    assert_eq!(
+        m.header("From").as_deref(),
+        Some("keepalived@lb1.example.com")
+    );
+    assert_eq!(m.header("X-Mailer").as_deref(), Some("Keepalived"));
+    assert_eq!(
+        m.header("To").as_deref(),
+        Some("ops@example.com, admin@example.com")
+    );
+    let date = m.header("Date").unwrap_or_default();
+    assert!(is_rfc822_date(&date), "Date: {date}");
+}
+
+#[test]
+fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
+    if !require(
+        "smtp_alert e2e",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) {
+        return;
+    }
+    let dir = test_dir("e2e");
+    let ns_rs = netns("smtp-rs");
+    let ns_ka = netns("smtp-ka");
+    let smtp_rs = Smtp::start(&ns_rs, &dir.join("rs").tap_mkdir());
+    let smtp_ka = Smtp::start(&ns_ka, &dir.join("ka").tap_mkdir());
+    let server = listener(&ns_rs, RS_PORT);
+
+    let rs = Daemon::start(&ns_rs, "smtp-rs", &format!("{GLOBAL}{}", lvs()), &[]);
+    let ka = Daemon::start_keepalived(&ns_ka, "smtp-ka", GLOBAL, &[]);
+    let both = [&rs, &ka];
+
+    // The VRRP instance with no peer: BACKUP, then MASTER after the
+    // master-down timer (3 adverts and the skew).
+    let limit = Duration::from_secs(20);
+    let master = "[smtp_e2e] VRRP Instance VI_1 - Entering MASTER state";
+    let m_rs = smtp_rs.wait_subject(master, &both, limit);
+    let m_ka = smtp_ka.wait_subject(master, &both, limit);
+    assert_eq!(
+        m_rs.body(),
+        vec!["=> VRRP Instance is now owning VRRP VIPs <="]
+    );
+
+    // Side by side: the same VRRP mails, in the same order, the same bytes
+    // but the Date.
+    let vrrp = |ms: Vec<Mail>| -> Vec<Mail> {
+        ms.into_iter()
+            .filter(|m| m.subject().contains("VRRP Instance"))
+            .collect()
+    };
+    let (v_rs, v_ka) = (vrrp(smtp_rs.mails()), vrrp(smtp_ka.mails()));
+    let subjects = |v: &[Mail]| v.iter().map(Mail::subject).collect::<Vec<_>>();
+    eprintln!("keepalived-rs VRRP mails: {:?}", subjects(&v_rs));
+    eprintln!("keepalived    VRRP mails: {:?}", subjects(&v_ka));
+    assert_eq!(subjects(&v_rs), subjects(&v_ka), "{}", logs(&both));
+    for (a, b) in v_rs.iter().zip(&v_ka) {
+        assert_eq!(a.without_date(), b.without_date());
+        assert_eq!(a.helo, b.helo);
+        assert_eq!(a.mail_from, b.mail_from);
+        assert_eq!(a.rcpt, b.rcpt);
+        check_envelope(a);
+        check_envelope(b);
+    }
+    assert_eq!(m_rs.without_date(), m_ka.without_date());
+
+    // The real server goes down, then up: one mail each, from the check
+    // worker.
+    let t0 = Instant::now();
+    drop(server);
+    let down = smtp_rs.wait_subject(
+        &format!(
+            "[smtp_e2e] Realserver [127.0.0.1]:tcp:{RS_PORT} of virtual server [10.203.0.10]:tcp:80 - DOWN"
+        ),
+        &both,
+        Duration::from_secs(10),
+    );
+    eprintln!("DOWN mail after {:?}", t0.elapsed());
+    assert_eq!(down.body(), vec!["=> TCP CHECK failed on service <="]);
+    check_envelope(&down);
+    let t0 = Instant::now();
+    let _server = listener(&ns_rs, RS_PORT);
+    let up = smtp_rs.wait_subject(
+        &format!(
+            "[smtp_e2e] Realserver [127.0.0.1]:tcp:{RS_PORT} of virtual server [10.203.0.10]:tcp:80 - UP"
+        ),
+        &both,
+        Duration::from_secs(10),
+    );
+    eprintln!("UP mail after {:?}", t0.elapsed());
+    assert_eq!(up.body(), vec!["=> TCP CHECK succeed on service <="]);
+    check_envelope(&up);
+    // Exactly those checker mails (the real server started up: no mail).
+    let checker: Vec<String> = smtp_rs
+        .mails()
+        .iter()
+        .map(Mail::subject)
+        .filter(|s| s.contains("Realserver"))
+        .collect();
+    assert_eq!(checker.len(), 2, "{checker:?}");
+
+    let log = rs.log();
+    assert!(log.contains("SMTP alert successfully sent."), "{log}");
+    assert!(
+        !log.contains("SIGSYS"),
+        "a worker broke its sandbox:\n{log}"
+    );
+    assert!(
+        !log.contains("restarting it"),
+        "a worker was restarted:\n{log}"
+    );
+    drop(rs);
+    drop(ka);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+trait TapMkdir {
+    fn tap_mkdir(self) -> Self;
+}
+
+impl TapMkdir for PathBuf {
+    fn tap_mkdir(self) -> Self {
+        std::fs::create_dir_all(&self).expect("mkdir");
+        self
+    }
+}
+
+/// Nothing listens on the SMTP port: keepalived's log line, and the checks
+/// go on.
+#[test]
+fn an_unreachable_server_is_logged_and_checks_go_on() {
+    if !require(
+        "smtp_alert unreachable",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = netns("smtp-no");
+    let server = listener(&ns, RS_PORT);
+    let d = Daemon::start(&ns, "smtp-no", &format!("{GLOBAL}{}", lvs()), &[]);
+    let took = wait_until(
+        "the connection error",
+        Duration::from_secs(20),
+        &[&d],
+        || {
+            d.log()
+                .contains("SMTP connection ERROR to [127.0.0.1]:2525.")
+        },
+    );
+    eprintln!("connection error logged after {took:?}");
+    // The real server still goes down on time.
+    drop(server);
+    d.wait_for("the real server down", Duration::from_secs(10), |s| {
+        s["virtual_servers"][0]["real_servers"][0]["up"] == false
+    });
+    let log = d.log();
+    assert!(!log.contains("SIGSYS"), "{log}");
+}
