@@ -22,24 +22,34 @@ use std::net::ToSocketAddrs;
 /// VRRP alerts held for the check worker; more are dropped.
 pub const PENDING_MAX: usize = 64;
 
-/// This machine's name (keepalived's `get_local_name`, without the
-/// resolver's canonical name).
+/// keepalived's name for an unknown host name.
+const UNKNOWN_NAME: &str = "[unknown]";
+
+/// This machine's name as keepalived's `get_local_name` finds it: the
+/// resolver's canonical name for the host name, else the host name.
 fn local_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim().to_string();
-    (!name.is_empty()).then_some(name)
+    if name.is_empty() {
+        return None;
+    }
+    Some(crate::sys::canonical_name(&name).unwrap_or(name))
 }
 
 /// Fill in keepalived's defaults and resolve a named `smtp_server`; returns
-/// what to log.
+/// what to log. Only what is unset and needed is looked up (keepalived's
+/// `init_global_data`).
 pub fn resolve(g: &mut GlobalDefs) -> Vec<(Level, String)> {
-    resolve_with(g, local_name())
+    let needed = g.router_id.is_none()
+        || (g.smtp_server.is_some()
+            && (g.smtp_helo_name.is_none() || g.notification_email_from.is_none()));
+    resolve_with(g, if needed { local_name() } else { None })
 }
 
 fn resolve_with(g: &mut GlobalDefs, local: Option<String>) -> Vec<(Level, String)> {
     let mut logs = Vec::new();
     if g.router_id.is_none() {
-        g.router_id = local.clone();
+        g.router_id = Some(local.clone().unwrap_or_else(|| UNKNOWN_NAME.to_string()));
     }
     let Some(server) = g.smtp_server.as_mut() else {
         return logs;
@@ -213,6 +223,18 @@ vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 2\n  priority 100\n 
         let mut g = GlobalDefs::default();
         resolve_with(&mut g, Some("lb1".into()));
         assert_eq!(g.notification_email_from, None);
+    }
+
+    #[test]
+    fn the_canonical_name_comes_from_the_resolver() {
+        assert_eq!(
+            crate::sys::canonical_name("localhost").as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(crate::sys::canonical_name("no-such-host.invalid"), None);
+        let mut g = GlobalDefs::default();
+        resolve_with(&mut g, None);
+        assert_eq!(g.router_id.as_deref(), Some("[unknown]"));
     }
 
     #[test]

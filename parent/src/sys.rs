@@ -105,3 +105,35 @@ pub fn daemonize() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The resolver's canonical name for `host` (`getaddrinfo` with
+/// `AI_CANONNAME`, as keepalived's `get_local_name` asks for it); `None`
+/// when it cannot be resolved.
+pub fn canonical_name(host: &str) -> Option<String> {
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: an all-zero addrinfo is a valid "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: c_host is a NUL-terminated string that outlives the call,
+    // the service is NULL, hints is initialised and res is a valid out
+    // pointer; on success res is freed below with freeaddrinfo.
+    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
+    if rc != 0 || res.is_null() {
+        return None;
+    }
+    // SAFETY: res is the non-null list getaddrinfo returned; its first
+    // entry's ai_canonname is NULL or a NUL-terminated string owned by the
+    // list, copied out before the list is freed.
+    let name = unsafe {
+        let first = &*res;
+        let name = (!first.ai_canonname.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(first.ai_canonname)
+                .to_string_lossy()
+                .into_owned()
+        });
+        libc::freeaddrinfo(res);
+        name
+    };
+    name.filter(|n| !n.is_empty())
+}

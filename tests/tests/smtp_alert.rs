@@ -51,6 +51,28 @@ vrrp_instance VI_1 {
 }
 "#;
 
+/// The same instance with keepalived's defaults: router_id, the sender
+/// and the HELO name all come from the host name.
+const DEFAULTS: &str = r#"
+global_defs {
+    notification_email {
+        ops@example.com
+    }
+    smtp_server 127.0.0.1 2525
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 52
+    priority 100
+    advert_int 1
+    smtp_alert
+    virtual_ipaddress {
+        10.203.0.100/24
+    }
+}
+"#;
+
 fn lvs() -> String {
     format!(
         r#"
@@ -342,7 +364,14 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
 
     let rs = Daemon::start(&ns_rs, "smtp-rs", &format!("{GLOBAL}{}", lvs()), &[]);
     let ka = Daemon::start_keepalived(&ns_ka, "smtp-ka", GLOBAL, &[]);
-    let both = [&rs, &ka];
+    // The defaults' pair runs at the same time.
+    let ns_rs_d = netns("smtp-rsd");
+    let ns_ka_d = netns("smtp-kad");
+    let smtp_rs_d = Smtp::start(&ns_rs_d, &dir.join("rsd").tap_mkdir());
+    let smtp_ka_d = Smtp::start(&ns_ka_d, &dir.join("kad").tap_mkdir());
+    let rs_d = Daemon::start(&ns_rs_d, "smtp-rsd", DEFAULTS, &[]);
+    let ka_d = Daemon::start_keepalived(&ns_ka_d, "smtp-kad", DEFAULTS, &[]);
+    let both = [&rs, &ka, &rs_d, &ka_d];
 
     // The VRRP instance with no peer: BACKUP, then MASTER after the
     // master-down timer (3 adverts and the skew).
@@ -376,6 +405,30 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
         check_envelope(b);
     }
     assert_eq!(m_rs.without_date(), m_ka.without_date());
+
+    // With keepalived's defaults (router_id, sender and HELO name from the
+    // host name), the same mails too.
+    let is_master = |m: &Mail| {
+        m.subject()
+            .ends_with("VRRP Instance VI_1 - Entering MASTER state")
+    };
+    for s in [&smtp_rs_d, &smtp_ka_d] {
+        wait_until("a MASTER mail with the defaults", limit, &both, || {
+            s.mails().iter().any(is_master)
+        });
+    }
+    let (d_rs, d_ka) = (smtp_rs_d.mails(), smtp_ka_d.mails());
+    eprintln!("defaults: keepalived-rs {:?}", subjects(&d_rs));
+    eprintln!("defaults: keepalived    {:?}", subjects(&d_ka));
+    assert_eq!(subjects(&d_rs), subjects(&d_ka), "{}", logs(&both));
+    for (a, b) in d_rs.iter().zip(&d_ka) {
+        assert_eq!(a.without_date(), b.without_date());
+        assert_eq!(
+            (&a.helo, &a.mail_from, &a.rcpt),
+            (&b.helo, &b.mail_from, &b.rcpt)
+        );
+    }
+    assert!(d_rs[0].mail_from.starts_with("root@"), "{:?}", d_rs[0]);
 
     // The real server goes down, then up: one mail each, from the check
     // worker.
