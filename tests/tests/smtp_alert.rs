@@ -10,6 +10,9 @@
 //! - Side by side, Debian's keepalived runs the same VRRP configuration in
 //!   a second namespace with its own server: its VRRP mails and
 //!   keepalived-rs's must be the same, byte for byte but the `Date` header.
+//!   A second pair does the same with keepalived's defaults (router_id,
+//!   sender and HELO name from the host name) and a sync group of two
+//!   instances (group and member mails).
 //!   (keepalived's checker alerts need IPVS, which test kernels usually
 //!   lack, so its checker mails are not compared; their texts are checked
 //!   against keepalived's source strings instead.)
@@ -51,14 +54,22 @@ vrrp_instance VI_1 {
 }
 "#;
 
-/// The same instance with keepalived's defaults: router_id, the sender
-/// and the HELO name all come from the host name.
+/// keepalived's defaults (router_id, the sender and the HELO name all
+/// come from the host name) and a sync group of two instances, which
+/// mails as a group besides its members.
 const DEFAULTS: &str = r#"
 global_defs {
     notification_email {
         ops@example.com
     }
     smtp_server 127.0.0.1 2525
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    smtp_alert
 }
 vrrp_instance VI_1 {
     state BACKUP
@@ -69,6 +80,17 @@ vrrp_instance VI_1 {
     smtp_alert
     virtual_ipaddress {
         10.203.0.100/24
+    }
+}
+vrrp_instance VI_2 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 53
+    priority 100
+    advert_int 1
+    smtp_alert
+    virtual_ipaddress {
+        10.203.0.101/24
     }
 }
 "#;
@@ -406,28 +428,41 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
     }
     assert_eq!(m_rs.without_date(), m_ka.without_date());
 
-    // With keepalived's defaults (router_id, sender and HELO name from the
-    // host name), the same mails too.
-    let is_master = |m: &Mail| {
-        m.subject()
-            .ends_with("VRRP Instance VI_1 - Entering MASTER state")
-    };
+    // With keepalived's defaults and a sync group: the same mails (the
+    // group's and its members', sent concurrently by both, so in any
+    // order).
+    let group_master = "VRRP Group G - Entering MASTER state";
     for s in [&smtp_rs_d, &smtp_ka_d] {
-        wait_until("a MASTER mail with the defaults", limit, &both, || {
-            s.mails().iter().any(is_master)
+        wait_until("the sync group's mails", limit, &both, || {
+            let ms = s.mails();
+            ms.len() >= 6 && ms.iter().any(|m| m.subject().ends_with(group_master))
         });
     }
+    std::thread::sleep(Duration::from_millis(500));
     let (d_rs, d_ka) = (smtp_rs_d.mails(), smtp_ka_d.mails());
-    eprintln!("defaults: keepalived-rs {:?}", subjects(&d_rs));
-    eprintln!("defaults: keepalived    {:?}", subjects(&d_ka));
-    assert_eq!(subjects(&d_rs), subjects(&d_ka), "{}", logs(&both));
-    for (a, b) in d_rs.iter().zip(&d_ka) {
-        assert_eq!(a.without_date(), b.without_date());
-        assert_eq!(
-            (&a.helo, &a.mail_from, &a.rcpt),
-            (&b.helo, &b.mail_from, &b.rcpt)
-        );
-    }
+    let sorted = |v: &[Mail]| {
+        let mut x: Vec<(String, String, String, Vec<String>)> = v
+            .iter()
+            .map(|m| {
+                (
+                    m.without_date(),
+                    m.helo.clone(),
+                    m.mail_from.clone(),
+                    m.rcpt.clone(),
+                )
+            })
+            .collect();
+        x.sort();
+        x
+    };
+    let mut s_rs = subjects(&d_rs);
+    let mut s_ka = subjects(&d_ka);
+    s_rs.sort();
+    s_ka.sort();
+    eprintln!("defaults: keepalived-rs {s_rs:?}");
+    eprintln!("defaults: keepalived    {s_ka:?}");
+    assert_eq!(s_rs.len(), 6, "{s_rs:?}");
+    assert_eq!(sorted(&d_rs), sorted(&d_ka), "{}", logs(&both));
     assert!(d_rs[0].mail_from.starts_with("root@"), "{:?}", d_rs[0]);
 
     // The real server goes down, then up: one mail each, from the check
