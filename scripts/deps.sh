@@ -9,6 +9,7 @@ PKGS=(
   iproute2 procps psmisc
   keepalived   # the reference implementation and VRRP peer in the tests
   tshark       # decodes what we send
+  nftables     # nft lists the strict-mode drop rules (tests/vrrp_extras.rs)
   haproxy      # the seed setup's load balancer (tests/vrrp_cluster.rs)
   python3 openssl dnsmasq-base  # real servers for the health checkers' tests
   python3-aiosmtpd  # the SMTP server receiving the alerts (tests/smtp_alert.rs)

@@ -366,6 +366,11 @@ impl Policy {
             )
             .allow_if(
                 sc!(SYS_socket),
+                &socket(libc::AF_NETLINK, raw, Some(libc::NETLINK_NETFILTER)),
+                "nftables: strict mode / no_accept drop rules for VIPs",
+            )
+            .allow_if(
+                sc!(SYS_socket),
                 &socket(inet, libc::SOCK_DGRAM, Some(0)),
                 "handle for interface ioctls",
             )

@@ -567,3 +567,152 @@ fn vmac_as_keepalived() {
         nas.len()
     );
 }
+
+// ------------------------------------------------------------ strict mode
+
+fn strict_conf(vrid: u8) -> String {
+    let v6 = vrid + 1;
+    format!(
+        r#"
+global_defs {{
+    router_id strict_{vrid}
+    vrrp_strict
+}}
+vrrp_instance V4 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority 100
+    advert_int 1
+    virtual_ipaddress {{
+        10.201.0.100/24
+        10.201.0.101/24
+    }}
+    virtual_ipaddress_excluded {{
+        10.201.0.102/24
+    }}
+}}
+vrrp_instance V6 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {v6}
+    priority 100
+    advert_int 1
+    virtual_ipaddress {{
+        fe80::52/64
+        2001:db8::52/64
+    }}
+}}
+"#
+    )
+}
+
+/// `nft -j list ruleset` of a node without what differs between two
+/// namespaces (handles, the version banner), set elements sorted.
+fn ruleset(lan: &Lan, node: usize) -> serde_json::Value {
+    let out = lan.nodes[node]
+        .command("nft")
+        .args(["-j", "list", "ruleset"])
+        .output()
+        .expect("nft");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    if let Some(items) = v["nftables"].as_array_mut() {
+        items.retain(|i| i.get("metainfo").is_none());
+        for i in items.iter_mut() {
+            if let Some(o) = i.as_object_mut().and_then(|o| o.values_mut().next()) {
+                if let Some(o) = o.as_object_mut() {
+                    o.remove("handle");
+                    if let Some(e) = o.get_mut("elem").and_then(|e| e.as_array_mut()) {
+                        e.sort_by_key(|x| x.to_string());
+                    }
+                }
+            }
+        }
+    }
+    v["nftables"].clone()
+}
+
+fn nft_text(lan: &Lan, node: usize) -> String {
+    let out = lan.nodes[node]
+        .command("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn strict_mode_drop_rules_as_keepalived() {
+    if !require(
+        "the VRRP strict mode test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("nft")
+    {
+        return;
+    }
+    let lan = Lan::new("vrstrict", 2);
+    let mut rs = Daemon::start(&lan.nodes[0], "strict-rs", &strict_conf(51), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "strict-ka", &strict_conf(61), &["-P"]);
+    // BACKUP: no table yet, in either.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(nft_text(&lan, 0), "", "keepalived-rs as BACKUP");
+    assert_eq!(nft_text(&lan, 1), "", "keepalived as BACKUP");
+    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        (0..2)
+            .all(|n| lan.has_addr(n, "inet 10.201.0.100/24") && lan.has_addr(n, "2001:db8::52/64"))
+    });
+    wait_until(
+        "the same rule set",
+        Duration::from_secs(3),
+        &[&rs, &ka],
+        || ruleset(&lan, 0) == ruleset(&lan, 1),
+    );
+    let text = nft_text(&lan, 0);
+    eprintln!("strict: both install:\n{text}");
+    for want in [
+        "table ip keepalived",
+        "ip daddr @vips drop",
+        "ip saddr @vips drop",
+        "10.201.0.102",
+        "table ip6 keepalived",
+        "ip6 daddr . iif @vips_link_local drop",
+        "fe80::52 . \"eth0\"",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    // The drop is real: in keepalived-rs's node the VIP does not answer
+    // a local ping while the node's own address does.
+    ip(&["-n", lan.nodes[0].name(), "link", "set", "lo", "up"]);
+    let ping = |dst: &str| {
+        lan.nodes[0]
+            .command("ping")
+            .args(["-c", "1", "-W", "1", dst])
+            .output()
+            .expect("ping")
+            .status
+            .success()
+    };
+    assert!(ping("10.201.0.1"), "the node's address answers");
+    assert!(!ping("10.201.0.100"), "the VIP answers despite strict mode");
+    assert!(
+        rs.log()
+            .contains("(V4) strict mode / no_accept: traffic to and from its VIPs is dropped"),
+        "{}",
+        rs.log()
+    );
+    // Stop: the tables go (keepalived's too).
+    stop(&mut rs);
+    stop(&mut ka);
+    assert_eq!(nft_text(&lan, 0), "", "left by keepalived-rs");
+    assert_eq!(nft_text(&lan, 1), "", "left by keepalived");
+}

@@ -10,6 +10,7 @@
 //! empty bounding set, no_new_privs and a seccomp allow-list. It never reads
 //! configuration files: the parent sends it its typed slice of the model.
 
+mod firewall;
 pub mod io;
 pub mod machine;
 pub mod packet;
@@ -95,6 +96,10 @@ pub struct VrrpWorker {
     adopted_vmacs: BTreeSet<String>,
     /// Base interfaces' ARP sysctls before their first IPv4 VMAC.
     vmac_saved: BTreeMap<String, Vec<(&'static str, i64)>>,
+    /// nftables drop sets for VIPs of instances without `accept`.
+    firewall: firewall::Firewall,
+    /// Instances already warned about their blocked VIPs.
+    firewall_warned: BTreeSet<String>,
 }
 
 impl VrrpWorker {
@@ -128,6 +133,8 @@ impl VrrpWorker {
             dont_release,
             adopted_vmacs: BTreeSet::new(),
             vmac_saved: BTreeMap::new(),
+            firewall: firewall::Firewall::default(),
+            firewall_warned: BTreeSet::new(),
         };
         w.index_config();
         w
@@ -318,6 +325,7 @@ impl VrrpWorker {
         if !removed.is_empty() {
             self.shell.cancel_garp(&removed);
         }
+        self.firewall_vips(out, &cfg, add);
         if add {
             self.set_routes(out, &cfg, true);
         }
@@ -581,6 +589,7 @@ impl VrrpWorker {
         }
         self.run(out, now, actions);
         self.remove_statics(out);
+        self.firewall_clear(out, true);
         self.stop_vmacs(out);
         self.send_stats(out, true);
     }
@@ -938,6 +947,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             w.clear_leftovers(&mut out);
         }
         w.install_statics(&mut out);
+        w.firewall_clear(&mut out, false);
         w.ensure_vmacs(&mut out);
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);

@@ -4,6 +4,7 @@
 //!   and family, multicast membership, TTL 255, per-send source address.
 //! - [`netlink`]: rtnetlink requests (links, addresses, VIP add/remove) and
 //!   link/address events.
+//! - [`nft`]: nftables (NETLINK_NETFILTER) for VIPs not accepting traffic.
 //! - [`route`]: `virtual_routes` / `virtual_rules` as rtnetlink requests.
 //! - [`sysctl`]: per-interface sysctls for VMACs, in /proc/sys/net.
 //! - [`garp`]: gratuitous ARP and unsolicited neighbour advertisements on an
@@ -16,6 +17,7 @@
 pub mod advert;
 pub mod garp;
 pub mod netlink;
+pub mod nft;
 pub mod route;
 pub mod shell;
 pub mod sysctl;

@@ -1,0 +1,151 @@
+//! Instances that do not accept traffic to their VIPs (`no_accept`, the
+//! default with `vrrp_strict` unless the priority is 255): while MASTER,
+//! their VIPs are in keepalived's nftables sets and packets to and from
+//! them are dropped, as keepalived 2.2.7 does (its `vrrp_nftables.c`).
+//! The tables (`table ip keepalived`, `table ip6 keepalived`, see
+//! [`crate::io::nft`]) are made when a first VIP of the family needs them,
+//! the VIPs leave the sets when the instance leaves MASTER, and the tables
+//! are deleted at start (leftovers) and on stop (kept with
+//! `--dont-release-vrrp`, like the VIPs).
+//!
+//! Users are often surprised that a strict-mode VIP does not answer
+//! (keepalived#474, #2319): the worker says so once per instance.
+
+use crate::io::nft::{NFPROTO_IPV4, NFPROTO_IPV6, Nft};
+use crate::{Out, VrrpWorker, instance_vips, log};
+use config::model::vrrp::VrrpInstance;
+use ipc::LogLevel;
+use std::net::IpAddr;
+
+/// Whether the instance's VIPs are blocked while it is MASTER.
+pub(crate) fn blocks(cfg: &VrrpInstance) -> bool {
+    !cfg.accept && cfg.priority != 255
+}
+
+/// nftables state: the socket (opened when first needed) and which
+/// families' tables exist.
+#[derive(Default)]
+pub(crate) struct Firewall {
+    nft: Option<Nft>,
+    v4: bool,
+    v6: bool,
+    open_error_logged: bool,
+}
+
+impl VrrpWorker {
+    fn nft(&mut self, out: &mut Out<'_>) -> Option<&mut Nft> {
+        if self.firewall.nft.is_none() {
+            match Nft::open() {
+                Ok(n) => self.firewall.nft = Some(n),
+                Err(e) => {
+                    if !self.firewall.open_error_logged {
+                        self.firewall.open_error_logged = true;
+                        log(
+                            out,
+                            LogLevel::Err,
+                            format!(
+                                "cannot open nftables (NETLINK_NETFILTER): {e}; VIP traffic is not blocked"
+                            ),
+                        );
+                    }
+                    return None;
+                }
+            }
+        }
+        self.firewall.nft.as_mut()
+    }
+
+    /// Delete keepalived's tables (at start: whatever a previous run left;
+    /// on stop: ours).
+    pub(crate) fn firewall_clear(&mut self, out: &mut Out<'_>, at_stop: bool) {
+        if at_stop && self.dont_release {
+            return;
+        }
+        if !self.slice.vrrp.instances.iter().any(blocks) && !self.firewall.v4 && !self.firewall.v6 {
+            return;
+        }
+        let Some(nft) = self.nft(out) else { return };
+        let mut errors = Vec::new();
+        for family in [NFPROTO_IPV4, NFPROTO_IPV6] {
+            let mut b = nft.batch();
+            b.del_table(family);
+            match nft.apply(b) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => errors.push(format!(
+                    "cannot delete nftables table {} keepalived: {e}",
+                    if family == NFPROTO_IPV4 { "ip" } else { "ip6" }
+                )),
+            }
+        }
+        self.firewall.v4 = false;
+        self.firewall.v6 = false;
+        for e in errors {
+            log(out, LogLevel::Err, e);
+        }
+    }
+
+    /// Put the instance's VIPs in the drop sets (`add`) or take them out.
+    pub(crate) fn firewall_vips(&mut self, out: &mut Out<'_>, cfg: &VrrpInstance, add: bool) {
+        if !blocks(cfg) {
+            return;
+        }
+        let vips: Vec<(IpAddr, u32)> = instance_vips(cfg)
+            .into_iter()
+            .filter_map(|(dev, a)| self.shell.ifindex(&dev).map(|i| (a.addr, i)))
+            .collect();
+        if vips.is_empty() {
+            return;
+        }
+        let need4 = vips.iter().any(|(a, _)| a.is_ipv4());
+        let need6 = vips.iter().any(|(a, _)| a.is_ipv6());
+        let (have4, have6) = (self.firewall.v4, self.firewall.v6);
+        let something_installed = need4 && have4 || need6 && have6;
+        if !add && !something_installed {
+            return;
+        }
+        let name = cfg.name.clone();
+        let Some(nft) = self.nft(out) else { return };
+        let mut b = nft.batch();
+        if add {
+            if need4 && !have4 {
+                b.ipv4_table();
+            }
+            if need6 && !have6 {
+                b.ipv6_table();
+            }
+            b.vips(&vips, true);
+        } else {
+            let kept: Vec<(IpAddr, u32)> = vips
+                .into_iter()
+                .filter(|(a, _)| if a.is_ipv4() { have4 } else { have6 })
+                .collect();
+            b.vips(&kept, false);
+        }
+        let verb = if add { "add" } else { "remove" };
+        match nft.apply(b) {
+            Ok(()) => {
+                if add {
+                    self.firewall.v4 |= need4;
+                    self.firewall.v6 |= need6;
+                    if self.firewall_warned.insert(name.clone()) {
+                        log(
+                            out,
+                            LogLevel::Warning,
+                            format!(
+                                "({name}) strict mode / no_accept: traffic to and from its VIPs is dropped while MASTER (nftables table keepalived); set 'accept' to allow it"
+                            ),
+                        );
+                    }
+                }
+            }
+            // Removing what is not there (a rule set flushed by hand).
+            Err(e) if !add && e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => log(
+                out,
+                LogLevel::Err,
+                format!("({name}) cannot {verb} its VIPs in the nftables drop sets: {e}"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! nftables over NETLINK_NETFILTER, with an encoder of our own: the
+//! tables keepalived 2.2.7 installs for instances that do not accept
+//! traffic to their VIPs (`vrrp_strict`, `no_accept`), rule for rule and
+//! expression for expression as `nft --debug=netlink` shows keepalived's:
+//!
+//! ```text
+//! table ip keepalived {
+//!     set vips { type ipv4_addr }
+//!     chain out { type filter hook output priority filter - 1; policy accept;
+//!         ip saddr @vips drop }
+//!     chain in { type filter hook input priority filter - 1; policy accept;
+//!         ip daddr @vips drop }
+//! }
+//! table ip6 keepalived {
+//!     set vips { type ipv6_addr }
+//!     set neighbor-discovery { type icmpv6_type; flags constant;
+//!         elements = { nd-neighbor-solicit, nd-neighbor-advert } }
+//!     set vips_link_local { type ipv6_addr . iface_index }
+//!     chain out { ... icmpv6 type @neighbor-discovery accept
+//!         ip6 saddr fe80::/10 goto out_link_local
+//!         ip6 saddr @vips drop }
+//!     chain in { ... the same with daddr, goto in_link_local }
+//!     chain in_link_local { ip6 daddr . iif @vips_link_local drop }
+//!     chain out_link_local { ip6 saddr . oif @vips_link_local drop }
+//! }
+//! ```
+//!
+//! Each change is one batch (NFNL_MSG_BATCH_BEGIN ... END), applied
+//! atomically by the kernel, every message acknowledged.
+
+use super::netlink::{Msg, messages};
+use crate::sys::{self, SockAddr};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+const NETLINK_NETFILTER: i32 = 12;
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_APPEND: u16 = 0x800;
+const NLA_F_NESTED: u16 = 0x8000;
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+
+const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_DELTABLE: u16 = 2;
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_NEWSET: u16 = 9;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_DELSETELEM: u16 = 14;
+
+pub const NFPROTO_IPV4: u8 = 2;
+pub const NFPROTO_IPV6: u8 = 10;
+
+const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_CHAIN_POLICY: u16 = 5;
+const NFTA_CHAIN_TYPE: u16 = 7;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_HOOK_PRIORITY: u16 = 2;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_SET_TABLE: u16 = 1;
+const NFTA_SET_NAME: u16 = 2;
+const NFTA_SET_FLAGS: u16 = 3;
+const NFTA_SET_KEY_TYPE: u16 = 4;
+const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_ID: u16 = 10;
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+
+const NF_INET_LOCAL_IN: u32 = 1;
+const NF_INET_LOCAL_OUT: u32 = 3;
+const NF_DROP: u32 = 0;
+const NF_ACCEPT: u32 = 1;
+const NFT_GOTO: u32 = -4i32 as u32;
+const NFT_SET_CONSTANT: u32 = 0x2;
+const NFT_REG_VERDICT: u32 = 0;
+const NFT_REG_1: u32 = 1;
+const NFT_REG_2: u32 = 2;
+const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
+const NFT_CMP_EQ: u32 = 0;
+const NFT_META_IIF: u32 = 4;
+const NFT_META_OIF: u32 = 5;
+
+/// nft's datatype numbers (for `nft list` to print the set's type).
+const TYPE_IPADDR: u32 = 7;
+const TYPE_IP6ADDR: u32 = 8;
+const TYPE_IFINDEX: u32 = 20;
+const TYPE_ICMP6_TYPE: u32 = 29;
+const TYPE_BITS: u32 = 6;
+
+/// The table keepalived uses, in both families.
+pub const TABLE: &str = "keepalived";
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+fn be32(v: u32) -> [u8; 4] {
+    v.to_be_bytes()
+}
+
+fn nested(f: impl FnOnce(&mut Msg)) -> Vec<u8> {
+    let mut m = Msg::empty();
+    f(&mut m);
+    m.into_bytes()
+}
+
+/// One expression of a rule.
+fn expr(list: &mut Msg, name: &str, data: impl FnOnce(&mut Msg)) {
+    let e = nested(|e| {
+        e.attr(NFTA_EXPR_NAME, &cstr(name));
+        e.attr(NFTA_EXPR_DATA | NLA_F_NESTED, &nested(data));
+    });
+    list.attr(NFTA_LIST_ELEM | NLA_F_NESTED, &e);
+}
+
+fn payload(list: &mut Msg, base: u32, offset: u32, len: u32, dreg: u32) {
+    expr(list, "payload", |d| {
+        d.attr(1, &be32(dreg));
+        d.attr(2, &be32(base));
+        d.attr(3, &be32(offset));
+        d.attr(4, &be32(len));
+    });
+}
+
+fn lookup(list: &mut Msg, set: &str, set_id: u32) {
+    expr(list, "lookup", |d| {
+        d.attr(1, &cstr(set));
+        d.attr(2, &be32(NFT_REG_1));
+        d.attr(4, &be32(set_id));
+    });
+}
+
+fn verdict(list: &mut Msg, code: u32, chain: Option<&str>) {
+    expr(list, "immediate", |d| {
+        d.attr(1, &be32(NFT_REG_VERDICT));
+        let v = nested(|v| {
+            v.attr(NFTA_VERDICT_CODE, &be32(code));
+            if let Some(c) = chain {
+                v.attr(NFTA_VERDICT_CHAIN, &cstr(c));
+            }
+        });
+        let data = nested(|x| x.attr(NFTA_DATA_VERDICT | NLA_F_NESTED, &v));
+        d.attr(2 | NLA_F_NESTED, &data);
+    });
+}
+
+fn data_value(bytes: &[u8]) -> Vec<u8> {
+    nested(|x| x.attr(NFTA_DATA_VALUE, bytes))
+}
+
+fn cmp_eq(list: &mut Msg, bytes: &[u8]) {
+    expr(list, "cmp", |d| {
+        d.attr(1, &be32(NFT_REG_1));
+        d.attr(2, &be32(NFT_CMP_EQ));
+        d.attr(3 | NLA_F_NESTED, &data_value(bytes));
+    });
+}
+
+fn bitwise_mask(list: &mut Msg, mask: &[u8]) {
+    expr(list, "bitwise", |d| {
+        d.attr(1, &be32(NFT_REG_1));
+        d.attr(2, &be32(NFT_REG_1));
+        d.attr(3, &be32(mask.len() as u32));
+        d.attr(4 | NLA_F_NESTED, &data_value(mask));
+        d.attr(5 | NLA_F_NESTED, &data_value(&vec![0; mask.len()]));
+    });
+}
+
+fn meta(list: &mut Msg, key: u32, dreg: u32) {
+    expr(list, "meta", |d| {
+        d.attr(1, &be32(dreg));
+        d.attr(2, &be32(key));
+    });
+}
+
+/// A batch of nftables messages.
+pub struct Batch {
+    msgs: Vec<Vec<u8>>,
+    seq: u32,
+    first: u32,
+}
+
+impl Batch {
+    pub fn new(seq: u32) -> Batch {
+        let mut b = Batch {
+            msgs: Vec::new(),
+            seq,
+            first: seq,
+        };
+        b.control(NFNL_MSG_BATCH_BEGIN);
+        b.first = b.seq;
+        b
+    }
+
+    fn control(&mut self, ty: u16) {
+        let mut m = Msg::new(ty, NLM_F_REQUEST, self.seq);
+        self.seq = self.seq.wrapping_add(1);
+        // struct nfgenmsg { family, version, res_id (be16) }
+        let mut g = [0u8; 4];
+        g[2..4].copy_from_slice(&NFNL_SUBSYS_NFTABLES.to_be_bytes());
+        m.put(&g);
+        self.msgs.push(m.finish());
+    }
+
+    fn msg(&mut self, ty: u16, flags: u16, family: u8, attrs: impl FnOnce(&mut Msg)) {
+        let mut m = Msg::new(
+            (NFNL_SUBSYS_NFTABLES << 8) | ty,
+            NLM_F_REQUEST | NLM_F_ACK | flags,
+            self.seq,
+        );
+        self.seq = self.seq.wrapping_add(1);
+        m.put(&[family, 0, 0, 0]);
+        attrs(&mut m);
+        self.msgs.push(m.finish());
+    }
+
+    /// The messages' sequence numbers (each is acknowledged).
+    pub fn seqs(&self) -> std::ops::Range<u32> {
+        self.first..self.seq
+    }
+
+    /// The datagram, closed with BATCH_END.
+    pub fn finish(mut self) -> (Vec<u8>, std::ops::Range<u32>) {
+        let seqs = self.seqs();
+        self.control(NFNL_MSG_BATCH_END);
+        (self.msgs.concat(), seqs)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.msgs.len() <= 1
+    }
+
+    pub fn new_table(&mut self, family: u8) {
+        self.msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, |m| {
+            m.attr(NFTA_TABLE_NAME, &cstr(TABLE));
+        });
+    }
+
+    pub fn del_table(&mut self, family: u8) {
+        self.msg(NFT_MSG_DELTABLE, 0, family, |m| {
+            m.attr(NFTA_TABLE_NAME, &cstr(TABLE));
+        });
+    }
+
+    fn new_set(
+        &mut self,
+        family: u8,
+        name: &str,
+        id: u32,
+        key_type: u32,
+        key_len: u32,
+        flags: u32,
+    ) {
+        self.msg(NFT_MSG_NEWSET, NLM_F_CREATE, family, |m| {
+            m.attr(NFTA_SET_TABLE, &cstr(TABLE));
+            m.attr(NFTA_SET_NAME, &cstr(name));
+            if flags != 0 {
+                m.attr(NFTA_SET_FLAGS, &be32(flags));
+            }
+            m.attr(NFTA_SET_KEY_TYPE, &be32(key_type));
+            m.attr(NFTA_SET_KEY_LEN, &be32(key_len));
+            m.attr(NFTA_SET_ID, &be32(id));
+        });
+    }
+
+    fn base_chain(&mut self, family: u8, name: &str, hook: u32) {
+        self.msg(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, |m| {
+            m.attr(NFTA_CHAIN_TABLE, &cstr(TABLE));
+            m.attr(NFTA_CHAIN_NAME, &cstr(name));
+            let h = nested(|h| {
+                h.attr(NFTA_HOOK_HOOKNUM, &be32(hook));
+                h.attr(NFTA_HOOK_PRIORITY, &be32(-1i32 as u32));
+            });
+            m.attr(NFTA_CHAIN_HOOK | NLA_F_NESTED, &h);
+            m.attr(NFTA_CHAIN_POLICY, &be32(NF_ACCEPT));
+            m.attr(NFTA_CHAIN_TYPE, &cstr("filter"));
+        });
+    }
+
+    fn chain(&mut self, family: u8, name: &str) {
+        self.msg(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, |m| {
+            m.attr(NFTA_CHAIN_TABLE, &cstr(TABLE));
+            m.attr(NFTA_CHAIN_NAME, &cstr(name));
+        });
+    }
+
+    fn rule(&mut self, family: u8, chain: &str, exprs: impl FnOnce(&mut Msg)) {
+        self.msg(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, |m| {
+            m.attr(NFTA_RULE_TABLE, &cstr(TABLE));
+            m.attr(NFTA_RULE_CHAIN, &cstr(chain));
+            m.attr(NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &nested(exprs));
+        });
+    }
+
+    fn elems(&mut self, family: u8, set: &str, keys: &[Vec<u8>], add: bool) {
+        let (ty, flags) = if add {
+            (NFT_MSG_NEWSETELEM, NLM_F_CREATE)
+        } else {
+            (NFT_MSG_DELSETELEM, 0)
+        };
+        self.msg(ty, flags, family, |m| {
+            m.attr(NFTA_SET_ELEM_LIST_TABLE, &cstr(TABLE));
+            m.attr(NFTA_SET_ELEM_LIST_SET, &cstr(set));
+            let list = nested(|l| {
+                for k in keys {
+                    let e = nested(|e| e.attr(NFTA_SET_ELEM_KEY | NLA_F_NESTED, &data_value(k)));
+                    l.attr(NFTA_LIST_ELEM | NLA_F_NESTED, &e);
+                }
+            });
+            m.attr(NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED, &list);
+        });
+    }
+
+    /// keepalived's `table ip keepalived`.
+    pub fn ipv4_table(&mut self) {
+        let f = NFPROTO_IPV4;
+        self.new_table(f);
+        self.new_set(f, "vips", 1, TYPE_IPADDR, 4, 0);
+        self.base_chain(f, "out", NF_INET_LOCAL_OUT);
+        self.base_chain(f, "in", NF_INET_LOCAL_IN);
+        for (chain, offset) in [("out", 12), ("in", 16)] {
+            self.rule(f, chain, |l| {
+                payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 4, NFT_REG_1);
+                lookup(l, "vips", 1);
+                verdict(l, NF_DROP, None);
+            });
+        }
+    }
+
+    /// keepalived's `table ip6 keepalived`.
+    pub fn ipv6_table(&mut self) {
+        let f = NFPROTO_IPV6;
+        self.new_table(f);
+        self.new_set(f, "vips", 1, TYPE_IP6ADDR, 16, 0);
+        self.new_set(
+            f,
+            "neighbor-discovery",
+            2,
+            TYPE_ICMP6_TYPE,
+            1,
+            NFT_SET_CONSTANT,
+        );
+        self.elems(f, "neighbor-discovery", &[vec![135], vec![136]], true);
+        self.new_set(
+            f,
+            "vips_link_local",
+            3,
+            (TYPE_IP6ADDR << TYPE_BITS) | TYPE_IFINDEX,
+            20,
+            0,
+        );
+        self.base_chain(f, "out", NF_INET_LOCAL_OUT);
+        self.base_chain(f, "in", NF_INET_LOCAL_IN);
+        self.chain(f, "in_link_local");
+        self.chain(f, "out_link_local");
+        let mut ll = [0u8; 16];
+        ll[0] = 0xfe;
+        ll[1] = 0x80;
+        let mut mask = [0u8; 16];
+        mask[0] = 0xff;
+        mask[1] = 0xc0;
+        for (chain, offset, ll_chain) in [("out", 8, "out_link_local"), ("in", 24, "in_link_local")]
+        {
+            self.rule(f, chain, |l| {
+                // ip6 nexthdr icmpv6 (as nft's implicit dependency), then
+                // icmpv6 type @neighbor-discovery accept
+                payload(l, NFT_PAYLOAD_NETWORK_HEADER, 6, 1, NFT_REG_1);
+                cmp_eq(l, &[58]);
+                payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+                lookup(l, "neighbor-discovery", 2);
+                verdict(l, NF_ACCEPT, None);
+            });
+            self.rule(f, chain, |l| {
+                payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
+                bitwise_mask(l, &mask);
+                cmp_eq(l, &ll);
+                verdict(l, NFT_GOTO, Some(ll_chain));
+            });
+            self.rule(f, chain, |l| {
+                payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
+                lookup(l, "vips", 1);
+                verdict(l, NF_DROP, None);
+            });
+        }
+        for (chain, offset, key) in [
+            ("in_link_local", 24, NFT_META_IIF),
+            ("out_link_local", 8, NFT_META_OIF),
+        ] {
+            self.rule(f, chain, |l| {
+                payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
+                meta(l, key, NFT_REG_2);
+                lookup(l, "vips_link_local", 3);
+                verdict(l, NF_DROP, None);
+            });
+        }
+    }
+
+    /// Add or remove VIPs: `(address, interface index)`; IPv6 link-local
+    /// ones go to `vips_link_local` with their interface.
+    pub fn vips(&mut self, vips: &[(IpAddr, u32)], add: bool) {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        let mut ll = Vec::new();
+        for (a, ifindex) in vips {
+            match a {
+                IpAddr::V4(a) => v4.push(a.octets().to_vec()),
+                IpAddr::V6(a) if is_link_local(a) => {
+                    let mut k = a.octets().to_vec();
+                    k.extend_from_slice(&ifindex.to_ne_bytes());
+                    ll.push(k);
+                }
+                IpAddr::V6(a) => v6.push(a.octets().to_vec()),
+            }
+        }
+        for (family, set, keys) in [
+            (NFPROTO_IPV4, "vips", v4),
+            (NFPROTO_IPV6, "vips", v6),
+            (NFPROTO_IPV6, "vips_link_local", ll),
+        ] {
+            if !keys.is_empty() {
+                self.elems(family, set, &keys, add);
+            }
+        }
+    }
+}
+
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// A NETLINK_NETFILTER socket for batches.
+pub struct Nft {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Nft {
+    pub fn open() -> io::Result<Nft> {
+        let fd = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, NETLINK_NETFILTER, false)?;
+        sys::bind(fd.as_fd(), &SockAddr::Netlink { pid: 0, groups: 0 })?;
+        sys::set_timeout(fd.as_fd(), libc::SO_RCVTIMEO, Duration::from_secs(2))?;
+        Ok(Nft {
+            fd,
+            seq: 1,
+            buf: vec![0; 64 * 1024],
+        })
+    }
+
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.seq)
+    }
+
+    /// Send a batch and wait for every message's acknowledgement. The
+    /// first error (errno) the kernel reports, if any, fails the call (the
+    /// kernel then applied none of the batch).
+    pub fn apply(&mut self, batch: Batch) -> io::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (bytes, seqs) = batch.finish();
+        self.seq = seqs.end.wrapping_add(1);
+        sys::sendto(
+            self.fd.as_fd(),
+            &bytes,
+            &SockAddr::Netlink { pid: 0, groups: 0 },
+        )?;
+        let mut pending: Vec<u32> = seqs.collect();
+        let mut first_error = None;
+        while !pending.is_empty() {
+            let n = match sys::recvmsg(self.fd.as_fd(), &mut self.buf) {
+                Ok(meta) => meta.len,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if first_error.is_some() {
+                        break; // an aborted batch acknowledges no more
+                    }
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no answer from nftables",
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            for m in messages(&self.buf[..n]) {
+                if m.ty != NLMSG_ERROR || !pending.contains(&m.seq) {
+                    continue;
+                }
+                pending.retain(|s| *s != m.seq);
+                let code = m
+                    .body
+                    .get(0..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or(0);
+                if code != 0 && first_error.is_none() {
+                    first_error = Some(-code);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(io::Error::from_raw_os_error(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::netlink::attrs;
+
+    fn find<'a>(a: &[(u16, &'a [u8])], ty: u16) -> &'a [u8] {
+        a.iter()
+            .find(|(t, _)| t & !NLA_F_NESTED == ty)
+            .map(|(_, d)| *d)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_ipv4_table_is_keepalived_s() {
+        let mut b = Batch::new(100);
+        b.ipv4_table();
+        let (bytes, seqs) = b.finish();
+        let ms = messages(&bytes);
+        // BEGIN, table, set, 2 chains, 2 rules, END.
+        let types: Vec<u16> = ms.iter().map(|m| m.ty).collect();
+        let sub = |t: u16| (NFNL_SUBSYS_NFTABLES << 8) | t;
+        assert_eq!(
+            types,
+            [
+                NFNL_MSG_BATCH_BEGIN,
+                sub(NFT_MSG_NEWTABLE),
+                sub(NFT_MSG_NEWSET),
+                sub(NFT_MSG_NEWCHAIN),
+                sub(NFT_MSG_NEWCHAIN),
+                sub(NFT_MSG_NEWRULE),
+                sub(NFT_MSG_NEWRULE),
+                NFNL_MSG_BATCH_END
+            ]
+        );
+        assert_eq!(seqs, 101..107);
+        assert!(
+            ms[1..7]
+                .iter()
+                .all(|m| m.flags & NLM_F_ACK != 0 && m.body[0] == NFPROTO_IPV4)
+        );
+        // The "in" rule: payload daddr (offset 16, 4 bytes) -> lookup vips -> drop.
+        let rule = attrs(ms[6].body, 4);
+        assert_eq!(find(&rule, NFTA_RULE_CHAIN), b"in\0");
+        let exprs = attrs(find(&rule, NFTA_RULE_EXPRESSIONS), 0);
+        let names: Vec<Vec<u8>> = exprs
+            .iter()
+            .map(|(_, e)| find(&attrs(e, 0), NFTA_EXPR_NAME).to_vec())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                b"payload\0".to_vec(),
+                b"lookup\0".to_vec(),
+                b"immediate\0".to_vec()
+            ]
+        );
+        let p = attrs(find(&attrs(exprs[0].1, 0), NFTA_EXPR_DATA), 0);
+        assert_eq!(find(&p, 3), be32(16));
+        assert_eq!(find(&p, 4), be32(4));
+        // The base chains hook at priority -1 with policy accept.
+        let chain = attrs(ms[4].body, 4);
+        assert_eq!(find(&chain, NFTA_CHAIN_NAME), b"in\0");
+        let hook = attrs(find(&chain, NFTA_CHAIN_HOOK), 0);
+        assert_eq!(find(&hook, NFTA_HOOK_HOOKNUM), be32(NF_INET_LOCAL_IN));
+        assert_eq!(find(&hook, NFTA_HOOK_PRIORITY), (-1i32).to_be_bytes());
+    }
+
+    #[test]
+    fn vips_go_to_their_family_s_set() {
+        let mut b = Batch::new(1);
+        b.vips(
+            &[
+                ("10.0.0.1".parse().unwrap(), 3),
+                ("2001:db8::1".parse().unwrap(), 3),
+                ("fe80::1".parse().unwrap(), 3),
+            ],
+            false,
+        );
+        let (bytes, _) = b.finish();
+        let ms = messages(&bytes);
+        assert_eq!(ms.len(), 5);
+        let sets: Vec<(u8, Vec<u8>, usize)> = ms[1..4]
+            .iter()
+            .map(|m| {
+                assert_eq!(m.ty, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELSETELEM);
+                let a = attrs(m.body, 4);
+                let elems = attrs(find(&a, NFTA_SET_ELEM_LIST_ELEMENTS), 0);
+                let key = attrs(find(&attrs(elems[0].1, 0), NFTA_SET_ELEM_KEY), 0);
+                (
+                    m.body[0],
+                    find(&a, NFTA_SET_ELEM_LIST_SET).to_vec(),
+                    find(&key, NFTA_DATA_VALUE).len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sets,
+            [
+                (NFPROTO_IPV4, b"vips\0".to_vec(), 4),
+                (NFPROTO_IPV6, b"vips\0".to_vec(), 16),
+                (NFPROTO_IPV6, b"vips_link_local\0".to_vec(), 20),
+            ]
+        );
+        assert!(is_link_local(&"febf::1".parse().unwrap()));
+        assert!(!is_link_local(&"fec0::1".parse().unwrap()));
+    }
+}
