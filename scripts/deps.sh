@@ -13,6 +13,7 @@ PKGS=(
   haproxy      # the seed setup's load balancer (tests/vrrp_cluster.rs)
   python3 openssl dnsmasq-base  # real servers for the health checkers' tests
   python3-aiosmtpd  # the SMTP server receiving the alerts (tests/smtp_alert.rs)
+  util-linux   # chrt: tests/chaos.rs paces its 10 ms pinger at real-time priority
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -20,6 +20,8 @@ mod guard;
 pub mod keys;
 pub mod link;
 pub mod msg;
+#[cfg(feature = "test-messages")]
+pub mod probe;
 pub mod stream;
 
 pub use frame::{FrameError, MAX_FRAME, MAX_PAYLOAD, PROTOCOL_VERSION};

@@ -294,6 +294,28 @@ pub fn run_loop<W: Worker>(mut link: Link, worker: &mut W) -> i32 {
                     Ok(msgs) => {
                         let mut flow = Ok(Flow::Continue);
                         for m in msgs {
+                            // Sandbox probes are answered here, for every
+                            // role, without the worker seeing them.
+                            #[cfg(feature = "test-messages")]
+                            let m = match m {
+                                ToWorker::TestProbe { action } => {
+                                    flow = start_probe(&mut link, action);
+                                    if !matches!(flow, Ok(Flow::Continue)) {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                                ToWorker::ScriptDone { request, outcome }
+                                    if crate::probe::script_probe_id(request).is_some() =>
+                                {
+                                    flow = finish_script_probe(&mut link, request, outcome);
+                                    if !matches!(flow, Ok(Flow::Continue)) {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                                m => m,
+                            };
                             flow = worker.on_message(&mut link, m);
                             if !matches!(flow, Ok(Flow::Continue)) {
                                 break;
@@ -340,6 +362,44 @@ pub fn run_loop<W: Worker>(mut link: Link, worker: &mut W) -> i32 {
             1
         }
     }
+}
+
+/// Try a probe and report the outcome (see [`crate::probe`]). A script
+/// probe is answered when the parent's `ScriptDone` comes back.
+#[cfg(feature = "test-messages")]
+fn start_probe(link: &mut Link, action: crate::msg::ProbeAction) -> Result<Flow, LinkError> {
+    use crate::msg::ProbeAction;
+    match action {
+        ProbeAction::RunScript(id) => {
+            link.send(&FromWorker::RunScript {
+                request: crate::probe::script_request(id),
+                id,
+            })?;
+        }
+        ProbeAction::RunScriptPath(path) => {
+            link.writer
+                .queue(&crate::probe::path_request(&path))
+                .map_err(|e| LinkError::Stream(StreamError::Frame(e)))?;
+            link.flush()?;
+        }
+        action => {
+            let result = crate::probe::run(&action);
+            link.send(&FromWorker::TestProbeReply { action, result })?;
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// The parent's answer to a script probe.
+#[cfg(feature = "test-messages")]
+fn finish_script_probe(
+    link: &mut Link,
+    request: u64,
+    outcome: crate::msg::ScriptOutcome,
+) -> Result<Flow, LinkError> {
+    let (action, result) = crate::probe::script_reply(request, outcome);
+    link.send(&FromWorker::TestProbeReply { action, result })?;
+    Ok(Flow::Continue)
 }
 
 #[cfg(test)]

@@ -460,6 +460,13 @@ pub enum ProbeAction {
     ReadFile(std::path::PathBuf),
     /// Execute this program.
     Exec(std::path::PathBuf),
+    /// Ask the parent to run this script id (answered with the parent's
+    /// `ScriptDone`, turned into the probe's reply).
+    RunScript(ScriptId),
+    /// Try to make the parent run a path: send a `RunScript` whose id is
+    /// this path, which the message type cannot express (the parent
+    /// rejects the frame and restarts the worker).
+    RunScriptPath(std::path::PathBuf),
 }
 
 /// What happened when the worker tried a [`ProbeAction`].

@@ -81,6 +81,8 @@ struct Proc {
     started: Instant,
     greeted: bool,
     ready_generation: Option<u64>,
+    /// When it first said Ready.
+    ready_at: Option<Instant>,
     /// Set once we decided to kill it (why), so the death is expected.
     killing: Option<String>,
     /// Asked to shut down (stop or role no longer configured).
@@ -104,6 +106,9 @@ struct Slot {
     /// A worker of this role was started before in this daemon: the next
     /// one is a restart (`WorkerOptions::resumed`).
     ran_before: bool,
+    /// Workers of this role killed by SIGSYS (a call outside the role's
+    /// seccomp allow-list).
+    seccomp_violations: u32,
 }
 
 /// A dump being collected from the workers.
@@ -139,6 +144,9 @@ pub struct Daemon {
     ready_sent: Option<u64>,
     /// VRRP transitions for the check worker to mail.
     vrrp_alerts: crate::alerts::VrrpAlerts,
+    /// Test builds: the workers' answers to `ctl probe`, oldest first.
+    #[cfg(feature = "test-messages")]
+    probes: Vec<serde_json::Value>,
 }
 
 /// The roles a configuration needs, under `-P`/`-C`/`--all`.
@@ -212,6 +220,7 @@ impl Daemon {
                         restart_at: None,
                         wanted: wanted.contains(&role),
                         ran_before: false,
+                        seccomp_violations: 0,
                     },
                 )
             })
@@ -246,6 +255,8 @@ impl Daemon {
             stop_deadline: None,
             dumps: Vec::new(),
             vrrp_alerts: Default::default(),
+            #[cfg(feature = "test-messages")]
+            probes: Vec::new(),
         })
     }
 
@@ -397,6 +408,7 @@ impl Daemon {
                         started: now,
                         greeted: false,
                         ready_generation: None,
+                        ready_at: None,
                         killing: None,
                         shutting_down: false,
                         kill_at: None,
@@ -575,6 +587,7 @@ impl Daemon {
             FromWorker::Ready { generation } => {
                 if let Some(p) = self.proc_mut(role) {
                     p.ready_generation = Some(generation);
+                    p.ready_at.get_or_insert(now);
                 }
                 self.say(
                     Level::Info,
@@ -629,10 +642,14 @@ impl Daemon {
                 self.state.ipvs = Some(st);
             }
             #[cfg(feature = "test-messages")]
-            FromWorker::TestProbeReply { action, result } => self.say(
-                Level::Info,
-                &format!("{role} worker test probe {action:?}: {result:?}"),
-            ),
+            FromWorker::TestProbeReply { action, result } => {
+                self.say(
+                    Level::Info,
+                    &format!("{role} worker test probe {action:?}: {result:?}"),
+                );
+                self.probes
+                    .push(crate::probe::reply_json(role, pid, &action, &result));
+            }
         }
     }
 
@@ -747,8 +764,20 @@ impl Daemon {
                 );
                 continue;
             }
+            if std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGSYS) {
+                slot.seccomp_violations += 1;
+                self.log.log(
+                    Level::Err,
+                    ident(None),
+                    std::process::id(),
+                    &format!(
+                        "seccomp violation: the {role} worker (pid {}) made a system call outside the {role} allow-list and was killed ({} so far)",
+                        p.pid, slot.seccomp_violations
+                    ),
+                );
+            }
             let why = p.killing.clone().unwrap_or_else(|| "died".into());
-            let delay = slot.backoff.on_death(p.started, now);
+            let delay = slot.backoff.on_death_after(p.started, p.ready_at, now);
             let msg = if self.opts.dont_respawn {
                 format!(
                     "{role} worker (pid {}) {why}: {how}; not restarting it (-R)",
@@ -1096,6 +1125,7 @@ impl Daemon {
                 pid: s.proc.as_ref().map(|p| p.pid),
                 restarts: s.restarts,
                 ready: s.proc.as_ref().and_then(|p| p.ready_generation).is_some(),
+                seccomp_violations: s.seccomp_violations,
             })
             .collect()
     }
@@ -1107,9 +1137,22 @@ impl Daemon {
         let mut actions = Vec::new();
         let rows = self.worker_rows();
         let state = &self.state;
+        #[cfg(feature = "test-messages")]
+        let probes = &self.probes;
         ctl.on_event(self.poll.registry(), token, now, &mut |t, req: &str| {
             let mut words = req.split_whitespace();
             match words.next().unwrap_or("") {
+                #[cfg(feature = "test-messages")]
+                "probe" => match crate::probe::parse(words) {
+                    Ok((role, action)) => {
+                        let reply = serde_json::json!({"probe": "sent", "role": role.as_str(), "action": format!("{action:?}")});
+                        actions.push((t, Deferred::Probe(role, action)));
+                        Reply::Now(reply.to_string())
+                    }
+                    Err(e) => Reply::Now(control::error_reply(&e)),
+                },
+                #[cfg(feature = "test-messages")]
+                "probes" => Reply::Now(serde_json::Value::Array(probes.clone()).to_string()),
                 "status" => Reply::Now(state.status_json(&rows).to_string()),
                 "reload" => {
                     actions.push((t, Deferred::Reload));
@@ -1146,6 +1189,11 @@ impl Daemon {
                     self.start_dump(k, now, Some(t));
                     None
                 }
+                #[cfg(feature = "test-messages")]
+                Deferred::Probe(role, action) => {
+                    self.send(role, &ToWorker::TestProbe { action });
+                    None
+                }
             };
             if let (Some(reply), Some(ctl)) = (reply, self.control.as_mut()) {
                 ctl.complete(self.poll.registry(), t, reply);
@@ -1159,6 +1207,8 @@ enum Deferred {
     Reload,
     Dump(DumpKind),
     Json,
+    #[cfg(feature = "test-messages")]
+    Probe(Role, ipc::ProbeAction),
 }
 
 /// The reply to `ctl dump`/`stats`/`json`: each file written and its text.

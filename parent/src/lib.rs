@@ -12,6 +12,8 @@ pub mod log;
 pub mod machine;
 pub mod notify;
 pub mod pidfile;
+#[cfg(feature = "test-messages")]
+pub mod probe;
 pub mod restart;
 pub mod script_table;
 pub mod scripts;

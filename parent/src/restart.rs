@@ -8,6 +8,13 @@ use std::time::{Duration, Instant};
 pub const GOOD_RUN: Duration = Duration::from_secs(60);
 /// The longest wait between restarts of a crash-looping worker.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A worker that reached Ready and then ran this long was working: it was
+/// killed (OOM killer, an operator, the watchdog), not crash-looping, so
+/// its restart is immediate. A worker that cannot get to Ready, or dies
+/// right after it, climbs the ladder (at most 1/SETTLED restarts a second
+/// otherwise). VRRP depends on this: a MASTER whose worker is killed
+/// repeatedly must come back within its peers' master-down interval.
+pub const SETTLED: Duration = Duration::from_millis(200);
 
 /// keepalived's respawn ladder: the first restart is immediate, then a
 /// crash-looping worker waits 1, 2, 4, ... seconds, at most 60; the ladder
@@ -22,7 +29,18 @@ impl Backoff {
     /// A worker started at `started` died at `now`: how long to wait
     /// before starting it again.
     pub fn on_death(&mut self, started: Instant, now: Instant) -> Duration {
-        if now.saturating_duration_since(started) >= GOOD_RUN {
+        self.on_death_after(started, None, now)
+    }
+
+    /// [`Backoff::on_death`] for a worker that became ready at `ready`.
+    pub fn on_death_after(
+        &mut self,
+        started: Instant,
+        ready: Option<Instant>,
+        now: Instant,
+    ) -> Duration {
+        let settled = ready.is_some_and(|r| now.saturating_duration_since(r) >= SETTLED);
+        if settled || now.saturating_duration_since(started) >= GOOD_RUN {
             self.consecutive = 0;
         }
         let delay = match self.consecutive {
@@ -98,6 +116,28 @@ mod tests {
         // Ran 60 s: back to an immediate restart.
         assert_eq!(b.on_death(t0 + secs(10), t0 + secs(70)), Duration::ZERO);
         assert_eq!(b.on_death(t0 + secs(70), t0 + secs(71)), secs(1));
+    }
+
+    #[test]
+    fn a_worker_killed_after_settling_restarts_at_once() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut b = Backoff::default();
+        // Killed again and again, each time after being ready for 300 ms.
+        for i in 0..20 {
+            let start = t0 + ms(400 * i);
+            assert_eq!(
+                b.on_death_after(start, Some(start + ms(50)), start + ms(350)),
+                Duration::ZERO
+            );
+        }
+        // Dying before Ready, or right after it, climbs the ladder.
+        assert_eq!(b.on_death_after(t0, None, t0 + ms(100)), secs(1));
+        assert_eq!(
+            b.on_death_after(t0, Some(t0 + ms(50)), t0 + ms(100)),
+            secs(2)
+        );
+        assert_eq!(b.on_death_after(t0, Some(t0), t0 + SETTLED), Duration::ZERO);
     }
 
     #[test]

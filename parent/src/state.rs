@@ -22,6 +22,8 @@ pub struct WorkerRow {
     pub pid: Option<u32>,
     pub restarts: u32,
     pub ready: bool,
+    /// Workers of this role killed by SIGSYS (seccomp) so far.
+    pub seccomp_violations: u32,
 }
 
 pub struct State {
@@ -247,6 +249,7 @@ impl State {
                     "pid": w.pid,
                     "restarts": w.restarts,
                     "ready": w.ready,
+                    "seccomp_violations": w.seccomp_violations,
                 })
             })
             .collect();
@@ -446,6 +449,7 @@ virtual_server 10.0.0.10 80 {
             pid: Some(42),
             restarts: 1,
             ready: true,
+            seccomp_violations: 0,
         }];
         let v = st.status_json(&rows);
         assert_eq!(v["workers"][0]["role"], "vrrp");

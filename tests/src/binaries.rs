@@ -12,6 +12,14 @@
 //!    does not build other packages' binaries and a stale binary would test
 //!    old code. Set `KEEPALIVED_RS_NO_BUILD=1` to skip that build and use
 //!    whatever binary is there.
+//!
+//! [`keepalived_rs_probe_binary`] is the same binary built with the parent's
+//! `test-messages` feature (sandbox probes through `ctl probe`), for the
+//! sandbox tests only. It is built in its own target folder,
+//! `target/test-messages/<profile>/`, so that the feature never reaches the
+//! normal binary: cargo unifies features over everything one invocation
+//! builds, and `cargo test --workspace` must not ship a probe-capable
+//! daemon. `$KEEPALIVED_RS_PROBE_BIN` overrides it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,10 +54,14 @@ fn profile_dir() -> Result<PathBuf, String> {
     }
 }
 
-fn build(profile_dir: &Path) -> Result<(), String> {
+fn build(profile_dir: &Path, features: Option<&str>) -> Result<(), String> {
     let target_dir = profile_dir
         .parent()
         .ok_or_else(|| format!("{} has no parent folder", profile_dir.display()))?;
+    let target_dir = match features {
+        Some(f) => target_dir.join(f),
+        None => target_dir.to_path_buf(),
+    };
     let profile = profile_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -59,6 +71,9 @@ fn build(profile_dir: &Path) -> Result<(), String> {
     cmd.current_dir(workspace_root())
         .env("CARGO_TARGET_DIR", target_dir)
         .args(["build", "--quiet", "-p", "parent", "--bin", "keepalived-rs"]);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
     match profile {
         "debug" => {}
         "release" => {
@@ -91,7 +106,7 @@ pub fn keepalived_rs_binary() -> PathBuf {
         }
         let dir = profile_dir()?;
         if std::env::var_os("KEEPALIVED_RS_NO_BUILD").is_none() {
-            build(&dir)?;
+            build(&dir, None)?;
         }
         let bin = dir.join("keepalived-rs");
         if bin.is_file() {
@@ -106,5 +121,41 @@ pub fn keepalived_rs_binary() -> PathBuf {
     match result {
         Ok(p) => p.clone(),
         Err(e) => panic!("cannot find the keepalived-rs binary: {e}"),
+    }
+}
+
+/// The keepalived-rs binary with the `test-messages` feature (sandbox
+/// probes), built if needed in `target/test-messages/<profile>/` (see the
+/// module docs). Panics with an explanation when it cannot be had.
+pub fn keepalived_rs_probe_binary() -> PathBuf {
+    const FEATURE: &str = "test-messages";
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let result = BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("KEEPALIVED_RS_PROBE_BIN") {
+            return Ok(PathBuf::from(p));
+        }
+        let dir = profile_dir()?;
+        if std::env::var_os("KEEPALIVED_RS_NO_BUILD").is_none() {
+            build(&dir, Some(FEATURE))?;
+        }
+        let profile = dir.file_name().map(PathBuf::from).unwrap_or_default();
+        let bin = dir
+            .parent()
+            .unwrap_or(&dir)
+            .join(FEATURE)
+            .join(profile)
+            .join("keepalived-rs");
+        if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!(
+                "{} does not exist (build it with `CARGO_TARGET_DIR=target/{FEATURE} cargo build -p parent --features {FEATURE}`, or set KEEPALIVED_RS_PROBE_BIN)",
+                bin.display()
+            ))
+        }
+    });
+    match result {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("cannot find the probe-capable keepalived-rs binary: {e}"),
     }
 }

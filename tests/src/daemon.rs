@@ -42,9 +42,32 @@ impl Daemon {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Daemon {
+        Self::start_bin_env(&keepalived_rs_binary(), ns, tag, conf, extra, env)
+    }
+
+    /// [`Daemon::start`] with another keepalived-rs binary (e.g.
+    /// [`crate::binaries::keepalived_rs_probe_binary`]).
+    pub fn start_bin(
+        bin: &std::path::Path,
+        ns: &NetNs,
+        tag: &str,
+        conf: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        Self::start_bin_env(bin, ns, tag, conf, extra, &[])
+    }
+
+    fn start_bin_env(
+        bin: &std::path::Path,
+        ns: &NetNs,
+        tag: &str,
+        conf: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let (dir, conf_path, log) = prepare(tag, conf);
         let child = ns
-            .command(keepalived_rs_binary())
+            .command(bin)
             .envs(env.iter().copied())
             .args(["-n", "-l", "-G", "-D"])
             .args(extra)
@@ -108,9 +131,14 @@ impl Daemon {
 
     /// `ctl status`, read straight from the control socket.
     pub fn status(&self) -> Option<Value> {
+        self.request("status")
+    }
+
+    /// One control-socket request and its JSON reply.
+    pub fn request(&self, req: &str) -> Option<Value> {
         let mut s = UnixStream::connect(self.dir.join("ctl.sock")).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status\n").ok()?;
+        s.write_all(format!("{req}\n").as_bytes()).ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         serde_json::from_str(&out).ok()
