@@ -310,8 +310,10 @@ impl BridgeCapture {
 
 /// A gratuitous ARP or unsolicited neighbour advertisement seen on the
 /// bridge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Announcement {
+    /// Capture time, seconds since the epoch.
+    pub t: f64,
     pub eth_src: String,
     /// The ARP sender hardware address (empty for an NA).
     pub arp_sha: String,
@@ -327,6 +329,8 @@ pub fn decode_announcements(pcap: &Path) -> Vec<Announcement> {
         .args(["-Y", "arp or icmpv6.type == 136"])
         .args(["-T", "fields", "-E", "separator=|"])
         .args([
+            "-e",
+            "frame.time_epoch",
             "-e",
             "eth.src",
             "-e",
@@ -347,10 +351,11 @@ pub fn decode_announcements(pcap: &Path) -> Vec<Announcement> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('|').collect();
-            (f.len() >= 4).then(|| Announcement {
-                eth_src: f[0].to_string(),
-                arp_sha: f[1].to_string(),
-                addr: if f[2].is_empty() { f[3] } else { f[2] }.to_string(),
+            (f.len() >= 5).then(|| Announcement {
+                t: f[0].parse().unwrap_or(0.0),
+                eth_src: f[1].to_string(),
+                arp_sha: f[2].to_string(),
+                addr: if f[3].is_empty() { f[4] } else { f[3] }.to_string(),
             })
         })
         .collect()

@@ -716,3 +716,86 @@ fn strict_mode_drop_rules_as_keepalived() {
     assert_eq!(nft_text(&lan, 0), "", "left by keepalived-rs");
     assert_eq!(nft_text(&lan, 1), "", "left by keepalived");
 }
+
+// ------------------------------------------------------------ GARP timers
+
+fn garp_conf(vrid: u8) -> String {
+    format!(
+        r#"
+global_defs {{
+    router_id garp_{vrid}
+    vrrp_garp_master_delay 1
+    vrrp_garp_master_repeat 3
+    vrrp_garp_master_refresh 2
+    vrrp_garp_master_refresh_repeat 2
+}}
+vrrp_instance V {{
+    state MASTER
+    interface eth0
+    virtual_router_id {vrid}
+    priority 255
+    advert_int 1
+    virtual_ipaddress {{
+        10.201.0.{vrid}/24
+    }}
+}}
+"#
+    )
+}
+
+/// The gratuitous ARPs for `addr` as bursts: `(seconds after the first
+/// burst, frames in the burst)`; frames less than 300 ms apart are one
+/// burst.
+fn bursts(ann: &[tests::lan::Announcement], addr: &str) -> Vec<(f64, usize)> {
+    let mut t: Vec<f64> = ann.iter().filter(|a| a.addr == addr).map(|a| a.t).collect();
+    t.sort_by(f64::total_cmp);
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for x in t {
+        match out.last_mut() {
+            Some(b) if x - last < 0.3 => b.1 += 1,
+            _ => out.push((x, 1)),
+        }
+        last = x;
+    }
+    let t0 = out.first().map_or(0.0, |b| b.0);
+    out.into_iter().map(|(t, n)| (t - t0, n)).collect()
+}
+
+#[test]
+fn garp_master_delay_repeat_and_refresh_as_keepalived() {
+    if !require(
+        "the GARP timers test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+    {
+        return;
+    }
+    let lan = Lan::new("vrgarp", 2);
+    let mut cap = BridgeCapture::start_filtered(&lan, "garp", "arp");
+    let mut rs = Daemon::start(&lan.nodes[0], "garp-rs", &garp_conf(71), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "garp-ka", &garp_conf(72), &["-P"]);
+    std::thread::sleep(Duration::from_millis(7500));
+    stop(&mut rs);
+    stop(&mut ka);
+    cap.stop();
+    let ann = decode_announcements(cap.pcap());
+    let ours = bursts(&ann, "10.201.0.71");
+    let theirs = bursts(&ann, "10.201.0.72");
+    eprintln!("garp: keepalived-rs bursts {ours:?}\ngarp: keepalived bursts {theirs:?}");
+    // Becoming MASTER: 3, and 3 again a second later; then 2 at each
+    // refresh, every 2 s.
+    let sizes = |b: &[(f64, usize)]| b.iter().map(|x| x.1).take(4).collect::<Vec<_>>();
+    assert_eq!(sizes(&ours), [3, 3, 2, 2], "{ours:?}");
+    assert_eq!(sizes(&ours), sizes(&theirs), "{ours:?} vs {theirs:?}");
+    for (a, b) in ours.iter().zip(&theirs).take(4) {
+        assert!(
+            (a.0 - b.0).abs() < 0.35,
+            "burst times differ: {ours:?} vs {theirs:?}"
+        );
+    }
+}

@@ -388,3 +388,19 @@ fn priority_change_of_a_master_goes_into_its_adverts() {
     assert_eq!(h.state("VI_1"), VrrpState::Backup);
     assert_eq!(removes(&acts, id), 1);
 }
+
+#[test]
+fn unicast_fault_no_peer_without_peers_is_fault_and_silent() {
+    let mut h = H::new(&instance("VI_1", 51, 100, "unicast_fault_no_peer"));
+    let id = h.id("VI_1");
+    let mut acts = h.start();
+    acts.extend(h.run_to(ms(10_000)));
+    assert_eq!(h.state("VI_1"), VrrpState::Fault);
+    assert!(sent(&acts, id).is_empty());
+    assert_eq!(adds(&acts, id), 0);
+    // An empty unicast_peer block without it: multicast as usual.
+    let mut h = H::new(&instance("VI_1", 51, 100, "unicast_peer {\n}"));
+    let mut acts = h.start();
+    acts.extend(h.run_to(ms(10_000)));
+    assert_eq!(h.state("VI_1"), VrrpState::Master);
+}
