@@ -799,3 +799,105 @@ fn garp_master_delay_repeat_and_refresh_as_keepalived() {
         );
     }
 }
+
+// ------------------------------------------------------------ -V
+
+fn dont_release_conf(vrid: u8) -> String {
+    format!(
+        r#"
+static_ipaddress {{
+    192.168.77.1/24 dev eth0
+}}
+vrrp_instance V {{
+    state MASTER
+    interface eth0
+    virtual_router_id {vrid}
+    priority 100
+    advert_int 1
+    use_vmac vk
+    no_accept
+    virtual_ipaddress {{
+        10.201.0.100/24
+    }}
+    virtual_routes {{
+        10.230.0.0/24 via 10.201.0.254 dev eth0
+    }}
+}}
+"#
+    )
+}
+
+/// What a node still has of a `dont_release_conf` configuration.
+fn kept(lan: &Lan, node: usize) -> Vec<String> {
+    let ns = lan.nodes[node].name();
+    let mut v = Vec::new();
+    v.push(format!("vmac {}", dev_exists(lan, node, "vk")));
+    v.push(format!(
+        "vip {}",
+        on_dev(lan, node, "vk", "inet 10.201.0.100/24")
+    ));
+    v.push(format!(
+        "static {}",
+        on_dev(lan, node, "eth0", "inet 192.168.77.1/24")
+    ));
+    v.push(format!(
+        "virtual route {}",
+        ip(&["-n", ns, "route", "show"])
+            .contains("10.230.0.0/24 via 10.201.0.254 dev eth0 proto keepalived")
+    ));
+    v.push(format!(
+        "nft tables {}",
+        nft_text(lan, node).matches("table ").count()
+    ));
+    v
+}
+
+#[test]
+fn dont_release_keeps_what_keepalived_keeps() {
+    if !require(
+        "the --dont-release-vrrp test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("nft")
+    {
+        return;
+    }
+    let lan = Lan::new("vrkeep", 2);
+    let mut rs = Daemon::start(&lan.nodes[0], "keep-rs", &dont_release_conf(81), &["-V"]);
+    let mut ka = Daemon::start_keepalived(
+        &lan.nodes[1],
+        "keep-ka",
+        &dont_release_conf(82),
+        &["-P", "-V"],
+    );
+    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        (0..2).all(|n| {
+            on_dev(&lan, n, "vk", "inet 10.201.0.100/24")
+                && nft_text(&lan, n).contains("10.201.0.100")
+        })
+    });
+    let running = kept(&lan, 0);
+    assert_eq!(running, kept(&lan, 1), "while running");
+    stop(&mut rs);
+    stop(&mut ka);
+    let after = kept(&lan, 0);
+    eprintln!("dont-release: after stop both keep {after:?}");
+    assert_eq!(
+        after,
+        kept(&lan, 1),
+        "keepalived-rs (left) and keepalived (right) after stop with -V"
+    );
+    assert_eq!(
+        after,
+        [
+            "vmac true",
+            "vip true",
+            "static false",
+            "virtual route true",
+            "nft tables 0"
+        ]
+    );
+}

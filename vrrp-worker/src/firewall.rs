@@ -5,8 +5,8 @@
 //! The tables (`table ip keepalived`, `table ip6 keepalived`, see
 //! [`crate::io::nft`]) are made when a first VIP of the family needs them,
 //! the VIPs leave the sets when the instance leaves MASTER, and the tables
-//! are deleted at start (leftovers) and on stop (kept with
-//! `--dont-release-vrrp`, like the VIPs).
+//! are deleted at start (leftovers) and on stop (even with
+//! `--dont-release-vrrp`, which keeps the VIPs: keepalived does so).
 //!
 //! Users are often surprised that a strict-mode VIP does not answer
 //! (keepalived#474, #2319): the worker says so once per instance.
@@ -57,10 +57,7 @@ impl VrrpWorker {
 
     /// Delete keepalived's tables (at start: whatever a previous run left;
     /// on stop: ours).
-    pub(crate) fn firewall_clear(&mut self, out: &mut Out<'_>, at_stop: bool) {
-        if at_stop && self.dont_release {
-            return;
-        }
+    pub(crate) fn firewall_clear(&mut self, out: &mut Out<'_>) {
         if !self.slice.vrrp.instances.iter().any(blocks) && !self.firewall.v4 && !self.firewall.v6 {
             return;
         }

@@ -89,8 +89,9 @@ pub struct VrrpWorker {
     last_stats: BTreeMap<String, VrrpCounters>,
     next_stats: Instant,
     stopped: bool,
-    /// `--dont-release-vrrp`: leave VIPs, routes, rules and static entries
-    /// installed on stop.
+    /// `--dont-release-vrrp`: leave VIPs, virtual routes and rules, and
+    /// VMACs installed on stop (static entries and nftables rules go, as
+    /// with keepalived 2.2.7).
     dont_release: bool,
     /// VMACs made or adopted (by name).
     adopted_vmacs: BTreeSet<String>,
@@ -583,13 +584,13 @@ impl VrrpWorker {
         let now = Instant::now();
         let mut actions = self.machine.shutdown(now);
         if self.dont_release {
-            // keepalived -V: still the priority-0 adverts, but the
-            // addresses, routes and rules stay.
+            // keepalived -V: still the priority-0 adverts, but the VIPs
+            // and the virtual routes and rules stay.
             actions.retain(|a| !matches!(a, Action::RemoveVips { .. }));
         }
         self.run(out, now, actions);
         self.remove_statics(out);
-        self.firewall_clear(out, true);
+        self.firewall_clear(out);
         self.stop_vmacs(out);
         self.send_stats(out, true);
     }
@@ -947,7 +948,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             w.clear_leftovers(&mut out);
         }
         w.install_statics(&mut out);
-        w.firewall_clear(&mut out, false);
+        w.firewall_clear(&mut out);
         w.ensure_vmacs(&mut out);
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);

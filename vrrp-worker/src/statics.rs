@@ -1,9 +1,9 @@
 //! `static_ipaddress`, `static_routes` and `static_rules`: installed when
 //! the worker starts, whatever the instances' states, and removed when the
-//! daemon stops, as keepalived 2.2.7 does (its `stop_vrrp` deletes them
-//! unless `--dont-release-vrrp`). A restarted worker adds them again
+//! daemon stops, as keepalived 2.2.7 does. A restarted worker adds them again
 //! (adding what is there is a no-op); a reload removes the entries no
-//! longer configured and adds the new ones.
+//! longer configured and adds the new ones. They are removed on stop even
+//! with `--dont-release-vrrp`, as keepalived does.
 
 use crate::io::netlink::{AddrSpec, Applied};
 use crate::{Out, VrrpWorker, log, route_text};
@@ -171,11 +171,9 @@ impl VrrpWorker {
         }
     }
 
-    /// At stop: every static entry, unless told to keep them.
+    /// At stop: every static entry (also with `--dont-release-vrrp`, as
+    /// keepalived 2.2.7: it keeps only VIPs, virtual routes and VMACs).
     pub(crate) fn remove_statics(&mut self, out: &mut Out<'_>) {
-        if self.dont_release {
-            return;
-        }
         let vrrp = self.slice.vrrp.clone();
         let s = Statics::all(&vrrp);
         if !s.is_empty() {
