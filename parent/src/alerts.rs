@@ -296,6 +296,42 @@ vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 2\n  priority 100\n 
     }
 
     #[test]
+    fn the_check_worker_runs_for_vrrp_alerts_and_under_p_checks_nothing() {
+        use crate::daemon::{slice_for, wanted_roles};
+        use ipc::{Role, Slice};
+        let text = format!(
+            "{CONF}virtual_server 10.0.0.1 80 {{\n  protocol TCP\n  real_server 127.0.0.1 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n}}\n"
+        );
+        let with_vs = cfg(&text);
+        let vrrp_only = cfg(CONF);
+        let mut opts = crate::cli::Options::default();
+        assert_eq!(
+            wanted_roles(&opts, &vrrp_only),
+            vec![Role::Vrrp, Role::Check]
+        );
+        assert_eq!(
+            wanted_roles(&opts, &with_vs),
+            vec![Role::Vrrp, Role::Check, Role::Ipvs]
+        );
+        opts.vrrp_only = true;
+        assert_eq!(wanted_roles(&opts, &with_vs), vec![Role::Vrrp, Role::Check]);
+        let Slice::Check(s) = slice_for(&opts, Role::Check, &with_vs) else {
+            panic!("a check slice");
+        };
+        assert!(s.lvs.virtual_servers.is_empty());
+        assert!(!s.global.notification_email.is_empty());
+        opts.vrrp_only = false;
+        opts.check_only = true;
+        assert_eq!(wanted_roles(&opts, &vrrp_only), vec![]);
+        let mut quiet = vrrp_only.clone();
+        quiet.global.notification_email.clear();
+        assert_eq!(
+            wanted_roles(&crate::cli::Options::default(), &quiet),
+            vec![Role::Vrrp]
+        );
+    }
+
+    #[test]
     fn no_mail_without_recipients_or_with_no_email_faults() {
         let mut c = cfg(CONF);
         c.global.no_email_faults = true;

@@ -160,11 +160,24 @@ pub fn wanted_roles(opts: &Options, cfg: &config::model::Config) -> Vec<Role> {
     if !opts.vrrp_only && (has_lvs || opts.all) {
         roles.push(Role::Check);
         roles.push(Role::Ipvs);
-    } else if !opts.vrrp_only && !opts.check_only && crate::alerts::vrrp_alerts_wanted(cfg) {
-        // The check worker sends the VRRP instances' SMTP alerts.
+    } else if !opts.check_only && crate::alerts::vrrp_alerts_wanted(cfg) {
+        // The check worker sends the VRRP instances' SMTP alerts (under
+        // `-P` with no virtual server: see `slice_for`).
         roles.push(Role::Check);
     }
     roles
+}
+
+/// `role`'s slice; under `-P` the check worker (there only to mail VRRP
+/// alerts) gets no virtual server to check.
+pub(crate) fn slice_for(opts: &Options, role: Role, cfg: &config::model::Config) -> Slice {
+    let mut slice = Slice::for_role(role, cfg);
+    if opts.vrrp_only {
+        if let Slice::Check(s) = &mut slice {
+            s.lvs = Default::default();
+        }
+    }
+    slice
 }
 
 impl Daemon {
@@ -544,7 +557,7 @@ impl Daemon {
         Init {
             generation: self.state.generation,
             heartbeat_interval: self.heartbeat,
-            slice: Slice::for_role(role, &self.state.config),
+            slice: slice_for(&self.opts, role, &self.state.config),
             scripts: self.scripts.entries_for(role),
             restored: self.state.restored(role),
             options: ipc::WorkerOptions {
@@ -992,7 +1005,7 @@ impl Daemon {
                 (true, true) => {
                     let reload = Reload {
                         generation,
-                        slice: Slice::for_role(role, &self.state.config),
+                        slice: slice_for(&self.opts, role, &self.state.config),
                         scripts: self.scripts.entries_for(role),
                     };
                     // A running worker keeps the heartbeat interval of its

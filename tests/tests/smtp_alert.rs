@@ -386,13 +386,16 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
 
     let rs = Daemon::start(&ns_rs, "smtp-rs", &format!("{GLOBAL}{}", lvs()), &[]);
     let ka = Daemon::start_keepalived(&ns_ka, "smtp-ka", GLOBAL, &[]);
-    // The defaults' pair runs at the same time.
+    // The defaults' pair runs at the same time, under -P (VRRP only): the
+    // virtual server in its configuration is not checked (its real server
+    // does not listen: a check would mail DOWN).
+    let conf_d = format!("{DEFAULTS}{}", lvs());
     let ns_rs_d = netns("smtp-rsd");
     let ns_ka_d = netns("smtp-kad");
     let smtp_rs_d = Smtp::start(&ns_rs_d, &dir.join("rsd").tap_mkdir());
     let smtp_ka_d = Smtp::start(&ns_ka_d, &dir.join("kad").tap_mkdir());
-    let rs_d = Daemon::start(&ns_rs_d, "smtp-rsd", DEFAULTS, &[]);
-    let ka_d = Daemon::start_keepalived(&ns_ka_d, "smtp-kad", DEFAULTS, &[]);
+    let rs_d = Daemon::start(&ns_rs_d, "smtp-rsd", &conf_d, &["-P"]);
+    let ka_d = Daemon::start_keepalived(&ns_ka_d, "smtp-kad", &conf_d, &["-P"]);
     let both = [&rs, &ka, &rs_d, &ka_d];
 
     // The VRRP instance with no peer: BACKUP, then MASTER after the
@@ -464,6 +467,17 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
     assert_eq!(s_rs.len(), 6, "{s_rs:?}");
     assert_eq!(sorted(&d_rs), sorted(&d_ka), "{}", logs(&both));
     assert!(d_rs[0].mail_from.starts_with("root@"), "{:?}", d_rs[0]);
+    // Under -P: a VRRP worker and the check worker that mails, no IPVS
+    // worker, no check.
+    let roles: Vec<String> = rs_d.status().expect("status")["workers"]
+        .as_array()
+        .map(|ws| {
+            ws.iter()
+                .filter_map(|w| w["role"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(roles, vec!["vrrp", "check"], "{}", rs_d.log());
 
     // The real server goes down, then up: one mail each, from the check
     // worker.
@@ -499,6 +513,14 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
         .filter(|s| s.contains("Realserver"))
         .collect();
     assert_eq!(checker.len(), 2, "{checker:?}");
+    assert!(
+        !smtp_rs_d
+            .mails()
+            .iter()
+            .any(|m| m.subject().contains("Realserver")),
+        "-P checked a real server: {:?}",
+        subjects(&smtp_rs_d.mails())
+    );
 
     let log = rs.log();
     assert!(log.contains("SMTP alert successfully sent."), "{log}");
