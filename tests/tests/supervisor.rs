@@ -492,3 +492,143 @@ fn a_security_violation_is_logged_and_the_daemon_runs() {
     );
     assert!(!d.log().contains("not starting"), "{}", d.log());
 }
+
+/// Broken configurations on SIGHUP while VRRP runs with a peer: each is
+/// refused with its FILE:LINE in the log, the running configuration stays
+/// (generation, workers, VRRP state and counters on both nodes), and no
+/// transition happens on either node over the following adverts.
+#[test]
+fn broken_reloads_with_a_peer_cause_no_transition() {
+    use tests::daemon::{logs, wait_until};
+    use tests::lan::Lan;
+    if !require_root() {
+        return;
+    }
+    const VIP: &str = "10.201.0.100";
+    let conf = |prio: u32| {
+        format!(
+            "global_defs {{\n    router_id hup_{prio}\n}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 81\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+        )
+    };
+    let lan = Lan::new("suphup", 2);
+    let m = Daemon::start(&lan.nodes[0], "suphup-m", &conf(150), &[]);
+    let b = Daemon::start(&lan.nodes[1], "suphup-b", &conf(100), &[]);
+    let ds = [&m, &b];
+    let state = |d: &Daemon| {
+        d.status()
+            .and_then(|s| s["vrrp_instances"][0]["state"].as_str().map(str::to_string))
+    };
+    wait_until("MASTER and BACKUP", Duration::from_secs(10), &ds, || {
+        state(&m).as_deref() == Some("MASTER") && state(&b).as_deref() == Some("BACKUP")
+    });
+    // The counters follow the state report: wait for them too.
+    m.wait_for("became_master 1", Duration::from_secs(5), |s| {
+        s["vrrp_instances"][0]["counters"]["became_master"] == 1
+    });
+    let snapshot = |d: &Daemon| {
+        let s = d.status().expect("status");
+        let i = &s["vrrp_instances"][0];
+        (
+            s["generation"].clone(),
+            s["workers"].clone(),
+            i["state"].clone(),
+            i["counters"]["became_master"].clone(),
+            i["counters"]["released_master"].clone(),
+            i["priority"].clone(),
+        )
+    };
+    let before = [snapshot(&m), snapshot(&b)];
+    let entering = |d: &Daemon| d.log().matches("Entering").count();
+    let entering0 = [entering(&m), entering(&b)];
+
+    // (what, main file text, extra file, the FILE:LINE the log must name)
+    let good_m = conf(150);
+    let broken: Vec<(&str, String, Option<String>, String)> = vec![
+        (
+            "a keyword without its parameter",
+            good_m.replace("interface eth0", "interface"),
+            None,
+            "keepalived.conf:6:".into(),
+        ),
+        (
+            "a VRID out of range",
+            good_m.replace("virtual_router_id 81", "virtual_router_id 300"),
+            None,
+            "keepalived.conf:7:".into(),
+        ),
+        (
+            "an error in an included file",
+            format!(
+                "include broken.conf\n{}",
+                good_m.replace("priority 150", "priority 151")
+            ),
+            Some("vrrp_instance VI_9 {\n    interface\n}\n".into()),
+            "broken.conf:2:".into(),
+        ),
+    ];
+    for (node, d) in [(0usize, &m), (1, &b)] {
+        for (what, text, extra, line) in &broken {
+            let text = if node == 1 {
+                text.replace("150", "100").replace("151", "101")
+            } else {
+                text.clone()
+            };
+            if let Some(x) = extra {
+                std::fs::write(d.dir.join("broken.conf"), x).expect("write include");
+            }
+            let log0 = d.log().len();
+            d.rewrite(&text);
+            d.signal("HUP");
+            let t0 = Instant::now();
+            loop {
+                let new = d.log()[log0..].to_string();
+                if new.contains("keeping the running configuration") {
+                    assert!(
+                        new.contains(line.as_str()),
+                        "node {}: {what}: the error must name {line}:\n{new}",
+                        node + 1
+                    );
+                    break;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(5),
+                    "node {}: {what}: no reload failure logged\n{}",
+                    node + 1,
+                    logs(&ds)
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+    // Two advert intervals and a master-down interval's worth of adverts
+    // go by: still no transition anywhere, nothing changed.
+    std::thread::sleep(Duration::from_millis(3700));
+    assert_eq!(
+        [snapshot(&m), snapshot(&b)],
+        before,
+        "the running configuration and state stay\n{}",
+        logs(&ds)
+    );
+    assert_eq!(
+        [entering(&m), entering(&b)],
+        entering0,
+        "no transition\n{}",
+        logs(&ds)
+    );
+    assert_eq!(
+        lan.holders(&format!("inet {VIP}/24")),
+        vec![0],
+        "the VIP stays"
+    );
+    // The good configuration back: accepted (generation 2), still no
+    // transition.
+    m.rewrite(&good_m);
+    m.signal("HUP");
+    m.wait_for("generation 2", Duration::from_secs(5), |s| {
+        s["generation"] == 2
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(state(&m).as_deref(), Some("MASTER"));
+    assert_eq!(state(&b).as_deref(), Some("BACKUP"));
+    assert_eq!([entering(&m), entering(&b)], entering0, "{}", logs(&ds));
+}

@@ -476,12 +476,15 @@ impl VrrpWorker {
                 (IpAddr::V6(s), IpAddr::V6(d)) => {
                     (r.payload(), packet::RxMeta::ipv6(s, d, Some(r.ttl)))
                 }
-                _ => match packet::parse_ipv4(&r.data) {
+                _ => match packet::parse_ipv4_short(&r.data) {
                     Ok(p) => (p.vrrp, packet::RxMeta::from_ipv4(&p)),
                     Err(_) => continue,
                 },
             };
-            let Some((_, vrid)) = packet::peek(vrrp) else {
+            // The VRID is the second byte: a packet too short for its
+            // header still reaches its instance, to be counted as a
+            // PacketLength drop.
+            let Some(&vrid) = vrrp.get(1) else {
                 continue;
             };
             let family = match key.1 {

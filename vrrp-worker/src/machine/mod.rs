@@ -139,8 +139,8 @@ use crate::packet::{self, Advert, RxMeta};
 use config::model::vrrp::{Family, VrrpInstance};
 use instance::Inst;
 use ipc::{
-    InstanceRestore, InstanceState, LogLevel, NotifyEvent, ScriptEntry, ScriptId, ScriptOutcome,
-    ScriptPurpose, VrrpCounters, VrrpSlice, VrrpState,
+    DropReason, InstanceRestore, InstanceState, LogLevel, NotifyEvent, ScriptEntry, ScriptId,
+    ScriptOutcome, ScriptPurpose, VrrpCounters, VrrpSlice, VrrpState,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -193,6 +193,23 @@ pub struct Machine {
     started: bool,
     stopped: bool,
     out: Vec<Action>,
+    /// Log rate limit of dropped adverts, per instance and reason.
+    reject_logs: BTreeMap<(usize, DropReason), RejectLog>,
+}
+
+/// How many lines one instance logs per drop reason in
+/// [`REJECT_LOG_WINDOW`]; the rest are counted (ctl status) and summed up
+/// in one line when the next window opens, so a flood of bad adverts
+/// cannot flood the log.
+pub const REJECT_LOG_BURST: u32 = 5;
+/// See [`REJECT_LOG_BURST`].
+pub const REJECT_LOG_WINDOW: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RejectLog {
+    window_start: Instant,
+    logged: u32,
+    suppressed: u64,
 }
 
 impl Machine {
@@ -225,6 +242,7 @@ impl Machine {
             groups,
             track,
             notify_ids,
+            reject_logs: BTreeMap::new(),
             next_request: 1,
             delayed_start: None,
             startup_delay: if restored.is_empty() {
@@ -639,14 +657,14 @@ impl Machine {
         let advert = match res {
             Err(r) => {
                 self.count_drop(i, &r);
-                self.log_reject(i, &r, vrrp, meta);
+                self.log_reject_limited(now, i, &r, vrrp, meta);
                 return;
             }
             Ok(c) => {
                 self.inst[i].counters.adverts_received += 1;
                 if let Some(r) = c.late_reject {
                     self.count_drop(i, &r);
-                    self.log_reject(i, &r, vrrp, meta);
+                    self.log_reject_limited(now, i, &r, vrrp, meta);
                     return;
                 }
                 if c.advert.priority == 0 {
@@ -676,6 +694,54 @@ impl Machine {
             .drops
             .entry(r.drop_reason())
             .or_insert(0) += 1;
+    }
+
+    /// [`Machine::log_reject`], at most [`REJECT_LOG_BURST`] lines per
+    /// instance and reason in each [`REJECT_LOG_WINDOW`].
+    fn log_reject_limited(
+        &mut self,
+        now: Instant,
+        i: usize,
+        r: &packet::Reject,
+        vrrp: &[u8],
+        meta: &RxMeta,
+    ) {
+        let reason = r.drop_reason();
+        let e = self
+            .reject_logs
+            .entry((i, reason.clone()))
+            .or_insert(RejectLog {
+                window_start: now,
+                logged: 0,
+                suppressed: 0,
+            });
+        if now.saturating_duration_since(e.window_start) >= REJECT_LOG_WINDOW {
+            let suppressed = e.suppressed;
+            *e = RejectLog {
+                window_start: now,
+                logged: 0,
+                suppressed: 0,
+            };
+            if suppressed > 0 {
+                let name = self.inst[i].cfg.name.clone();
+                self.log(
+                    LogLevel::Info,
+                    format!(
+                        "({name}) {suppressed} more adverts dropped ({reason:?}) without a log line (at most {REJECT_LOG_BURST} per {} s)",
+                        REJECT_LOG_WINDOW.as_secs()
+                    ),
+                );
+            }
+        }
+        let Some(e) = self.reject_logs.get_mut(&(i, reason)) else {
+            return;
+        };
+        if e.logged < REJECT_LOG_BURST {
+            e.logged += 1;
+            self.log_reject(i, r, vrrp, meta);
+        } else {
+            e.suppressed += 1;
+        }
     }
 
     fn log_reject(&mut self, i: usize, r: &packet::Reject, vrrp: &[u8], meta: &RxMeta) {

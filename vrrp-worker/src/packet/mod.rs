@@ -221,6 +221,32 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<Ipv4Rx<'_>, Reject> {
     })
 }
 
+/// [`parse_ipv4`], but a VRRP part shorter than its header is returned
+/// too (from 2 bytes, enough for the VRID), so that a short packet reaches
+/// its instance and is counted there as a PacketLength drop (by
+/// [`check`]) rather than vanishing uncounted.
+pub fn parse_ipv4_short(buf: &[u8]) -> Result<Ipv4Rx<'_>, Reject> {
+    match parse_ipv4(buf) {
+        Err(Reject::PacketLength) if buf.len() >= 20 && buf[0] >> 4 == 4 => {
+            let ihl = usize::from(buf[0] & 0x0f) * 4;
+            if ihl < 20 || buf[9] == IPPROTO_AH || buf.len() < ihl + 2 {
+                return Err(Reject::PacketLength);
+            }
+            Ok(Ipv4Rx {
+                src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
+                dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
+                ttl: buf[8],
+                total_len: u16::from_be_bytes([buf[2], buf[3]]),
+                received_len: buf.len(),
+                ah: false,
+                ah_next_header: None,
+                vrrp: &buf[ihl..],
+            })
+        }
+        other => other,
+    }
+}
+
 fn family_of_len(family: Family) -> usize {
     match family {
         Family::Ipv4 => 4,

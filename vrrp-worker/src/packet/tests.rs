@@ -355,6 +355,14 @@ fn rejects_in_keepalived_order() {
     d.push(0);
     assert_eq!(check_v4(&d, &exp), Err(Reject::PacketLength));
     assert_eq!(parse_ipv4(&good[..27]), Err(Reject::PacketLength));
+    // The short form reaches the checks, which count it as PacketLength.
+    let short = parse_ipv4_short(&good[..27]).expect("short");
+    assert_eq!(short.vrrp.len(), 7);
+    assert_eq!(
+        check(short.vrrp, &RxMeta::from_ipv4(&short), &exp),
+        Err(Reject::PacketLength)
+    );
+    assert_eq!(parse_ipv4_short(&good[..21]), Err(Reject::PacketLength));
 
     // Unicast destination on a multicast instance.
     let mut d = good.clone();

@@ -503,3 +503,38 @@ fn counters_and_drops() {
     assert_eq!(drops(&c, DropReason::AdvertInterval), 1);
     assert_eq!(drops(&c, DropReason::AddressList), 1);
 }
+
+#[test]
+fn dropped_adverts_are_counted_each_but_logged_at_a_bounded_rate() {
+    use crate::machine::{REJECT_LOG_BURST, REJECT_LOG_WINDOW};
+    let mut h = H::new(&instance("VI_1", 51, 100, ""));
+    h.start();
+    let mut bad = h.advert("VI_1", 150);
+    bad.interval = 2;
+    let mut lines = Vec::new();
+    for _ in 0..1000 {
+        lines.extend(logs(&h.rx_advert("VI_1", "10.0.0.9", &bad)));
+    }
+    assert_eq!(
+        drops(h.counters("VI_1"), DropReason::AdvertInterval),
+        1000,
+        "every drop counted"
+    );
+    assert_eq!(lines.len(), REJECT_LOG_BURST as usize, "{lines:?}");
+    // Another reason has its own allowance.
+    let mut wrong = h.advert("VI_1", 150);
+    wrong.addrs = vec!["10.0.51.101".parse().unwrap()];
+    let l = logs(&h.rx_advert("VI_1", "10.0.0.9", &wrong));
+    assert_eq!(l.len(), 1, "{l:?}");
+    // The next window opens with a summary of what was not logged.
+    h.run_to(REJECT_LOG_WINDOW + ms(1));
+    let l = logs(&h.rx_advert("VI_1", "10.0.0.9", &bad));
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(
+        l[0].contains(&format!(
+            "{} more adverts dropped (AdvertInterval)",
+            1000 - REJECT_LOG_BURST
+        )),
+        "{l:?}"
+    );
+}
