@@ -102,13 +102,19 @@ impl Rng {
 /// An ICMP echo client in the client namespace: one request every 10 ms
 /// (paced against the clock, at real-time priority so that the host's
 /// load does not make gaps of its own; iputils ping paces at ~16 ms here),
-/// printing each reply's arrival time when interrupted. Python's standard
-/// library only.
+/// printing each request's send time and each reply's arrival time (the
+/// kernel's receive timestamp) when interrupted. Python's standard library
+/// only.
 const PINGER: &str = r#"
 import os, select, signal, socket, struct, sys, time
 dst = sys.argv[1]
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.setblocking(False)
+# Arrival times from the kernel (SO_TIMESTAMPNS), so the pinger's own
+# scheduling does not count as the VIP's delay; send times on the same
+# clock (CLOCK_REALTIME).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 ident = os.getpid() & 0xffff
 def csum(b):
     if len(b) % 2: b += b"\0"
@@ -130,7 +136,7 @@ while not stop:
     if now >= nxt:
         h = struct.pack("!BBHHH", 8, 0, 0, ident, sent & 0xffff) + b"krs-chaos"
         h = h[:2] + struct.pack("!H", csum(h)) + h[4:]
-        sends.append(time.monotonic())
+        sends.append(time.time())
         try: s.sendto(h, (dst, 0))
         except OSError: pass
         sent += 1
@@ -140,13 +146,18 @@ while not stop:
     r, _, _ = select.select([s], [], [], max(0.0, nxt - now))
     if r:
         while True:
-            try: pkt = s.recv(2048)
+            try: pkt, anc, _, _ = s.recvmsg(2048, 64)
             except (BlockingIOError, InterruptedError): break
+            at = time.time()
+            for lvl, typ, data in anc:
+                if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS and len(data) >= 16:
+                    sec, nsec = struct.unpack("qq", data[:16])
+                    at = sec + nsec / 1e9
             ihl = (pkt[0] & 15) * 4
             t, _, _, i, q = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
             if t == 0 and i == ident and q not in seen:
                 seen.add(q)
-                replies.append((q, time.monotonic()))
+                replies.append((q, at))
 for t in sends: print("s %.6f" % t)
 for q, t in replies: print("r %d %.6f" % (q, t))
 "#;
