@@ -14,6 +14,7 @@ PKGS=(
   python3 openssl dnsmasq-base  # real servers for the health checkers' tests
   python3-aiosmtpd  # the SMTP server receiving the alerts (tests/smtp_alert.rs)
   util-linux   # chrt: tests/chaos.rs paces its 10 ms pinger at real-time priority
+  python3-prometheus-client  # checks the /metrics exposition format (tests/ops.rs)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -43,16 +43,20 @@ pub enum Role {
     Vrrp,
     Check,
     Ipvs,
+    /// Serves Prometheus metrics (`--metrics-listen`, `metrics_listen`):
+    /// started only when configured.
+    Metrics,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Vrrp, Role::Check, Role::Ipvs];
+    pub const ALL: [Role; 4] = [Role::Vrrp, Role::Check, Role::Ipvs, Role::Metrics];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Vrrp => "vrrp",
             Role::Check => "check",
             Role::Ipvs => "ipvs",
+            Role::Metrics => "metrics",
         }
     }
 }
@@ -277,6 +281,51 @@ pub struct VrrpCounters {
     pub drops: BTreeMap<DropReason, u64>,
 }
 
+/// What the metrics worker exposes: the parent's state at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    pub generation: u64,
+    pub instances: Vec<InstanceMetrics>,
+    pub virtual_servers: Vec<VirtualServerMetrics>,
+    pub workers: Vec<WorkerMetrics>,
+    /// `None` before the IPVS worker's first report (or without one).
+    pub ipvs: Option<IpvsStatus>,
+}
+
+/// One VRRP instance in a [`MetricsSnapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceMetrics {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// `None` before the VRRP worker's first report (keepalived's INIT).
+    pub state: Option<VrrpState>,
+    pub priority: u8,
+    pub effective_priority: u8,
+    /// Each virtual address as `ADDR/PREFIX` with the interface it is on.
+    pub vips: Vec<(String, String)>,
+    pub counters: VrrpCounters,
+}
+
+/// One virtual server and its real servers in a [`MetricsSnapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerMetrics {
+    /// `ADDR:PORT`, `fwmark N` or `group NAME`.
+    pub name: String,
+    pub protocol: String,
+    /// `(ADDR:PORT, up, weight)`.
+    pub real_servers: Vec<(String, bool, u32)>,
+}
+
+/// One worker role in a [`MetricsSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerMetrics {
+    pub role: Role,
+    pub running: bool,
+    pub ready: bool,
+    pub restarts: u32,
+}
+
 /// The IPVS worker's view of the kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IpvsStatus {
@@ -311,6 +360,9 @@ pub enum Slice {
     Vrrp(Box<VrrpSlice>),
     Check(Box<LvsSlice>),
     Ipvs(Box<LvsSlice>),
+    /// The metrics worker needs no configuration: the parent sends it
+    /// snapshots of its state on request.
+    Metrics,
 }
 
 impl Slice {
@@ -329,6 +381,7 @@ impl Slice {
                 global: config.global.clone(),
                 lvs: config.lvs.clone(),
             })),
+            Role::Metrics => Slice::Metrics,
         }
     }
 
@@ -337,6 +390,7 @@ impl Slice {
             Slice::Vrrp(_) => Role::Vrrp,
             Slice::Check(_) => Role::Check,
             Slice::Ipvs(_) => Role::Ipvs,
+            Slice::Metrics => Role::Metrics,
         }
     }
 }
@@ -350,6 +404,8 @@ pub enum Restored {
     Check(BTreeMap<RealServerKey, Health>),
     /// Per real server: the health IPVS should reflect.
     Ipvs(BTreeMap<RealServerKey, Health>),
+    /// Nothing: the metrics worker keeps no state.
+    Metrics,
 }
 
 impl Restored {
@@ -359,6 +415,7 @@ impl Restored {
             Role::Vrrp => Restored::Vrrp(BTreeMap::new()),
             Role::Check => Restored::Check(BTreeMap::new()),
             Role::Ipvs => Restored::Ipvs(BTreeMap::new()),
+            Role::Metrics => Restored::Metrics,
         }
     }
 
@@ -367,6 +424,7 @@ impl Restored {
             Restored::Vrrp(_) => Role::Vrrp,
             Restored::Check(_) => Role::Check,
             Restored::Ipvs(_) => Role::Ipvs,
+            Restored::Metrics => Role::Metrics,
         }
     }
 }
@@ -508,6 +566,8 @@ pub enum ToWorker {
         name: String,
         state: VrrpState,
     },
+    /// To the metrics worker: the state it asked for (`MetricsRequest`).
+    Metrics(Box<MetricsSnapshot>),
     /// Sandbox test: try something and answer `TestProbeReply`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -542,6 +602,8 @@ pub enum FromWorker {
     Health(HealthChange),
     /// IPVS: the kernel side's status.
     IpvsStatus(IpvsStatus),
+    /// Metrics: a scrape arrived; answer with `ToWorker::Metrics`.
+    MetricsRequest,
     /// Sandbox test: the result of a `TestProbe`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -562,6 +624,7 @@ impl ToWorker {
             ToWorker::ScriptDone { .. } => "ScriptDone",
             ToWorker::Health(_) => "Health",
             ToWorker::VrrpAlert { .. } => "VrrpAlert",
+            ToWorker::Metrics(_) => "Metrics",
             #[cfg(feature = "test-messages")]
             ToWorker::TestProbe { .. } => "TestProbe",
         }
@@ -582,6 +645,7 @@ impl FromWorker {
             FromWorker::VrrpStats { .. } => "VrrpStats",
             FromWorker::Health(_) => "Health",
             FromWorker::IpvsStatus(_) => "IpvsStatus",
+            FromWorker::MetricsRequest => "MetricsRequest",
             #[cfg(feature = "test-messages")]
             FromWorker::TestProbeReply { .. } => "TestProbeReply",
         }

@@ -129,7 +129,7 @@ fn log_levels_are_syslog_priorities() {
 
 /// The index TestProbe takes when the feature is on: the number of normal
 /// ToWorker variants. Its frame: that index, then OpenNetlink (0).
-const TEST_PROBE_BYTES: [u8; 2] = [7, 0];
+const TEST_PROBE_BYTES: [u8; 2] = [8, 0];
 
 #[cfg(not(feature = "test-messages"))]
 #[test]
@@ -139,7 +139,7 @@ fn test_probe_does_not_exist_in_normal_builds() {
     let err = frame::decode_exact::<ToWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
     // Same for the reply, at FromWorker's first free index.
-    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 10, 0, 0];
+    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 11, 0, 0];
     let err = frame::decode_exact::<FromWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
 }

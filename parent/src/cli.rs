@@ -79,6 +79,9 @@ pub struct Options {
     /// `-e`: error if any configuration file is missing.
     pub all_config: bool,
     pub control_socket: PathBuf,
+    /// `--metrics-listen ADDR:PORT`: serve Prometheus metrics there
+    /// (overrides `metrics_listen` in global_defs).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for Options {
@@ -108,6 +111,7 @@ impl Default for Options {
             core_dump: false,
             all_config: false,
             control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+            metrics_listen: None,
         }
     }
 }
@@ -214,6 +218,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, CliError> {
             Short('m') | Long("core-dump") => o.core_dump = true,
             Short('e') | Long("all-config") => o.all_config = true,
             Long("control-socket") => o.control_socket = p.value()?.into(),
+            Long("metrics-listen") => {
+                let v = string(p.value()?, "--metrics-listen")?;
+                o.metrics_listen = Some(v.parse().map_err(|_| {
+                    CliError(format!(
+                        "invalid --metrics-listen '{v}': expected ADDRESS:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)"
+                    ))
+                })?);
+            }
             Long("worker") => {
                 let role = string(p.value()?, "--worker")?;
                 let mut file_check_paths = Vec::new();
@@ -311,6 +323,9 @@ Usage: keepalived-rs [OPTION...]
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
                                 stderr by default
       --control-socket=PATH    Control socket (default /run/keepalived-rs/control.sock)
+      --metrics-listen=ADDR:PORT
+                               Serve Prometheus metrics on http://ADDR:PORT/metrics
+                                (overrides metrics_listen in global_defs)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 ";
@@ -392,6 +407,11 @@ mod tests {
         assert!(p(&["-u", "999"]).is_err());
         assert_eq!(opts(&["-u", "022"]).umask, Some(0o22));
         assert_eq!(opts(&["-u", "18"]).umask, Some(18));
+        assert!(p(&["--metrics-listen", "9650"]).is_err());
+        assert_eq!(
+            opts(&["--metrics-listen=[::1]:9650"]).metrics_listen,
+            Some("[::1]:9650".parse().expect("addr"))
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub fn ident(role: Option<Role>) -> &'static str {
         Some(Role::Vrrp) => "Keepalived_vrrp",
         Some(Role::Check) => "Keepalived_healthcheckers",
         Some(Role::Ipvs) => "Keepalived_ipvs",
+        Some(Role::Metrics) => "Keepalived_metrics",
     }
 }
 
@@ -147,6 +148,36 @@ pub struct Daemon {
     /// Test builds: the workers' answers to `ctl probe`, oldest first.
     #[cfg(feature = "test-messages")]
     probes: Vec<serde_json::Value>,
+    /// The metrics listening socket (bound here, served by the metrics
+    /// worker at fd 4), when `--metrics-listen`/`metrics_listen` is set.
+    metrics: Option<(std::net::SocketAddr, OwnedFd)>,
+}
+
+/// Bind the metrics address (the parent binds, so a port below 1024 works
+/// and the worker needs no capability). An error is logged and the daemon
+/// runs without metrics.
+fn bind_metrics(
+    opts: &Options,
+    cfg: &config::model::Config,
+    log: &Logger,
+) -> Option<(std::net::SocketAddr, OwnedFd)> {
+    let addr = opts.metrics_listen.or(cfg.global.metrics_listen)?;
+    let res = std::net::TcpListener::bind(addr).and_then(|l| {
+        let fd = sys::high_fd(&l)?;
+        Ok((l.local_addr()?, fd))
+    });
+    match res {
+        Ok(v) => Some(v),
+        Err(e) => {
+            log.log(
+                Level::Err,
+                ident(None),
+                std::process::id(),
+                &format!("cannot listen on {addr} for metrics: {e}; running without metrics"),
+            );
+            None
+        }
+    }
 }
 
 /// The roles a configuration needs, under `-P`/`-C`/`--all`.
@@ -219,7 +250,11 @@ impl Daemon {
                 None
             }
         };
-        let wanted = wanted_roles(&opts, &cfg);
+        let metrics = bind_metrics(&opts, &cfg, &log);
+        let mut wanted = wanted_roles(&opts, &cfg);
+        if metrics.is_some() {
+            wanted.push(Role::Metrics);
+        }
         let slots = Role::ALL
             .into_iter()
             .map(|role| {
@@ -252,6 +287,7 @@ impl Daemon {
         Ok(Self {
             notify,
             ready_sent: None,
+            metrics,
             exe: std::fs::read_link("/proc/self/exe")
                 .unwrap_or_else(|_| std::path::PathBuf::from("/proc/self/exe")),
             opts,
@@ -398,7 +434,11 @@ impl Daemon {
             Role::Check => file_check_paths(&self.state.config),
             _ => Vec::new(),
         };
-        match spawn_worker(&self.exe, role, self.opts.log_detail, &files) {
+        let listen = match (role, &self.metrics) {
+            (Role::Metrics, Some((_, fd))) => Some(fd),
+            _ => None,
+        };
+        match spawn_worker(&self.exe, role, self.opts.log_detail, &files, listen) {
             Ok((child, stream)) => {
                 let mut stream = MioStream::from_std(stream);
                 if let Err(e) = self.poll.registry().register(
@@ -552,7 +592,7 @@ impl Daemon {
         let dont_release = match role {
             Role::Vrrp => self.opts.dont_release_vrrp,
             Role::Ipvs => self.opts.dont_release_ipvs,
-            Role::Check => false,
+            Role::Check | Role::Metrics => false,
         };
         Init {
             generation: self.state.generation,
@@ -653,6 +693,13 @@ impl Daemon {
                     return self.kill_worker(role, "sent an IPVS status");
                 }
                 self.state.ipvs = Some(st);
+            }
+            FromWorker::MetricsRequest => {
+                if role != Role::Metrics {
+                    return self.kill_worker(role, "asked for metrics");
+                }
+                let snap = self.state.metrics_snapshot(&self.worker_rows());
+                self.send(Role::Metrics, &ToWorker::Metrics(Box::new(snap)));
             }
             #[cfg(feature = "test-messages")]
             FromWorker::TestProbeReply { action, result } => {
@@ -984,7 +1031,18 @@ impl Daemon {
         for (level, msg) in crate::alerts::resolve(&mut cfg.global) {
             self.say(level, &msg);
         }
-        let wanted = wanted_roles(&self.opts, &cfg);
+        let mut wanted = wanted_roles(&self.opts, &cfg);
+        if self.metrics.is_some() {
+            wanted.push(Role::Metrics);
+        }
+        let now_addr = self.opts.metrics_listen.or(cfg.global.metrics_listen);
+        if now_addr != self.metrics.as_ref().map(|(a, _)| *a) && self.opts.metrics_listen.is_none()
+        {
+            self.say(
+                Level::Warning,
+                "metrics_listen changed: the metrics address is set at start; restart keepalived-rs to apply",
+            );
+        }
         let old = std::mem::replace(&mut self.scripts, script_table::ScriptTable::build(&cfg));
         self.old_scripts = Some((self.state.generation, old));
         self.heartbeat = script_table::heartbeat_interval(&cfg);
@@ -1273,6 +1331,7 @@ fn spawn_worker(
     role: Role,
     detail: bool,
     file_check_paths: &[String],
+    listen: Option<&OwnedFd>,
 ) -> io::Result<(Child, UnixStream)> {
     let (ours, theirs) = UnixStream::pair()?;
     ours.set_nonblocking(true)?;
@@ -1290,6 +1349,9 @@ fn spawn_worker(
         cmd.arg("--log-detail");
     }
     sys::pass_ipc_fd(&mut cmd, &theirs);
+    if let Some(fd) = listen {
+        sys::pass_listen_fd(&mut cmd, fd)?;
+    }
     let child = cmd.spawn()?;
     drop(theirs);
     Ok((child, ours))
@@ -1342,6 +1404,7 @@ impl State {
             Role::Vrrp => Restored::Vrrp(self.instance_restore()),
             Role::Check => Restored::Check(self.health.clone()),
             Role::Ipvs => Restored::Ipvs(self.health.clone()),
+            Role::Metrics => Restored::Metrics,
         }
     }
 }

@@ -194,7 +194,7 @@ pub fn write(
             let vrrp = format!("{parent}{}", section(&[Role::Vrrp]));
             write_file(Path::new("/tmp/keepalived.data"), &vrrp)?;
             written.push(("/tmp/keepalived.data".to_string(), vrrp));
-            let check = section(&[Role::Check, Role::Ipvs]);
+            let check = section(&[Role::Check, Role::Ipvs, Role::Metrics]);
             write_file(Path::new("/tmp/keepalived_check.data"), &check)?;
             written.push(("/tmp/keepalived_check.data".to_string(), check));
         }

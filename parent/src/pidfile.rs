@@ -41,7 +41,7 @@ fn worker_path(opts: &Options, role: Role) -> Option<&Path> {
     match role {
         Role::Vrrp => Some(&opts.vrrp_pid_file),
         Role::Check => Some(&opts.checkers_pid_file),
-        Role::Ipvs => None,
+        Role::Ipvs | Role::Metrics => None,
     }
 }
 

@@ -324,6 +324,82 @@ impl State {
         })
     }
 
+    /// What the metrics worker renders for one scrape.
+    pub fn metrics_snapshot(&self, workers: &[WorkerRow]) -> ipc::MetricsSnapshot {
+        let instances = self
+            .config
+            .vrrp
+            .instances
+            .iter()
+            .map(|i| {
+                let rep = self.instances.get(&i.name);
+                let intf = i.interface.clone().unwrap_or_default();
+                ipc::InstanceMetrics {
+                    name: i.name.clone(),
+                    interface: intf.clone(),
+                    vrid: i.vrid,
+                    state: rep.map(|r| r.state),
+                    priority: i.priority,
+                    effective_priority: rep.map_or(i.priority, |r| r.effective_priority),
+                    vips: i
+                        .virtual_ipaddresses
+                        .iter()
+                        .map(|a| {
+                            (
+                                format!("{}/{}", a.addr, a.prefix),
+                                a.dev.clone().unwrap_or_else(|| intf.clone()),
+                            )
+                        })
+                        .collect(),
+                    counters: self.counters.get(&i.name).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        let virtual_servers = self
+            .config
+            .lvs
+            .virtual_servers
+            .iter()
+            .map(|vs| ipc::VirtualServerMetrics {
+                name: match &vs.key {
+                    VsKey::Addr { addr } => addr.to_string(),
+                    VsKey::Fwmark { mark } => format!("fwmark {mark}"),
+                    VsKey::Group { name, .. } => format!("group {name}"),
+                },
+                protocol: vs
+                    .protocol
+                    .map_or(String::new(), |p| p.as_str().to_uppercase()),
+                real_servers: vs
+                    .real_servers
+                    .iter()
+                    .map(|rs| {
+                        let h = self.health.get(&rs_key(vs, rs));
+                        (
+                            rs.addr.to_string(),
+                            h.is_some_and(|h| h.up),
+                            h.map_or(rs.weight, |h| h.weight),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        ipc::MetricsSnapshot {
+            generation: self.generation,
+            instances,
+            virtual_servers,
+            workers: workers
+                .iter()
+                .map(|w| ipc::WorkerMetrics {
+                    role: w.role,
+                    running: w.pid.is_some(),
+                    ready: w.ready,
+                    restarts: w.restarts,
+                })
+                .collect(),
+            ipvs: self.ipvs.clone(),
+        }
+    }
+
     /// The parent's part of a SIGUSR1/SIGUSR2 dump.
     pub fn dump_text(&self, kind: DumpKind, workers: &[WorkerRow]) -> String {
         let mut s = String::new();

@@ -45,6 +45,69 @@ pub fn pass_ipc_fd(cmd: &mut Command, fd: &OwnedFd) {
     }
 }
 
+/// The fd number at which the metrics worker finds its listening socket.
+pub const METRICS_LISTEN_FD: RawFd = 4;
+
+/// Arrange for the listening socket `fd` to be at `METRICS_LISTEN_FD` in
+/// the exec'd child. `fd` must not be 3 or 4 (callers pass a copy made
+/// with [`high_fd`]), so that placing the IPC fd at 3 (an earlier
+/// pre_exec) cannot clobber it.
+pub fn pass_listen_fd(cmd: &mut Command, fd: &OwnedFd) -> io::Result<()> {
+    let src = fd.as_raw_fd();
+    if src <= METRICS_LISTEN_FD {
+        return Err(io::Error::other(format!(
+            "listening socket at fd {src}: needs a copy above {METRICS_LISTEN_FD}"
+        )));
+    }
+    let pre_exec = move || -> io::Result<()> {
+        // SAFETY: dup2 on two fd numbers is async-signal-safe and touches
+        // no memory; the copy has no close-on-exec flag.
+        if unsafe { libc::dup2(src, METRICS_LISTEN_FD) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the closure runs between fork and exec in the child and
+    // only calls the async-signal-safe dup2 on integers copied into it.
+    unsafe {
+        cmd.pre_exec(pre_exec);
+    }
+    Ok(())
+}
+
+/// A close-on-exec copy of `fd` numbered 10 or above.
+pub fn high_fd(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
+    // SAFETY: the fd is borrowed for the duration of the call only.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd.as_raw_fd()) };
+    Ok(rustix::io::fcntl_dupfd_cloexec(borrowed, 10)?)
+}
+
+static METRICS_FD_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// In the metrics worker: take ownership of the listening socket at
+/// `METRICS_LISTEN_FD`. Succeeds once per process, and only if that fd is
+/// a listening socket.
+pub fn take_metrics_listener() -> io::Result<std::net::TcpListener> {
+    if METRICS_FD_TAKEN.swap(true, Ordering::SeqCst) {
+        return Err(io::Error::other("the listening fd was already taken"));
+    }
+    // SAFETY: fstat writes only into the zeroed stat buffer we pass.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on an fd number; `st` is a valid, writable stat.
+    if unsafe { libc::fstat(METRICS_LISTEN_FD, &mut st) } == -1
+        || st.st_mode & libc::S_IFMT != libc::S_IFSOCK
+    {
+        return Err(io::Error::other(format!(
+            "no listening socket at fd {METRICS_LISTEN_FD} (the metrics worker is started by the keepalived-rs parent)"
+        )));
+    }
+    // SAFETY: fd 4 is an open socket (fstat), placed there by our parent,
+    // and the METRICS_FD_TAKEN guard makes this its only owner.
+    let fd = unsafe { OwnedFd::from_raw_fd(METRICS_LISTEN_FD) };
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
 static IPC_FD_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// In a worker: take ownership of the socketpair end at `WORKER_IPC_FD`.

@@ -14,7 +14,12 @@ fn profile(role: &str, file_check_paths: &[PathBuf]) -> Result<sandbox::Profile,
         "vrrp" => sandbox::Profile::vrrp(),
         "check" => sandbox::Profile::check(file_check_paths).map_err(|e| e.to_string())?,
         "ipvs" => sandbox::Profile::ipvs(),
-        other => return Err(format!("unknown worker role '{other}' (vrrp, check, ipvs)")),
+        "metrics" => sandbox::Profile::metrics().map_err(|e| e.to_string())?,
+        other => {
+            return Err(format!(
+                "unknown worker role '{other}' (vrrp, check, ipvs, metrics)"
+            ));
+        }
     };
     // The parent's death closes the IPC socket, and the worker then cleans
     // up (VRRP: priority-0 adverts, VIPs removed) before exiting; a death
@@ -45,6 +50,16 @@ pub fn main(role: &str, file_check_paths: &[PathBuf]) -> i32 {
             return exit::USAGE;
         }
     };
+    // The metrics worker's listening socket (fd 4) is taken before
+    // confinement closes every other fd; it is only accepted on after.
+    let listener = if role == "metrics" {
+        match sys::take_metrics_listener() {
+            Ok(l) => Some(l),
+            Err(e) => return fail(stream, role, e.to_string()),
+        }
+    } else {
+        None
+    };
     let report = match profile(role, file_check_paths)
         .and_then(|p| sandbox::confine(&p).map_err(|e| e.to_string()))
     {
@@ -61,6 +76,10 @@ pub fn main(role: &str, file_check_paths: &[PathBuf]) -> i32 {
         "vrrp" => vrrp_worker::run(stream, &report),
         "check" => check_worker::run(stream, &report),
         "ipvs" => ipvs_worker::run(stream, &report),
+        "metrics" => match listener {
+            Some(l) => metrics_worker::run(stream, l, &report),
+            None => exit::USAGE,
+        },
         _ => exit::USAGE,
     }
 }

@@ -37,7 +37,9 @@ pub use filesystem::{
     Enforcement, LandlockReport, LandlockRules, TcpRule, restrict_filesystem, restrict_landlock,
 };
 pub use process::{no_new_privs, parent_death_signal, set_no_new_privs, set_parent_death_signal};
-pub use profile::{CHECK_READ_ONLY, CHECK_USERS, IPC_FD, Profile, Report, confine};
+pub use profile::{
+    CHECK_READ_ONLY, CHECK_USERS, IPC_FD, METRICS_LISTEN_FD, Profile, Report, confine,
+};
 pub use seccomp::{
     Action, Cond, Insn, Policy, PolicyRole, Rule, SeccompReport, Width, apply_seccomp,
 };

@@ -43,6 +43,8 @@ pub enum PolicyRole {
     Check,
     /// The IPVS worker.
     Ipvs,
+    /// The metrics worker (Prometheus, opt-in).
+    Metrics,
 }
 
 impl PolicyRole {
@@ -52,6 +54,7 @@ impl PolicyRole {
             PolicyRole::Vrrp => "vrrp",
             PolicyRole::Check => "check",
             PolicyRole::Ipvs => "ipvs",
+            PolicyRole::Metrics => "metrics",
         }
     }
 }
@@ -309,6 +312,7 @@ impl Policy {
             PolicyRole::Vrrp => Policy::vrrp(),
             PolicyRole::Check => Policy::check(),
             PolicyRole::Ipvs => Policy::ipvs(),
+            PolicyRole::Metrics => Policy::metrics(),
         }
     }
 
@@ -525,6 +529,24 @@ impl Policy {
             .allow(
                 sc!(SYS_setsockopt),
                 "SO_RCVBUF/SO_SNDBUF, NETLINK_EXT_ACK, NETLINK_CAP_ACK",
+            )
+            .0
+    }
+}
+
+impl Policy {
+    /// The metrics worker: accepts HTTP connections on the listening
+    /// socket the parent bound and passed at fd 4, and talks on them; it
+    /// creates no socket, binds and connects nothing, opens no file.
+    pub fn metrics() -> Policy {
+        base("metrics")
+            .allow(
+                sc!(SYS_accept4),
+                "accept scrapes on the inherited listening socket (mio)",
+            )
+            .allow(
+                sc!(SYS_setsockopt),
+                "socket options on the listening and accepted sockets",
             )
             .0
     }

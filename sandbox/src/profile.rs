@@ -16,6 +16,9 @@ use crate::user::{UserIds, lookup_first_user, switch_user};
 /// The descriptor a worker receives its socketpair end on.
 pub const IPC_FD: RawFd = 3;
 
+/// The descriptor the metrics worker receives its listening socket on.
+pub const METRICS_LISTEN_FD: RawFd = 4;
+
 /// The user the check worker runs as: the first of these that exists.
 pub const CHECK_USERS: [&str; 2] = ["keepalived_script", "nobody"];
 
@@ -108,6 +111,23 @@ impl Profile {
             seccomp: Some(Policy::ipvs()),
             ..Profile::base("ipvs")
         }
+    }
+
+    /// Metrics: `nobody`, no capabilities, no file and no TCP bind or
+    /// connect (Landlock), [`Policy::metrics`]; keeps fd 4, the listening
+    /// socket the parent bound. Looks the user up through NSS, so call it
+    /// before confinement.
+    pub fn metrics() -> Result<Profile, Error> {
+        let user = lookup_first_user(&["nobody"])?;
+        let mut base = Profile::base("metrics");
+        base.keep_fds.push(METRICS_LISTEN_FD);
+        Ok(Profile {
+            user: Some(user),
+            capabilities: Vec::new(),
+            landlock: Some(LandlockRules::deny_all()),
+            seccomp: Some(Policy::metrics()),
+            ..base
+        })
     }
 
     /// Check: `keepalived_script` (else `nobody`), no capabilities;

@@ -558,7 +558,12 @@ mod tests {
 
     #[test]
     fn role_policies_compile_and_decide() {
-        for role in [PolicyRole::Vrrp, PolicyRole::Check, PolicyRole::Ipvs] {
+        for role in [
+            PolicyRole::Vrrp,
+            PolicyRole::Check,
+            PolicyRole::Ipvs,
+            PolicyRole::Metrics,
+        ] {
             let p = Policy::for_role(role);
             let prog = p.compile().unwrap();
             assert!(prog.len() < MAX_INSNS, "{}", p.name);

@@ -398,3 +398,154 @@ fn ctl_commands() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("usage: keepalived-rs ctl"), "{err}");
 }
+
+/// Scrape `url` from inside `ns` with Python, check the body with the
+/// Prometheus client library's parser of the exposition format, and
+/// return (status, content type, body, "family sample labels value" lines).
+fn scrape(ns: &NetNs, url: &str) -> (u16, String, String, Vec<String>) {
+    const PY: &str = r#"
+import sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=5)
+    status, ctype, body = r.status, r.headers.get("Content-Type"), r.read().decode()
+except urllib.error.HTTPError as e:
+    status, ctype, body = e.code, e.headers.get("Content-Type"), e.read().decode()
+print(status)
+print(ctype)
+if status == 200:
+    for fam in text_string_to_metric_families(body):
+        for s in fam.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+            print(f"SAMPLE {fam.type} {s.name} {{{labels}}} {s.value:g}")
+print("BODY")
+print(body, end="")
+"#;
+    let out = ns
+        .command("/usr/bin/python3")
+        .args(["-c", PY, url])
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "scrape failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines();
+    let status = lines.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    let ctype = lines.next().unwrap_or("").to_string();
+    let mut samples = Vec::new();
+    for l in lines.by_ref() {
+        if l == "BODY" {
+            break;
+        }
+        samples.push(l.trim_start_matches("SAMPLE ").to_string());
+    }
+    let body = text.split_once("\nBODY\n").map_or("", |x| x.1).to_string();
+    (status, ctype, body, samples)
+}
+
+/// Prometheus metrics from `metrics_listen` in global_defs: served by the
+/// metrics worker (nobody, no capabilities), checked with the Prometheus
+/// client library's parser, with the community exporter's names and
+/// labels; worker restarts counted; other paths 404.
+#[test]
+fn metrics_endpoint() {
+    if !require_root() {
+        return;
+    }
+    let ns = NetNs::new("ops-metrics", &["eth0"]).expect("netns");
+    let conf = CONF.replace(
+        "router_id ops_test",
+        "router_id ops_test\n    metrics_listen 127.0.0.1:9650",
+    );
+    let d = Daemon::start(&ns, "ops-metrics", &conf, &[]);
+    let s = d.wait_ready(4);
+    let (mpid, _, _) = tests::daemon::worker(&s, "metrics").expect("metrics worker");
+    let st = std::fs::read_to_string(format!("/proc/{mpid}/status")).expect("status");
+    assert!(
+        st.lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("65534")),
+        "{st}"
+    );
+    assert!(st.lines().any(|l| l == "CapEff:\t0000000000000000"), "{st}");
+
+    // The instance's state as the parent holds it (FAULT or BACKUP here:
+    // the namespace has no peer), once the VRRP worker has reported it.
+    let s = d.wait_for("VI_1 reported", Duration::from_secs(5), |s| {
+        s["vrrp_instances"][0]["state"] != "INIT"
+    });
+    let state = s["vrrp_instances"][0]["state"]
+        .as_str()
+        .expect("state")
+        .to_string();
+    let number = ["INIT", "BACKUP", "MASTER", "FAULT"]
+        .iter()
+        .position(|n| *n == state)
+        .expect("known state");
+    let url = "http://127.0.0.1:9650/metrics";
+    let (status, ctype, body, samples) = scrape(&ns, url);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ctype, "text/plain; version=0.0.4; charset=utf-8");
+    let has = |want: &str| samples.iter().any(|s| s == want);
+    let vrrp_state = format!(
+        "gauge keepalived_vrrp_state {{iname=VI_1,intf=eth0,ip_address=10.250.0.100/24,vrid=51}} {number}"
+    );
+    for want in [
+        "gauge keepalived_up {} 1",
+        vrrp_state.as_str(),
+        "gauge keepalived_lvs_rs_up {protocol=TCP,real_server=10.250.0.1:80,virtual_server=10.250.0.10:80} 1",
+        "gauge keepalived_lvs_rs_weight {protocol=TCP,real_server=10.250.0.1:80,virtual_server=10.250.0.10:80} 1",
+        "counter keepalived_rs_worker_restarts_total {role=vrrp} 0",
+        "gauge keepalived_rs_worker_up {role=metrics} 1",
+        "gauge keepalived_rs_config_generation {} 1",
+        "gauge keepalived_rs_vrrp_effective_priority {iname=VI_1,intf=eth0,vrid=51} 100",
+    ] {
+        assert!(has(want), "no '{want}' in:\n{}", samples.join("\n"));
+    }
+    // keepalived-exporter's VRRP counters, with its labels.
+    for name in [
+        "keepalived_advertisements_received_total",
+        "keepalived_advertisements_sent_total",
+        "keepalived_become_master_total",
+        "keepalived_release_master_total",
+        "keepalived_ip_ttl_errors_total",
+        "keepalived_priority_zero_sent_total",
+    ] {
+        let prefix = format!("counter {name} {{iname=VI_1,intf=eth0,state={state},vrid=51}} ");
+        assert!(
+            samples.iter().any(|s| s.starts_with(&prefix)),
+            "no {prefix} in:\n{}",
+            samples.join("\n")
+        );
+    }
+
+    // A restarted worker shows in the count.
+    let (vpid, _, _) = tests::daemon::worker(&s, "vrrp").expect("vrrp worker");
+    d.signal("HUP");
+    tests::daemon::signal_pid(vpid, "KILL");
+    d.wait_for("vrrp restarted", Duration::from_secs(5), |s| {
+        tests::daemon::worker(s, "vrrp").is_some_and(|(p, r, ready)| p != vpid && r == 1 && ready)
+    });
+    let (_, _, _, samples) = scrape(&ns, url);
+    for want in [
+        "counter keepalived_rs_worker_restarts_total {role=vrrp} 1",
+        "gauge keepalived_rs_config_generation {} 2",
+    ] {
+        assert!(
+            samples.iter().any(|s| s == want),
+            "no '{want}' in:\n{}",
+            samples.join("\n")
+        );
+    }
+
+    let (status, _, _, _) = scrape(&ns, "http://127.0.0.1:9650/");
+    assert_eq!(status, 404);
+    let log = d.log();
+    assert!(!log.contains("SIGSYS"), "{log}");
+    assert!(
+        log.contains("metrics worker serving http://127.0.0.1:9650/metrics"),
+        "{log}"
+    );
+}

@@ -168,6 +168,10 @@ pub struct GlobalDefs {
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     pub rs_init_notifies: bool,
     pub no_checker_emails: bool,
+    /// keepalived-rs only: `metrics_listen ADDR:PORT`, where Prometheus
+    /// metrics are served (path /metrics). keepalived 2.2.7 warns
+    /// "Unknown keyword" for it and runs on.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for GlobalDefs {
@@ -227,6 +231,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             rs_init_notifies: false,
             no_checker_emails: false,
+            metrics_listen: None,
         }
     }
 }
@@ -722,6 +727,17 @@ fn parse_global_keyword(st: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics
     let loc = &st.loc;
     let a0 = st.arg(0);
     match st.keyword.as_str() {
+        "metrics_listen" => match a0.map(str::parse::<std::net::SocketAddr>) {
+            Some(Ok(a)) => out.metrics_listen = Some(a),
+            Some(Err(_)) => diags.error(
+                loc,
+                format!(
+                    "metrics_listen '{}': expected ADDRESS:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)",
+                    a0.unwrap_or_default()
+                ),
+            ),
+            None => diags.error(loc, "metrics_listen: missing ADDRESS:PORT"),
+        },
         "router_id" => match a0 {
             Some(v) => out.router_id = Some(v.to_string()),
             None => diags.warn(loc, "routerid name missing - ignoring"),
@@ -1145,6 +1161,33 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn metrics_listen() {
+        let l = load("global_defs {\n  metrics_listen [::1]:9650\n}\n");
+        assert_eq!(msgs(&l), vec![]);
+        assert_eq!(
+            l.config.global.metrics_listen,
+            Some("[::1]:9650".parse().expect("addr"))
+        );
+        let l = load("global_defs {\n  metrics_listen 127.0.0.1\n  metrics_listen\n}\n");
+        assert_eq!(
+            msgs(&l),
+            vec![
+                (
+                    Severity::Error,
+                    Some(2),
+                    "metrics_listen '127.0.0.1': expected ADDRESS:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)".into()
+                ),
+                (
+                    Severity::Error,
+                    Some(3),
+                    "metrics_listen: missing ADDRESS:PORT".into()
+                ),
+            ]
+        );
+        assert_eq!(l.config.global.metrics_listen, None);
     }
 
     const TEXT: &str = "global_defs {

@@ -153,15 +153,16 @@ pub fn to_worker_index(m: &ToWorker) -> usize {
         ToWorker::ScriptDone { .. } => 4,
         ToWorker::Health(_) => 5,
         ToWorker::VrrpAlert { .. } => 6,
+        ToWorker::Metrics(_) => 7,
         #[cfg(feature = "test-messages")]
-        ToWorker::TestProbe { .. } => 7,
+        ToWorker::TestProbe { .. } => 8,
     }
 }
 
 pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    8
+    9
 } else {
-    7
+    8
 };
 
 pub fn from_worker_index(m: &FromWorker) -> usize {
@@ -176,15 +177,16 @@ pub fn from_worker_index(m: &FromWorker) -> usize {
         FromWorker::VrrpStats { .. } => 7,
         FromWorker::Health(_) => 8,
         FromWorker::IpvsStatus(_) => 9,
+        FromWorker::MetricsRequest => 10,
         #[cfg(feature = "test-messages")]
-        FromWorker::TestProbeReply { .. } => 10,
+        FromWorker::TestProbeReply { .. } => 11,
     }
 }
 
 pub const FROM_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    11
+    12
 } else {
-    10
+    11
 };
 
 pub fn to_worker() -> Vec<ToWorker> {
@@ -227,6 +229,38 @@ pub fn to_worker() -> Vec<ToWorker> {
             state,
         });
     }
+    let mut counters = VrrpCounters::default();
+    counters.drops.insert(DropReason::Other("x".into()), 3);
+    v.push(ToWorker::Metrics(Box::default()));
+    v.push(ToWorker::Metrics(Box::new(MetricsSnapshot {
+        generation: 2,
+        instances: vec![InstanceMetrics {
+            name: "VI_1".into(),
+            interface: "eth0".into(),
+            vrid: 51,
+            state: Some(VrrpState::Master),
+            priority: 100,
+            effective_priority: 90,
+            vips: vec![("10.0.0.1/24".into(), "eth0".into())],
+            counters,
+        }],
+        virtual_servers: vec![VirtualServerMetrics {
+            name: "192.0.2.10:443".into(),
+            protocol: "TCP".into(),
+            real_servers: vec![("[2001:db8::1]:8443".into(), true, 1)],
+        }],
+        workers: vec![WorkerMetrics {
+            role: Role::Metrics,
+            running: true,
+            ready: true,
+            restarts: 4,
+        }],
+        ipvs: Some(IpvsStatus {
+            available: false,
+            error: Some("no IP_VS".into()),
+            repaired: 2,
+        }),
+    })));
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(ToWorker::TestProbe { action });
@@ -342,6 +376,7 @@ pub fn from_worker() -> Vec<FromWorker> {
         error: None,
         repaired: 12,
     }));
+    v.push(FromWorker::MetricsRequest);
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(FromWorker::TestProbeReply {
