@@ -1207,6 +1207,121 @@ mod tests {
         assert!(sess.is_done());
     }
 
+    /// A mailer on a mio loop against a listener on 127.0.0.1 that accepts
+    /// (the kernel does) but never says a word.
+    fn silent_server() -> (std::net::TcpListener, Settings) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut s = settings();
+        s.server = l.local_addr().unwrap();
+        s.timeout = Duration::from_secs(1);
+        (l, s)
+    }
+
+    fn mailer(s: &Settings) -> Mailer {
+        Mailer {
+            settings: Some(s.clone()),
+            rss: BTreeMap::new(),
+            registry: None,
+            conns: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            queue: VecDeque::new(),
+            next_token: FIRST_TOKEN,
+            delivered: 0,
+        }
+    }
+
+    /// Run the loop until `until` holds or `limit` passes; the log lines.
+    fn drive(
+        m: &mut Mailer,
+        poll: &mut mio::Poll,
+        limit: Duration,
+        until: impl Fn(&Mailer) -> bool,
+    ) -> Vec<String> {
+        let mut logs = Vec::new();
+        let mut events = mio::Events::with_capacity(16);
+        let t0 = Instant::now();
+        while !until(m) && t0.elapsed() < limit {
+            let timeout = m
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_millis(100))
+                .min(Duration::from_millis(100));
+            poll.poll(&mut events, Some(timeout)).unwrap();
+            let now = Instant::now();
+            for e in &events {
+                logs.extend(m.on_event(e.token(), now).into_iter().map(|l| l.1));
+            }
+            logs.extend(m.on_timer(Instant::now()).into_iter().map(|l| l.1));
+        }
+        logs
+    }
+
+    #[test]
+    fn a_silent_server_times_out_then_the_session_is_dropped() {
+        let (_l, s) = silent_server();
+        let mut poll = mio::Poll::new().unwrap();
+        let mut m = mailer(&s);
+        m.register(poll.registry()).unwrap();
+        let t0 = Instant::now();
+        let mut logs: Vec<String> = m
+            .vrrp(false, "VI_1", VrrpState::Master, t0)
+            .into_iter()
+            .map(|l| l.1)
+            .collect();
+        assert_eq!(m.conns.len(), 1);
+        logs.extend(drive(&mut m, &mut poll, Duration::from_secs(10), |m| {
+            m.conns.is_empty()
+        }));
+        let took = t0.elapsed();
+        assert_eq!(
+            logs,
+            vec![format!(
+                "Timeout reading data to remote SMTP server [127.0.0.1]:{}.",
+                s.server.port()
+            )]
+        );
+        // One timeout for the banner, one for the answer to QUIT.
+        assert!(m.conns.is_empty(), "still open after {took:?}");
+        assert!(took >= Duration::from_secs(2), "{took:?}");
+        assert_eq!(m.delivered, 0);
+        assert!(m.next_deadline().is_none());
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let (_l, s) = silent_server();
+        let poll = mio::Poll::new().unwrap();
+        let mut m = mailer(&s);
+        m.register(poll.registry()).unwrap();
+        let now = Instant::now();
+        let mut dropped = 0;
+        for i in 0..SESSIONS_MAX + QUEUE_MAX + 3 {
+            for (level, line) in m.vrrp(false, &format!("VI_{i}"), VrrpState::Master, now) {
+                assert_eq!(level, LogLevel::Warning);
+                assert!(line.starts_with("SMTP alert queue full"), "{line}");
+                dropped += 1;
+            }
+        }
+        assert_eq!(m.conns.len(), SESSIONS_MAX);
+        assert_eq!(m.queue.len(), QUEUE_MAX);
+        assert_eq!(dropped, 3);
+    }
+
+    #[test]
+    fn nothing_is_sent_without_settings_or_for_faults_with_no_email_faults() {
+        let (_l, mut s) = silent_server();
+        s.no_email_faults = true;
+        let poll = mio::Poll::new().unwrap();
+        let mut m = mailer(&s);
+        m.register(poll.registry()).unwrap();
+        let now = Instant::now();
+        assert!(m.vrrp(false, "VI_1", VrrpState::Fault, now).is_empty());
+        assert!(m.conns.is_empty());
+        let mut m = Mailer::new(&GlobalDefs::default(), &LvsConfig::default());
+        assert!(m.vrrp(false, "VI_1", VrrpState::Master, now).is_empty());
+        assert!(m.conns.is_empty() && m.queue.is_empty());
+    }
+
     fn lvs(text: &str) -> LvsConfig {
         let l = config::load_str(
             std::path::Path::new("t.conf"),
