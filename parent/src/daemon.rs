@@ -151,6 +151,8 @@ pub struct Daemon {
     /// The metrics listening socket (bound here, served by the metrics
     /// worker at fd 4), when `--metrics-listen`/`metrics_listen` is set.
     metrics: Option<(std::net::SocketAddr, OwnedFd)>,
+    /// The parent dropped capabilities (crate::privileges).
+    caps_limited: bool,
 }
 
 /// Bind the metrics address (the parent binds, so a port below 1024 works
@@ -306,6 +308,7 @@ impl Daemon {
             vrrp_alerts: Default::default(),
             #[cfg(feature = "test-messages")]
             probes: Vec::new(),
+            caps_limited: false,
         })
     }
 
@@ -319,6 +322,9 @@ impl Daemon {
             Level::Info,
             &format!("Starting keepalived-rs v{}", crate::VERSION),
         );
+        let (limited, line) = crate::privileges::limit(self.scripts.root_script());
+        self.caps_limited = limited;
+        self.say(Level::Info, &line);
         let roles: Vec<Role> = self
             .slots
             .values()
@@ -1045,6 +1051,15 @@ impl Daemon {
         }
         let old = std::mem::replace(&mut self.scripts, script_table::ScriptTable::build(&cfg));
         self.old_scripts = Some((self.state.generation, old));
+        if let Some(script) = self.scripts.root_script().filter(|_| self.caps_limited) {
+            self.say(
+                Level::Warning,
+                &format!(
+                    "script {script} runs as root but the capabilities dropped at start cannot come back: it runs with {}; restart keepalived-rs to give it full root",
+                    crate::privileges::PARENT_CAPS.map(|c| c.name()).join(", ")
+                ),
+            );
+        }
         self.heartbeat = script_table::heartbeat_interval(&cfg);
         self.state.reload(cfg);
         let generation = self.state.generation;

@@ -12,6 +12,7 @@ pub mod log;
 pub mod machine;
 pub mod notify;
 pub mod pidfile;
+pub mod privileges;
 #[cfg(feature = "test-messages")]
 pub mod probe;
 pub mod restart;

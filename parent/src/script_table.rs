@@ -246,6 +246,15 @@ impl ScriptTable {
             .filter(|e| e.role == role && e.entry.id == id)
     }
 
+    /// The first script configured to run as root (uid 0), by its
+    /// command line's first word.
+    pub fn root_script(&self) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.run_as.as_ref().is_ok_and(|u| u.uid == 0))
+            .map(|e| e.argv.first().map_or("", String::as_str))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -273,6 +273,66 @@ pub fn restrict_capabilities(keep: &[Cap]) -> Result<CapReport, Error> {
     })
 }
 
+/// For a supervisor that still has to start privileged children: leaves
+/// at most `keep` in the bounding, permitted and effective sets (what
+/// the process holds of it), nothing inheritable or ambient, and leaves
+/// the securebits alone, so that a child it execs as uid 0 still gets the
+/// whole (reduced) bounding set and can confine itself further. Needs
+/// CAP_SETPCAP in the permitted set. Returns how many capabilities left
+/// the bounding set.
+pub fn limit_capabilities(keep: &[Cap]) -> Result<u32, Error> {
+    let step = Step::Capabilities;
+    let want = Cap::mask(keep);
+    let current = sys::capget().map_err(|e| Error::sys(step, "capget", e))?;
+    let setpcap = Cap::Setpcap.bit();
+    if current.permitted & setpcap == 0 {
+        return Err(Error::new(step, ErrorKind::MissingCapability(Cap::Setpcap)));
+    }
+    sys::capset(sys::CapSets {
+        effective: current.effective | setpcap,
+        permitted: current.permitted,
+        inheritable: 0,
+    })
+    .map_err(|e| Error::sys(step, "capset (raise CAP_SETPCAP)", e))?;
+    sys::ambient_clear_all().map_err(|e| Error::sys(step, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
+    let mut dropped = 0;
+    let mut cap: u32 = 0;
+    while cap < 64 {
+        match sys::capbset_read(cap) {
+            Ok(true) if want & (1u64 << cap) == 0 => {
+                sys::capbset_drop(cap)
+                    .map_err(|e| Error::sys(step, format!("prctl(PR_CAPBSET_DROP, {cap})"), e))?;
+                dropped += 1;
+            }
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            Err(e) => {
+                return Err(Error::sys(
+                    step,
+                    format!("prctl(PR_CAPBSET_READ, {cap})"),
+                    e,
+                ));
+            }
+        }
+        cap += 1;
+    }
+    let sets = sys::CapSets {
+        effective: current.permitted & want,
+        permitted: current.permitted & want,
+        inheritable: 0,
+    };
+    sys::capset(sets)
+        .map_err(|e| Error::sys(step, format!("capset (effective=permitted={want:#x})"), e))?;
+    let now = sys::capget().map_err(|e| Error::sys(step, "capget", e))?;
+    if now != sets {
+        return Err(Error::verify(
+            step,
+            format!("capget returned {now:x?}, expected {sets:x?}"),
+        ));
+    }
+    Ok(dropped)
+}
+
 /// The securebits currently in force.
 pub fn current_securebits() -> Result<u32, Error> {
     sys::get_securebits().map_err(|e| Error::sys(Step::Capabilities, "prctl(PR_GET_SECUREBITS)", e))

@@ -30,7 +30,9 @@ mod seccomp;
 #[allow(unsafe_code)]
 mod sys;
 
-pub use caps::{Cap, CapReport, current_securebits, restrict_capabilities, securebits};
+pub use caps::{
+    Cap, CapReport, current_securebits, limit_capabilities, restrict_capabilities, securebits,
+};
 pub use error::{Error, ErrorKind, Step};
 pub use fds::{CloseMethod, close_inherited_fds};
 pub use filesystem::{

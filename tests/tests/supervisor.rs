@@ -359,12 +359,50 @@ fn workers_hold_only_their_privileges() {
             "{role} has unexpected fds: {fds:?}"
         );
     }
-    // The parent keeps running as root with its own capabilities.
+    // The parent runs as root with what its children need (no script runs
+    // as root here): CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SETGID,
+    // CAP_SETUID, CAP_SETPCAP, CAP_NET_ADMIN, CAP_NET_RAW (bits 2, 5-8,
+    // 12, 13), nothing inheritable or ambient.
     let st = proc_status(d.pid());
     assert!(Path::new(&format!("/proc/{}", d.pid())).exists());
-    assert_ne!(
-        st.get("CapEff").map(String::as_str),
-        Some("0000000000000000")
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(st[set], "00000000000031e4", "parent {set}");
+    }
+    assert_eq!(st["CapInh"], "0000000000000000", "parent CapInh");
+    assert_eq!(st["CapAmb"], "0000000000000000", "parent CapAmb");
+    assert!(
+        d.log()
+            .contains("capabilities limited to CAP_DAC_READ_SEARCH"),
+        "{}",
+        d.log()
+    );
+}
+
+/// A configured script running as root keeps the parent's full root
+/// capabilities (keepalived's root notify scripts expect them).
+#[test]
+fn a_root_script_keeps_the_parent_fully_privileged() {
+    if !require_root() {
+        return;
+    }
+    let conf = CONF.replace(
+        "global_defs {\n    router_id supervisor_test\n}",
+        "global_defs {\n    router_id supervisor_test\n    script_user root\n}\nvrrp_script chk_true {\n    script \"/bin/true\"\n    interval 1\n}",
+    );
+    assert_ne!(conf, CONF);
+    let d = Node::start("sup-rootscr", &conf);
+    let st = proc_status(d.pid());
+    let full = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        .expect("our CapBnd");
+    assert_eq!(st["CapBnd"], full, "parent CapBnd");
+    assert!(
+        d.log()
+            .contains("keeping root's full capabilities: script /bin/true runs as root"),
+        "{}",
+        d.log()
     );
 }
 
