@@ -417,6 +417,9 @@ fn vmac_as_keepalived() {
     {
         return;
     }
+    if !tool_present("nft") {
+        return;
+    }
     let lan = Lan::new("vrvmac", 2);
     let mut cap = BridgeCapture::start_filtered(
         &lan,
@@ -452,6 +455,22 @@ fn vmac_as_keepalived() {
         "keepalived-rs (left) and keepalived (right) set VMACs up differently"
     );
     eprintln!("vmac: both:\n  {}", rs_setup.join("\n  "));
+    // And the same nftables rules for the VMACs' IGMP/MLD reports.
+    wait_until(
+        "the same VMAC rule set",
+        Duration::from_secs(3),
+        &[&rs, &ka],
+        || ruleset(&lan, 0) == ruleset(&lan, 1),
+    );
+    let text = nft_text(&lan, 0);
+    for want in [
+        "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop",
+        "\"vrrp.51\" : \"eth0\"",
+        "\"vrrp.52\" : \"eth0\"",
+        "icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
     for want in [
         format!("vrrp.51: mac {MAC4} addrgenmode none"),
         format!("vrrp.52: mac {MAC6} addrgenmode none"),

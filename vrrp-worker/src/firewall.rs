@@ -8,6 +8,11 @@
 //! are deleted at start (leftovers) and on stop (even with
 //! `--dont-release-vrrp`, which keeps the VIPs: keepalived does so).
 //!
+//! With `use_vmac`, keepalived also adds VMAC rules to the same tables
+//! (IGMP / MLDv2 reports leaving a VMAC are sent on its base interface, and
+//! a VMAC sends no router solicitations): made when the VMACs are, with
+//! each VMAC and its base interface in the `vmac_map`.
+//!
 //! Users are often surprised that a strict-mode VIP does not answer
 //! (keepalived#474, #2319): the worker says so once per instance.
 
@@ -29,6 +34,9 @@ pub(crate) struct Firewall {
     nft: Option<Nft>,
     v4: bool,
     v6: bool,
+    /// The VMAC parts of the tables.
+    vmac4: bool,
+    vmac6: bool,
     open_error_logged: bool,
 }
 
@@ -56,9 +64,16 @@ impl VrrpWorker {
     }
 
     /// Delete keepalived's tables (at start: whatever a previous run left;
-    /// on stop: ours).
+    /// on stop: ours, also with `--dont-release-vrrp`, as keepalived).
     pub(crate) fn firewall_clear(&mut self, out: &mut Out<'_>) {
-        if !self.slice.vrrp.instances.iter().any(blocks) && !self.firewall.v4 && !self.firewall.v6 {
+        let wanted = self
+            .slice
+            .vrrp
+            .instances
+            .iter()
+            .any(|i| blocks(i) || i.use_vmac.is_some());
+        let f = &self.firewall;
+        if !(wanted || f.v4 || f.v6 || f.vmac4 || f.vmac6) {
             return;
         }
         let Some(nft) = self.nft(out) else { return };
@@ -77,6 +92,8 @@ impl VrrpWorker {
         }
         self.firewall.v4 = false;
         self.firewall.v6 = false;
+        self.firewall.vmac4 = false;
+        self.firewall.vmac6 = false;
         for e in errors {
             log(out, LogLevel::Err, e);
         }
@@ -142,6 +159,52 @@ impl VrrpWorker {
                 out,
                 LogLevel::Err,
                 format!("({name}) cannot {verb} its VIPs in the nftables drop sets: {e}"),
+            ),
+        }
+    }
+
+    /// keepalived's VMAC rules: each VMAC with its base interface in the
+    /// `vmac_map` of its family's table (made when first needed).
+    pub(crate) fn firewall_vmacs(&mut self, out: &mut Out<'_>) {
+        let vmacs: Vec<(bool, u32, u32)> = self
+            .vmac_plans()
+            .into_iter()
+            .filter_map(|(_, p)| {
+                Some((
+                    p.v6,
+                    self.shell.ifindex(&p.name)?,
+                    self.shell.ifindex(&p.base)?,
+                ))
+            })
+            .collect();
+        if vmacs.is_empty() {
+            return;
+        }
+        let (have4, have6) = (self.firewall.vmac4, self.firewall.vmac6);
+        let need4 = vmacs.iter().any(|v| !v.0);
+        let need6 = vmacs.iter().any(|v| v.0);
+        let Some(nft) = self.nft(out) else { return };
+        let mut b = nft.batch();
+        if need4 && !have4 {
+            b.ipv4_vmac_table();
+        }
+        if need6 && !have6 {
+            b.ipv6_vmac_table();
+        }
+        for (v6, vmac, base) in vmacs {
+            b.vmac(v6, vmac, base);
+        }
+        match nft.apply(b) {
+            Ok(()) => {
+                self.firewall.vmac4 |= need4;
+                self.firewall.vmac6 |= need6;
+            }
+            Err(e) => log(
+                out,
+                LogLevel::Err,
+                format!(
+                    "cannot install the nftables VMAC rules (IGMP/MLD via the base interface): {e}"
+                ),
             ),
         }
     }

@@ -532,6 +532,7 @@ impl VrrpWorker {
         let now = Instant::now();
         if !changes.links.is_empty() && self.vmacs_missing() {
             self.ensure_vmacs(out);
+            self.firewall_vmacs(out);
         }
         if !changes.links.is_empty() {
             // Interfaces re-created or appearing: their sockets follow.
@@ -634,6 +635,7 @@ impl VrrpWorker {
             self.remove_vmacs(out, &gone);
         }
         self.ensure_vmacs(out);
+        self.firewall_vmacs(out);
         self.scripts = scripts;
         self.index_config();
         self.send_errors.clear();
@@ -953,6 +955,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         w.install_statics(&mut out);
         w.firewall_clear(&mut out);
         w.ensure_vmacs(&mut out);
+        w.firewall_vmacs(&mut out);
         w.sync_sockets(&mut out);
         let mut actions = w.feed_kernel_state(now, true);
         actions.extend(w.machine.start(now));

@@ -101,6 +101,16 @@ const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFT_CMP_EQ: u32 = 0;
 const NFT_META_IIF: u32 = 4;
 const NFT_META_OIF: u32 = 5;
+const NFT_META_L4PROTO: u32 = 16;
+const NFT_META_OIFKIND: u32 = 27;
+const NFT_SET_MAP: u32 = 0x8;
+const NFTA_SET_DATA_TYPE: u16 = 6;
+const NFTA_SET_DATA_LEN: u16 = 7;
+const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_SET_USERDATA: u16 = 13;
+const UDATA_SET_KEYBYTEORDER: u8 = 0;
+const UDATA_SET_DATABYTEORDER: u8 = 1;
+const BYTEORDER_HOST_ENDIAN: u32 = 1;
 
 /// nft's datatype numbers (for `nft list` to print the set's type).
 const TYPE_IPADDR: u32 = 7;
@@ -147,11 +157,34 @@ fn payload(list: &mut Msg, base: u32, offset: u32, len: u32, dreg: u32) {
 }
 
 fn lookup(list: &mut Msg, set: &str, set_id: u32) {
+    lookup_reg(list, set, set_id, NFT_REG_1, None);
+}
+
+fn lookup_reg(list: &mut Msg, set: &str, set_id: u32, sreg: u32, dreg: Option<u32>) {
     expr(list, "lookup", |d| {
         d.attr(1, &cstr(set));
-        d.attr(2, &be32(NFT_REG_1));
+        d.attr(2, &be32(sreg));
+        if let Some(r) = dreg {
+            d.attr(3, &be32(r));
+        }
         d.attr(4, &be32(set_id));
     });
+}
+
+/// `dup to <address in sreg_addr> device <index in sreg_dev>`.
+fn dup(list: &mut Msg, sreg_addr: u32, sreg_dev: u32) {
+    expr(list, "dup", |d| {
+        d.attr(1, &be32(sreg_addr));
+        d.attr(2, &be32(sreg_dev));
+    });
+}
+
+/// `meta oifkind "macvlan"` (the kind is compared as a 16-byte string).
+fn oifkind_macvlan(list: &mut Msg) {
+    meta(list, NFT_META_OIFKIND, NFT_REG_2);
+    let mut kind = [0u8; 16];
+    kind[..7].copy_from_slice(b"macvlan");
+    cmp_eq_reg(list, NFT_REG_2, &kind);
 }
 
 fn verdict(list: &mut Msg, code: u32, chain: Option<&str>) {
@@ -173,8 +206,12 @@ fn data_value(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn cmp_eq(list: &mut Msg, bytes: &[u8]) {
+    cmp_eq_reg(list, NFT_REG_1, bytes);
+}
+
+fn cmp_eq_reg(list: &mut Msg, reg: u32, bytes: &[u8]) {
     expr(list, "cmp", |d| {
-        d.attr(1, &be32(NFT_REG_1));
+        d.attr(1, &be32(reg));
         d.attr(2, &be32(NFT_CMP_EQ));
         d.attr(3 | NLA_F_NESTED, &data_value(bytes));
     });
@@ -275,6 +312,19 @@ impl Batch {
         key_len: u32,
         flags: u32,
     ) {
+        self.new_set_map(family, name, id, (key_type, key_len), flags, None);
+    }
+
+    /// A set, or with `data` (type, length) a map.
+    fn new_set_map(
+        &mut self,
+        family: u8,
+        name: &str,
+        id: u32,
+        (key_type, key_len): (u32, u32),
+        flags: u32,
+        data: Option<(u32, u32)>,
+    ) {
         self.msg(NFT_MSG_NEWSET, NLM_F_CREATE, family, |m| {
             m.attr(NFTA_SET_TABLE, &cstr(TABLE));
             m.attr(NFTA_SET_NAME, &cstr(name));
@@ -283,7 +333,26 @@ impl Batch {
             }
             m.attr(NFTA_SET_KEY_TYPE, &be32(key_type));
             m.attr(NFTA_SET_KEY_LEN, &be32(key_len));
+            if let Some((t, l)) = data {
+                m.attr(NFTA_SET_DATA_TYPE, &be32(t));
+                m.attr(NFTA_SET_DATA_LEN, &be32(l));
+            }
             m.attr(NFTA_SET_ID, &be32(id));
+            // Interface indexes are in host byte order: nft reads that
+            // from the set's user data (libnftnl's NFTNL_UDATA_SET_*BYTEORDER
+            // TLVs) to print them as names.
+            let mut udata = Vec::new();
+            if key_type == TYPE_IFINDEX {
+                udata.extend_from_slice(&[UDATA_SET_KEYBYTEORDER, 4]);
+                udata.extend_from_slice(&BYTEORDER_HOST_ENDIAN.to_ne_bytes());
+            }
+            if data.is_some_and(|(t, _)| t == TYPE_IFINDEX) {
+                udata.extend_from_slice(&[UDATA_SET_DATABYTEORDER, 4]);
+                udata.extend_from_slice(&BYTEORDER_HOST_ENDIAN.to_ne_bytes());
+            }
+            if !udata.is_empty() {
+                m.attr(NFTA_SET_USERDATA, &udata);
+            }
         });
     }
 
@@ -317,6 +386,12 @@ impl Batch {
     }
 
     fn elems(&mut self, family: u8, set: &str, keys: &[Vec<u8>], add: bool) {
+        let pairs: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            keys.iter().map(|k| (k.clone(), None)).collect();
+        self.map_elems(family, set, &pairs, add);
+    }
+
+    fn map_elems(&mut self, family: u8, set: &str, keys: &[(Vec<u8>, Option<Vec<u8>>)], add: bool) {
         let (ty, flags) = if add {
             (NFT_MSG_NEWSETELEM, NLM_F_CREATE)
         } else {
@@ -326,8 +401,13 @@ impl Batch {
             m.attr(NFTA_SET_ELEM_LIST_TABLE, &cstr(TABLE));
             m.attr(NFTA_SET_ELEM_LIST_SET, &cstr(set));
             let list = nested(|l| {
-                for k in keys {
-                    let e = nested(|e| e.attr(NFTA_SET_ELEM_KEY | NLA_F_NESTED, &data_value(k)));
+                for (k, v) in keys {
+                    let e = nested(|e| {
+                        e.attr(NFTA_SET_ELEM_KEY | NLA_F_NESTED, &data_value(k));
+                        if let Some(v) = v {
+                            e.attr(NFTA_SET_ELEM_DATA | NLA_F_NESTED, &data_value(v));
+                        }
+                    });
                     l.attr(NFTA_LIST_ELEM | NLA_F_NESTED, &e);
                 }
             });
@@ -416,6 +496,88 @@ impl Batch {
                 lookup(l, "vips_link_local", 3);
                 verdict(l, NF_DROP, None);
             });
+        }
+    }
+
+    /// keepalived's VMAC rules in `table ip keepalived`: IGMP reports
+    /// leaving a macvlan are sent on its base interface instead.
+    pub fn ipv4_vmac_table(&mut self) {
+        let f = NFPROTO_IPV4;
+        self.new_table(f);
+        self.new_set_map(
+            f,
+            "vmac_map",
+            4,
+            (TYPE_IFINDEX, 4),
+            NFT_SET_MAP,
+            Some((TYPE_IFINDEX, 4)),
+        );
+        self.base_chain(f, "out", NF_INET_LOCAL_OUT);
+        self.rule(f, "out", |l| {
+            payload(l, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1);
+            cmp_eq(l, &[2]);
+            payload(l, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+            oifkind_macvlan(l);
+            meta(l, NFT_META_OIF, NFT_REG_2);
+            lookup_reg(l, "vmac_map", 4, NFT_REG_2, Some(NFT_REG_2));
+            dup(l, NFT_REG_1, NFT_REG_2);
+            verdict(l, NF_DROP, None);
+        });
+    }
+
+    /// keepalived's VMAC rules in `table ip6 keepalived`: MLDv2 reports
+    /// leaving a macvlan go out on its base interface, and a VMAC sends no
+    /// router solicitations.
+    pub fn ipv6_vmac_table(&mut self) {
+        let f = NFPROTO_IPV6;
+        self.new_table(f);
+        self.new_set_map(
+            f,
+            "vmac_map",
+            4,
+            (TYPE_IFINDEX, 4),
+            NFT_SET_MAP,
+            Some((TYPE_IFINDEX, 4)),
+        );
+        self.new_set(f, "vmac_set", 5, TYPE_IFINDEX, 4, 0);
+        self.base_chain(f, "out", NF_INET_LOCAL_OUT);
+        self.rule(f, "out", |l| {
+            meta(l, NFT_META_L4PROTO, NFT_REG_1);
+            cmp_eq(l, &[58]);
+            payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+            cmp_eq(l, &[143]);
+            payload(l, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG_1);
+            oifkind_macvlan(l);
+            meta(l, NFT_META_OIF, NFT_REG_2);
+            lookup_reg(l, "vmac_map", 4, NFT_REG_2, Some(NFT_REG_2));
+            dup(l, NFT_REG_1, NFT_REG_2);
+            verdict(l, NF_DROP, None);
+        });
+        self.rule(f, "out", |l| {
+            meta(l, NFT_META_L4PROTO, NFT_REG_1);
+            cmp_eq(l, &[58]);
+            payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+            cmp_eq(l, &[133]);
+            oifkind_macvlan(l);
+            meta(l, NFT_META_OIF, NFT_REG_2);
+            lookup_reg(l, "vmac_set", 5, NFT_REG_2, None);
+            verdict(l, NF_DROP, None);
+        });
+    }
+
+    /// A VMAC (by index) and its base interface in the VMAC map (and, for
+    /// IPv6, the VMAC set).
+    pub fn vmac(&mut self, v6: bool, vmac: u32, base: u32) {
+        let f = if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 };
+        let key = vmac.to_ne_bytes().to_vec();
+        self.map_elems(
+            f,
+            "vmac_map",
+            &[(key.clone(), Some(base.to_ne_bytes().to_vec()))],
+            true,
+        );
+        if v6 {
+            self.elems(f, "vmac_set", &[key], true);
         }
     }
 
@@ -633,5 +795,57 @@ mod tests {
         );
         assert!(is_link_local(&"febf::1".parse().unwrap()));
         assert!(!is_link_local(&"fec0::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_vmac_rule_is_keepalived_s() {
+        let mut b = Batch::new(1);
+        b.ipv4_vmac_table();
+        b.vmac(false, 6, 3);
+        let (bytes, _) = b.finish();
+        let ms = messages(&bytes);
+        let rule = ms
+            .iter()
+            .find(|m| m.ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)
+            .unwrap();
+        let a = attrs(rule.body, 4);
+        let exprs = attrs(find(&a, NFTA_RULE_EXPRESSIONS), 0);
+        let names: Vec<String> = exprs
+            .iter()
+            .map(|(_, e)| {
+                let n = find(&attrs(e, 0), NFTA_EXPR_NAME);
+                String::from_utf8_lossy(&n[..n.len() - 1]).into_owned()
+            })
+            .collect();
+        // As `nft --debug=netlink` lists keepalived's rule.
+        assert_eq!(
+            names,
+            [
+                "payload",
+                "cmp",
+                "payload",
+                "meta",
+                "cmp",
+                "meta",
+                "lookup",
+                "dup",
+                "immediate"
+            ]
+        );
+        let lookup = attrs(find(&attrs(exprs[6].1, 0), NFTA_EXPR_DATA), 0);
+        assert_eq!(find(&lookup, 1), b"vmac_map\0");
+        assert_eq!(find(&lookup, 2), be32(NFT_REG_2));
+        assert_eq!(find(&lookup, 3), be32(NFT_REG_2));
+        // The map's element: VMAC index -> base index, host order.
+        let el = ms.last().unwrap();
+        assert_eq!(el.ty, NFNL_MSG_BATCH_END);
+        let el = &ms[ms.len() - 2];
+        let a = attrs(el.body, 4);
+        let e = attrs(find(&a, NFTA_SET_ELEM_LIST_ELEMENTS), 0);
+        let e = attrs(e[0].1, 0);
+        let key = attrs(find(&e, NFTA_SET_ELEM_KEY), 0);
+        let data = attrs(find(&e, NFTA_SET_ELEM_DATA), 0);
+        assert_eq!(find(&key, NFTA_DATA_VALUE), 6u32.to_ne_bytes());
+        assert_eq!(find(&data, NFTA_DATA_VALUE), 3u32.to_ne_bytes());
     }
 }
