@@ -679,7 +679,7 @@ fn strict_mode_drop_rules_as_keepalived() {
     {
         return;
     }
-    let lan = Lan::new("vrstrict", 2);
+    let lan = Lan::new("vrstrict", 3);
     let mut rs = Daemon::start(&lan.nodes[0], "strict-rs", &strict_conf(51), &[]);
     let mut ka = Daemon::start_keepalived(&lan.nodes[1], "strict-ka", &strict_conf(61), &["-P"]);
     // BACKUP: no table yet, in either.
@@ -729,6 +729,41 @@ fn strict_mode_drop_rules_as_keepalived() {
         "{}",
         rs.log()
     );
+    // BACKUP (a higher priority takes over both): the VIPs leave the sets,
+    // the tables stay, in both.
+    let body = |vrid: u8, tag: &str| {
+        let c = strict_conf(vrid).replace("priority 100", "priority 200");
+        c[c.find("vrrp_instance").expect("instance")..]
+            .replace("vrrp_instance V", &format!("vrrp_instance {tag}"))
+    };
+    let pre = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}{}",
+        body(51, "A"),
+        body(61, "B")
+    );
+    let pre = Daemon::start(&lan.nodes[2], "strict-pre", &pre, &[]);
+    wait_until(
+        "both BACKUP",
+        Duration::from_secs(10),
+        &[&rs, &ka, &pre],
+        || {
+            (0..2).all(|n| {
+                !lan.has_addr(n, "inet 10.201.0.100/24") && !lan.has_addr(n, "2001:db8::52/64")
+            })
+        },
+    );
+    wait_until(
+        "the same BACKUP rule set",
+        Duration::from_secs(3),
+        &[&rs, &ka],
+        || ruleset(&lan, 0) == ruleset(&lan, 1),
+    );
+    let backup = nft_text(&lan, 0);
+    assert!(
+        backup.contains("table ip keepalived") && !backup.contains("10.201.0.100"),
+        "{backup}"
+    );
+    drop(pre);
     // Stop: the tables go (keepalived's too).
     stop(&mut rs);
     stop(&mut ka);
@@ -919,4 +954,85 @@ fn dont_release_keeps_what_keepalived_keeps() {
             "nft tables 0"
         ]
     );
+}
+
+// ------------------------------------------------------------ vmac_xmit_base
+
+fn xmit_base_conf(vrid: u8) -> String {
+    format!(
+        r#"
+vrrp_instance X {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority 100
+    advert_int 1
+    use_vmac
+    vmac_xmit_base
+    virtual_ipaddress {{
+        10.201.0.{vrid}/24
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn vmac_xmit_base_as_keepalived() {
+    if !require(
+        "the vmac_xmit_base test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+    {
+        return;
+    }
+    let lan = Lan::new("vrxmit", 2);
+    let mut cap = BridgeCapture::start_filtered(&lan, "xmit", "ip proto 112 or arp");
+    let mut rs = Daemon::start(&lan.nodes[0], "xmit-rs", &xmit_base_conf(91), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "xmit-ka", &xmit_base_conf(92), &["-P"]);
+    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        on_dev(&lan, 0, "vrrp.91", "inet 10.201.0.91/24")
+            && on_dev(&lan, 1, "vrrp.92", "inet 10.201.0.92/24")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    stop(&mut rs);
+    stop(&mut ka);
+    cap.stop();
+    let adverts = tests::lan::decode(cap.pcap());
+    let ann = decode_announcements(cap.pcap());
+    // Per node: (adverts' source MACs, GARPs' source MACs), with the
+    // node's own MAC and its VMAC's written as BASE / VMAC.
+    let seen = |node: usize, vrid: u8| {
+        let name = |m: &str| {
+            if m == tests::lan::node_mac(node) {
+                "BASE".to_string()
+            } else if m == format!("00:00:5e:00:01:{vrid:02x}") {
+                "VMAC".to_string()
+            } else {
+                m.to_string()
+            }
+        };
+        let mut a: Vec<String> = adverts
+            .iter()
+            .filter(|x| x.vrid == vrid.to_string())
+            .map(|x| name(&x.eth_src))
+            .collect();
+        a.dedup();
+        let mut g: Vec<String> = ann
+            .iter()
+            .filter(|x| x.addr == format!("10.201.0.{vrid}"))
+            .map(|x| format!("{}/{}", name(&x.eth_src), name(&x.arp_sha)))
+            .collect();
+        g.dedup();
+        (a, g)
+    };
+    let ours = seen(0, 91);
+    let theirs = seen(1, 92);
+    eprintln!("xmit_base: keepalived-rs {ours:?}, keepalived {theirs:?}");
+    assert_eq!(ours.0, ["BASE"], "adverts leave from the base interface");
+    assert_eq!(ours, theirs, "keepalived-rs (left) and keepalived (right)");
 }
