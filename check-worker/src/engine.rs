@@ -10,10 +10,10 @@
 
 use crate::filecheck;
 use crate::net::{self, Warnings};
-use crate::proto::{self, HttpResponse, SmtpReply};
+use crate::proto::{self, HttpResponse, SmtpReply, UrlMatcher};
 use crate::sched::{self, CheckerId, Core, FileValues, Jitter, Output, ProbeResult};
 use crate::tls;
-use config::model::lvs::{CheckerKind, Connection, LvsConfig, UdpCheck, Url};
+use config::model::lvs::{CheckerKind, Connection, LvsConfig, UdpCheck, Url, UrlRegex};
 use ipc::{
     Health, HealthChange, LogLevel, RealServerKey, ScriptEntry, ScriptId, ScriptOutcome,
     ScriptPurpose,
@@ -33,6 +33,9 @@ pub enum Out {
     Log(LogLevel, String),
     RunScript { request: u64, id: ScriptId },
 }
+
+/// At most this many probes start per turn of the event loop.
+const MAX_STARTS_PER_TURN: usize = 256;
 
 /// The first token the engine hands out (the link to the parent has 0).
 const FIRST_TOKEN: usize = 1;
@@ -121,6 +124,53 @@ pub struct Engine {
     rng: u64,
     /// When FILE_CHECK's files are read next (`None`: there are none).
     files_due: Option<Instant>,
+    /// The `SSL` block's client certificate (from the parent).
+    client_tls: Option<ipc::ClientTls>,
+    /// Log lines from deep inside a probe's set-up, sent with the next
+    /// batch.
+    pending_logs: Vec<Out>,
+    /// The urls' regexes, compiled (or why not), by pattern and options.
+    regexes: HashMap<String, Result<Arc<UrlMatcher>, String>>,
+}
+
+fn regex_key(r: &UrlRegex) -> String {
+    format!("{}\0{}", r.pattern, r.options.join(" "))
+}
+
+/// Compile every url regex of `lvs` once; log the ones that cannot be.
+fn compile_regexes(
+    lvs: &LvsConfig,
+    out: &mut Vec<Out>,
+) -> HashMap<String, Result<Arc<UrlMatcher>, String>> {
+    let mut map = HashMap::new();
+    for vs in &lvs.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                let CheckerKind::Http(h) = &c.kind else {
+                    continue;
+                };
+                for u in &h.urls {
+                    let Some(r) = &u.regex else { continue };
+                    map.entry(regex_key(r)).or_insert_with(|| {
+                        let m = UrlMatcher::compile(r).map(Arc::new);
+                        if let Err(e) = &m {
+                            out.push(Out::Log(
+                                LogLevel::Err,
+                                format!(
+                                    "{} url {} ({}): {e}; the url fails",
+                                    c.kind.keyword(),
+                                    u.path,
+                                    u.loc
+                                ),
+                            ));
+                        }
+                        m
+                    });
+                }
+            }
+        }
+    }
+    map
 }
 
 /// How often FILE_CHECK's files are read (keepalived watches them with
@@ -201,28 +251,23 @@ impl Engine {
             logged_once: HashSet::new(),
             rng: seed | 1,
             files_due: (!paths.is_empty()).then(|| now + FILE_POLL),
+            regexes: HashMap::new(),
+            client_tls: None,
+            pending_logs: Vec::new(),
         };
         let mut out = Vec::new();
+        e.regexes = compile_regexes(lvs, &mut out);
         e.absorb(first, now, &mut out);
-        for vs in &lvs.virtual_servers {
-            for rs in &vs.real_servers {
-                for c in &rs.checkers {
-                    if let CheckerKind::Http(h) = &c.kind
-                        && h.urls.iter().any(|u| u.regex.is_some())
-                    {
-                        out.push(Out::Log(
-                            LogLevel::Warning,
-                            format!(
-                                "{} {}: url regex is not supported yet and is not checked",
-                                c.kind.keyword(),
-                                rs.addr
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
         (e, out)
+    }
+
+    /// SSL_GET's client certificate (the `SSL` block), from the parent's
+    /// `Init` or `Reload`; TLS settings are rebuilt for the next probes.
+    pub fn set_client_tls(&mut self, client: Option<ipc::ClientTls>) {
+        if self.client_tls != client {
+            self.client_tls = client;
+            self.tls = None;
+        }
     }
 
     /// Keep a handle on the loop's registry (probes are registered as
@@ -249,6 +294,7 @@ impl Engine {
             self.drop_probe(t);
         }
         let mut out = Vec::new();
+        self.regexes = compile_regexes(lvs, &mut out);
         self.absorb(res, now, &mut out);
         out
     }
@@ -321,12 +367,20 @@ impl Engine {
         }
         // A probe that ends at once (and fast_recovery's immediate re-run)
         // can make more work due now; a few rounds, the rest next turn.
+        // Each turn starts a bounded number of probes, so that with
+        // thousands due at once (a start, a loaded machine) the loop still
+        // handles the parent's link and its heartbeats between batches.
+        let mut budget = MAX_STARTS_PER_TURN;
         for _ in 0..4 {
-            let due = self.core.poll(now);
+            let due = self.core.poll_max(now, budget);
             if due.is_empty() {
                 break;
             }
+            budget -= due.len();
             self.absorb(due, now, &mut out);
+            if budget == 0 {
+                break;
+            }
         }
         out
     }
@@ -387,6 +441,7 @@ impl Engine {
                 Output::Start { id, url } => self.start(id, url, now, out),
             }
         }
+        out.append(&mut self.pending_logs);
     }
 
     fn log_once(&mut self, key: String, level: LogLevel, msg: String, out: &mut Vec<Out>) {
@@ -531,7 +586,23 @@ impl Engine {
                     let cfg = match &self.tls {
                         Some(c) => c.clone(),
                         None => {
-                            let c = tls::client_config().map_err(io::Error::other)?;
+                            let c = match tls::client_config(self.client_tls.as_ref()) {
+                                Ok(c) => {
+                                    if c.client_auth_cert_resolver.has_certs() {
+                                        self.pending_logs.push(Out::Log(
+                                            LogLevel::Info,
+                                            "SSL_GET: the SSL block's client certificate is offered to servers that ask for one".into(),
+                                        ));
+                                    }
+                                    c
+                                }
+                                Err(e) => {
+                                    // keepalived's words; on without the
+                                    // client certificate.
+                                    self.pending_logs.push(Out::Log(LogLevel::Err, e));
+                                    tls::client_config(None).map_err(io::Error::other)?
+                                }
+                            };
                             self.tls = Some(c.clone());
                             c
                         }
@@ -544,6 +615,14 @@ impl Engine {
                     None
                 };
                 let protocol = h.http_protocol;
+                let response = match &u.regex {
+                    None => HttpResponse::new(),
+                    Some(r) => match self.regexes.get(&regex_key(r)) {
+                        Some(Ok(m)) => HttpResponse::with_regex(m.clone()),
+                        // Not compiled: the verdict fails the url.
+                        _ => HttpResponse::new(),
+                    },
+                };
                 tcp(
                     App::Http(Box::new(Http {
                         request: proto::http_request(&u, protocol, conn.dst),
@@ -551,7 +630,7 @@ impl Engine {
                         sent: 0,
                         tls,
                         queued: false,
-                        response: HttpResponse::new(),
+                        response,
                     })),
                     warn,
                 )

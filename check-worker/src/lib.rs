@@ -125,6 +125,7 @@ impl Worker for CheckWorker {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Check(s) => {
                     let now = Instant::now();
+                    self.engine.set_client_tls(s.client_tls.clone());
                     let outs = self.engine.reload(&s.lvs, &r.scripts, now);
                     self.mailer.reload(&s.global, &s.lvs);
                     self.scripts = r.scripts.len();
@@ -217,6 +218,8 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         jitter(seed),
         seed.rotate_left(17),
     );
+    let mut engine = engine;
+    engine.set_client_tls(slice.client_tls.clone());
     let mut w = CheckWorker {
         generation: init.generation,
         scripts: init.scripts.len(),

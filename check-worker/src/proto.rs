@@ -3,7 +3,7 @@
 //! SMTP dialogue's replies, DNS queries and answers, UDP reply matching and
 //! ICMP echo.
 
-use config::model::lvs::{DnsType, HttpProtocol, UdpCheck, Url};
+use config::model::lvs::{DnsType, HttpProtocol, UdpCheck, Url, UrlRegex};
 use md5::{Digest, Md5};
 use std::net::SocketAddr;
 
@@ -50,6 +50,8 @@ pub struct HttpResponse {
     content_length: Option<u64>,
     body_bytes: u64,
     md5: Md5,
+    /// The url's `regex`, scanned over the response as it arrives.
+    regex: Option<RegexScan>,
 }
 
 impl HttpResponse {
@@ -57,8 +59,20 @@ impl HttpResponse {
         Self::default()
     }
 
+    /// A response whose url has a `regex`, compiled with
+    /// [`UrlMatcher::compile`].
+    pub fn with_regex(matcher: std::sync::Arc<UrlMatcher>) -> Self {
+        Self {
+            regex: Some(RegexScan::new(matcher)),
+            ..Self::default()
+        }
+    }
+
     /// Feed what the server sent.
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), String> {
+        if let Some(r) = &mut self.regex {
+            r.feed(data);
+        }
         if !self.in_body {
             let start = self.head.len().saturating_sub(3);
             self.head.extend_from_slice(data);
@@ -107,9 +121,25 @@ impl HttpResponse {
             return Err(format!("HTTP status code error ({code})"));
         }
         if let Some(want) = url.digest {
-            let got: [u8; 16] = self.md5.finalize().into();
+            let got: [u8; 16] = self.md5.clone().finalize().into();
             if got != want {
                 return Err(format!("MD5 digest error (got {})", hex(&got)));
+            }
+        }
+        if let Some(r) = &url.regex {
+            // keepalived: a match is a success unless regex_no_match, and
+            // the other way round.
+            let matched = match self.regex {
+                Some(scan) => scan.finish(),
+                None => {
+                    return Err(format!(
+                        "Regex match failed (regex '{}' not usable)",
+                        r.pattern
+                    ));
+                }
+            };
+            if matched == r.no_match {
+                return Err("Regex match failed".into());
             }
         }
         Ok(())
@@ -154,6 +184,189 @@ fn content_length(head: &[u8]) -> Option<u64> {
             .then(|| value.trim().parse().ok())
             .flatten()
     })
+}
+
+// ------------------------------------------------------------------ url regex
+
+/// A url's `regex` with its options, compiled once per configuration.
+///
+/// keepalived compiles it with PCRE2 and matches the response (from its
+/// status line on: the headers are in the subject) as it arrives, with
+/// partial matches carried across reads. keepalived-rs uses the `regex`
+/// crate: Perl-style syntax without look-around, backreferences, atomic
+/// groups or possessive quantifiers (a pattern with them is refused with
+/// the reason, and its url fails), and `$` matches only at the very end
+/// (PCRE2's `dollar_endonly`). A match must lie within 4 KiB, keepalived's
+/// read buffer.
+#[derive(Debug)]
+pub struct UrlMatcher {
+    re: regex::bytes::Regex,
+    firstline: bool,
+    min_offset: u64,
+    max_offset: Option<u64>,
+}
+
+/// The longest match found across two reads (keepalived's buffer).
+const REGEX_KEEP: usize = 4096;
+/// How much is gathered before a scan.
+const REGEX_WINDOW: usize = 64 * 1024;
+
+impl UrlMatcher {
+    /// Compile `r` (`regex_options` as keepalived names PCRE2's options).
+    pub fn compile(r: &UrlRegex) -> Result<UrlMatcher, String> {
+        let mut b = regex::bytes::RegexBuilder::new(&r.pattern);
+        // PCRE2 without `utf`: bytes, ASCII classes.
+        let mut unicode = !r.pattern.is_ascii();
+        let mut firstline = false;
+        for o in &r.options {
+            match o.as_str() {
+                "caseless" => {
+                    b.case_insensitive(true);
+                }
+                "dotall" => {
+                    b.dot_matches_new_line(true);
+                }
+                "multiline" => {
+                    b.multi_line(true);
+                }
+                "extended" => {
+                    b.ignore_whitespace(true);
+                }
+                "ungreedy" => {
+                    b.swap_greed(true);
+                }
+                "utf" | "ucp" => unicode = true,
+                "firstline" => firstline = true,
+                // Already so, or only about how PCRE2 works inside.
+                "dollar_endonly" | "never_utf" | "never_ucp" | "no_auto_capture"
+                | "no_auto_possess" | "no_dotstar_anchor" | "no_start_optimize"
+                | "auto_callout" | "never_backslash_c" | "alt_verbnames" | "use_offset_limit" => {}
+                other => {
+                    return Err(format!(
+                        "regex_options {other} is not supported by keepalived-rs's regex engine"
+                    ));
+                }
+            }
+        }
+        b.unicode(unicode);
+        let re = b.build().map_err(|e| {
+            format!(
+                "Invalid regex: '{}': {e} (keepalived-rs uses the Rust regex syntax: no look-around or backreferences)",
+                r.pattern
+            )
+        })?;
+        Ok(UrlMatcher {
+            re,
+            firstline,
+            min_offset: r.min_offset,
+            max_offset: r.max_offset,
+        })
+    }
+
+    /// Does `subject` (a whole response) match, with the offsets? For
+    /// tests and the fuzzer; responses are scanned with
+    /// [`HttpResponse::with_regex`].
+    pub fn matches(self: &std::sync::Arc<Self>, subject: &[u8]) -> bool {
+        let mut s = RegexScan::new(self.clone());
+        s.feed(subject);
+        s.finish()
+    }
+}
+
+/// The scan of one response: a window of what arrived, searched when it
+/// fills up and at the end; what cannot be part of a match any more is
+/// dropped, so a large page costs no more than the window.
+#[derive(Debug)]
+struct RegexScan {
+    m: std::sync::Arc<UrlMatcher>,
+    buf: Vec<u8>,
+    /// Subject offset of `buf[0]`.
+    base: u64,
+    /// Where in `buf` the search resumes (bytes before it are context).
+    from: usize,
+    /// Subject offset of the first newline (`firstline`).
+    first_nl: Option<u64>,
+    /// `Some` once decided.
+    verdict: Option<bool>,
+}
+
+impl RegexScan {
+    fn new(m: std::sync::Arc<UrlMatcher>) -> Self {
+        RegexScan {
+            m,
+            buf: Vec::new(),
+            base: 0,
+            from: 0,
+            first_nl: None,
+            verdict: None,
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        if self.verdict.is_some() {
+            return;
+        }
+        if self.first_nl.is_none()
+            && let Some(p) = data.iter().position(|&b| b == b'\n')
+        {
+            self.first_nl = Some(self.base + self.buf.len() as u64 + p as u64);
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= REGEX_WINDOW {
+            self.scan(false);
+        }
+    }
+
+    fn finish(mut self) -> bool {
+        if self.verdict.is_none() {
+            self.scan(true);
+        }
+        self.verdict == Some(true)
+    }
+
+    fn scan(&mut self, last: bool) {
+        let m = &self.m;
+        let end = self.base + self.buf.len() as u64;
+        let start_abs = (self.base + self.from as u64).max(m.min_offset);
+        let too_late = |at: u64| {
+            m.max_offset.is_some_and(|max| at > max)
+                || (m.firstline && self.first_nl.is_some_and(|nl| at > nl))
+        };
+        if start_abs < end {
+            let at = (start_abs - self.base) as usize;
+            if let Some(hit) = m.re.find_at(&self.buf, at) {
+                // A match reaching the end of what has arrived may depend
+                // on what comes next (`$`, `\b`, a longer alternative):
+                // decided at the next scan.
+                if last || hit.end() < self.buf.len() {
+                    let abs = self.base + hit.start() as u64;
+                    // The leftmost match: any later one starts later still.
+                    self.verdict = Some(!too_late(abs));
+                    self.buf = Vec::new();
+                    return;
+                }
+                self.keep_from(hit.start().saturating_sub(1));
+                return;
+            }
+        }
+        if last || too_late(end) {
+            self.verdict = Some(false);
+            self.buf = Vec::new();
+            return;
+        }
+        // Keep what a match still running on could start in, plus one byte
+        // of context for `^` and `\b`.
+        self.keep_from(self.buf.len().saturating_sub(REGEX_KEEP + 1));
+    }
+
+    /// Drop `buf[..at]`; the search resumes after one byte of context.
+    fn keep_from(&mut self, at: usize) {
+        if at > 0 {
+            self.buf.drain(..at);
+            self.base += at as u64;
+            self.from = 1;
+        }
+    }
 }
 
 // ------------------------------------------------------------------ SMTP
@@ -421,5 +634,137 @@ mod tests {
         assert!(echo_reply_ok(false, 7, &r));
         assert!(!echo_reply_ok(false, 8, &r));
         assert!(!echo_reply_ok(true, 7, &r));
+    }
+}
+
+#[cfg(test)]
+mod regex_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn rx(pattern: &str, options: &[&str], min: u64, max: Option<u64>, no_match: bool) -> UrlRegex {
+        UrlRegex {
+            pattern: pattern.into(),
+            options: options.iter().map(|s| s.to_string()).collect(),
+            no_match,
+            min_offset: min,
+            max_offset: max,
+            stack: None,
+        }
+    }
+
+    fn m(r: &UrlRegex) -> Arc<UrlMatcher> {
+        Arc::new(UrlMatcher::compile(r).expect("compiles"))
+    }
+
+    fn url_with(r: UrlRegex) -> Url {
+        Url {
+            path: "/".into(),
+            digest: None,
+            status_codes: vec![config::model::lvs::StatusRange { min: 200, max: 299 }],
+            virtualhost: None,
+            request_host: None,
+            sni_name: None,
+            regex: Some(r),
+            loc: config::Loc::new(std::sync::Arc::new(std::path::PathBuf::from("t")), 1),
+        }
+    }
+
+    const RESP: &[u8] = b"HTTP/1.0 200 OK\r\nServer: test\r\n\r\n<html>status: GREEN</html>\n";
+
+    #[test]
+    fn options_map_to_pcre2_semantics() {
+        assert!(m(&rx("status: (GREEN|AMBER)", &[], 0, None, false)).matches(RESP));
+        assert!(!m(&rx("status: green", &[], 0, None, false)).matches(RESP));
+        assert!(m(&rx("status: green", &["caseless"], 0, None, false)).matches(RESP));
+        // Not dotall: `.` stops at a newline.
+        assert!(!m(&rx("OK.*GREEN", &[], 0, None, false)).matches(RESP));
+        assert!(m(&rx("OK.*GREEN", &["dotall"], 0, None, false)).matches(RESP));
+        // ^ is the start of the response (the status line) unless multiline.
+        assert!(m(&rx("^HTTP/1", &[], 0, None, false)).matches(RESP));
+        assert!(!m(&rx("^<html>", &[], 0, None, false)).matches(RESP));
+        assert!(m(&rx("^<html>", &["multiline"], 0, None, false)).matches(RESP));
+        assert!(m(&rx("status : \\s GREEN", &["extended"], 0, None, false)).matches(RESP));
+        // firstline: the match must start on the first line.
+        assert!(m(&rx("200", &["firstline"], 0, None, false)).matches(RESP));
+        assert!(!m(&rx("GREEN", &["firstline"], 0, None, false)).matches(RESP));
+        // Without utf, `.` is a byte and \w is ASCII.
+        assert!(m(&rx("a.b", &[], 0, None, false)).matches(b"a\xffb"));
+        assert!(!m(&rx("\\w", &[], 0, None, false)).matches("é".as_bytes()));
+        assert!(m(&rx("\\w", &["utf"], 0, None, false)).matches("é".as_bytes()));
+        // PCRE-only syntax is refused with the reason.
+        let e = UrlMatcher::compile(&rx("(a)\\1", &[], 0, None, false)).expect_err("backref");
+        assert!(e.contains("Invalid regex"), "{e}");
+        let e = UrlMatcher::compile(&rx("x(?=y)", &[], 0, None, false)).expect_err("lookahead");
+        assert!(e.contains("Invalid regex"), "{e}");
+        let e = UrlMatcher::compile(&rx("x", &["alt_bsux"], 0, None, false)).expect_err("option");
+        assert!(e.contains("alt_bsux"), "{e}");
+    }
+
+    #[test]
+    fn offsets_count_from_the_status_line() {
+        let at = RESP.windows(5).position(|w| w == b"GREEN").unwrap() as u64;
+        assert!(m(&rx("GREEN", &[], at, None, false)).matches(RESP));
+        assert!(!m(&rx("GREEN", &[], at + 1, None, false)).matches(RESP));
+        assert!(m(&rx("GREEN", &[], 0, Some(at), false)).matches(RESP));
+        assert!(!m(&rx("GREEN", &[], 0, Some(at - 1), false)).matches(RESP));
+    }
+
+    #[test]
+    fn verdicts_with_regex_no_match() {
+        let r = rx("GREEN", &[], 0, None, false);
+        let mut resp = HttpResponse::with_regex(m(&r));
+        resp.feed(RESP).unwrap();
+        assert_eq!(resp.verdict(&url_with(r.clone())), Ok(()));
+        let mut no = r.clone();
+        no.no_match = true;
+        let mut resp = HttpResponse::with_regex(m(&no));
+        resp.feed(RESP).unwrap();
+        assert_eq!(
+            resp.verdict(&url_with(no.clone())),
+            Err("Regex match failed".into())
+        );
+        let red = rx("RED", &[], 0, None, true);
+        let mut resp = HttpResponse::with_regex(m(&red));
+        resp.feed(RESP).unwrap();
+        assert_eq!(resp.verdict(&url_with(red.clone())), Ok(()));
+        // A url whose regex could not be compiled fails.
+        let mut resp = HttpResponse::new();
+        resp.feed(RESP).unwrap();
+        assert!(resp.verdict(&url_with(r)).is_err());
+    }
+
+    #[test]
+    fn large_pages_are_scanned_in_windows_byte_by_byte_or_at_once() {
+        // The match straddles window boundaries; fed in odd-sized pieces.
+        let mut page = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+        page.extend(std::iter::repeat_n(b'x', 200_000));
+        page.extend_from_slice(b"<<MARKER 42>>");
+        page.extend(std::iter::repeat_n(b'y', 100_000));
+        let r = rx("MARKER [0-9]+>>", &[], 0, None, false);
+        let mat = m(&r);
+        for piece in [1usize, 7, 4096, 65_536, 70_001, page.len()] {
+            let mut resp = HttpResponse::with_regex(mat.clone());
+            for c in page.chunks(piece) {
+                resp.feed(c).unwrap();
+            }
+            assert_eq!(
+                resp.verdict(&url_with(r.clone())),
+                Ok(()),
+                "pieces of {piece}"
+            );
+        }
+        // `$` is the end of the response, not of a window.
+        let end = rx("y$", &[], 0, None, false);
+        let me = m(&end);
+        let mut resp = HttpResponse::with_regex(me.clone());
+        for c in page.chunks(65_536) {
+            resp.feed(c).unwrap();
+        }
+        assert_eq!(resp.verdict(&url_with(end.clone())), Ok(()));
+        assert!(!me.matches(b"HTTP/1.0 200 OK\r\n\r\nyz"));
+        // Beyond max_offset: no match however far it goes.
+        let far = rx("MARKER", &[], 0, Some(1000), false);
+        assert!(!m(&far).matches(&page));
     }
 }

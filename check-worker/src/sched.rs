@@ -602,9 +602,17 @@ impl Core {
 
     /// Start every checker that is due: one [`Output::Start`] each.
     pub fn poll(&mut self, now: Instant) -> Vec<Output> {
+        self.poll_max(now, usize::MAX)
+    }
+
+    /// Start at most `max` of the checkers that are due (the soonest
+    /// first); the others stay due, so [`Core::next_deadline`] is already
+    /// past and the caller comes back after its other work.
+    pub fn poll_max(&mut self, now: Instant, max: usize) -> Vec<Output> {
         let mut out = Vec::new();
+        let mut started = 0;
         while let Some(&(t, id)) = self.queue.first() {
-            if t > now {
+            if t > now || started >= max {
                 break;
             }
             self.queue.pop_first();
@@ -622,6 +630,7 @@ impl Core {
                 _ => 0,
             };
             out.push(Output::Start { id, url });
+            started += 1;
         }
         out
     }

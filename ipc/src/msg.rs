@@ -353,12 +353,52 @@ pub struct LvsSlice {
     pub lvs: LvsConfig,
 }
 
+/// What the check worker is given: the LVS configuration and the client
+/// certificate of the top-level `SSL` block, read by the parent (the files
+/// are root's; the worker cannot open them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckSlice {
+    pub global: GlobalDefs,
+    pub lvs: LvsConfig,
+    pub client_tls: Option<ClientTls>,
+}
+
+/// SSL_GET's client certificate (`SSL { certificate key ca password }`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientTls {
+    /// The `certificate` file (PEM, the chain), then the `ca` file's
+    /// certificates (OpenSSL completes the chain it sends from its CA
+    /// store).
+    pub chain_pem: Vec<u8>,
+    /// The private key, decrypted with `password` when it was encrypted.
+    pub key: ClientKey,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientKey {
+    /// A PEM private key (PKCS#8, PKCS#1 or SEC1).
+    Pem(Vec<u8>),
+    /// A PKCS#8 key in DER (decrypted from an `ENCRYPTED PRIVATE KEY`).
+    Pkcs8Der(Vec<u8>),
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key in a log or dump.
+        write!(
+            f,
+            "ClientTls {{ chain_pem: {} bytes, key: <redacted> }}",
+            self.chain_pem.len()
+        )
+    }
+}
+
 /// A worker's slice of the configuration. The variant names the role it is
 /// for, so a worker can refuse a slice meant for another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Slice {
     Vrrp(Box<VrrpSlice>),
-    Check(Box<LvsSlice>),
+    Check(Box<CheckSlice>),
     Ipvs(Box<LvsSlice>),
     /// The metrics worker needs no configuration: the parent sends it
     /// snapshots of its state on request.
@@ -373,9 +413,11 @@ impl Slice {
                 global: config.global.clone(),
                 vrrp: config.vrrp.clone(),
             })),
-            Role::Check => Slice::Check(Box::new(LvsSlice {
+            // The parent adds the client certificate (it reads files).
+            Role::Check => Slice::Check(Box::new(CheckSlice {
                 global: config.global.clone(),
                 lvs: config.lvs.clone(),
+                client_tls: None,
             })),
             Role::Ipvs => Slice::Ipvs(Box::new(LvsSlice {
                 global: config.global.clone(),

@@ -593,6 +593,21 @@ impl Daemon {
         }
     }
 
+    /// `role`'s slice; the check worker's with the SSL block's client
+    /// certificate, which only the parent can read.
+    fn slice_for(&self, role: Role) -> Slice {
+        let mut slice = slice_for(&self.opts, role, &self.state.config);
+        if let Slice::Check(c) = &mut slice
+            && !self.opts.vrrp_only
+        {
+            match crate::machine::client_tls(&self.state.config) {
+                Ok(t) => c.client_tls = t,
+                Err(e) => self.say(Level::Err, &e),
+            }
+        }
+        slice
+    }
+
     fn init_for(&self, role: Role) -> Init {
         let resumed = self.slots.get(&role).is_some_and(|s| s.ran_before);
         let dont_release = match role {
@@ -603,7 +618,7 @@ impl Daemon {
         Init {
             generation: self.state.generation,
             heartbeat_interval: self.heartbeat,
-            slice: slice_for(&self.opts, role, &self.state.config),
+            slice: self.slice_for(role),
             scripts: self.scripts.entries_for(role),
             restored: self.state.restored(role),
             options: ipc::WorkerOptions {
@@ -1078,7 +1093,7 @@ impl Daemon {
                 (true, true) => {
                     let reload = Reload {
                         generation,
-                        slice: slice_for(&self.opts, role, &self.state.config),
+                        slice: self.slice_for(role),
                         scripts: self.scripts.entries_for(role),
                     };
                     // A running worker keeps the heartbeat interval of its

@@ -305,6 +305,69 @@ fn check_scripts(cfg: &Config, d: &mut Diagnostics) {
     }
 }
 
+/// The client certificate of the top-level `SSL` block, read (as root)
+/// for the check worker: `Ok(None)` without a `certificate`; an error in
+/// keepalived's words (its checker then stops; keepalived-rs's SSL_GETs run
+/// on without a client certificate).
+pub fn client_tls(cfg: &Config) -> Result<Option<ipc::ClientTls>, String> {
+    let Some(ssl) = &cfg.lvs.ssl else {
+        return Ok(None);
+    };
+    let Some(cert) = &ssl.certificate else {
+        return Ok(None);
+    };
+    let mut chain_pem = std::fs::read(cert)
+        .map_err(|e| format!("SSL error : Cant load certificate file... ({cert}: {e})"))?;
+    if !chain_pem.windows(16).any(|w| w == b"-----BEGIN CERTI") {
+        return Err(format!(
+            "SSL error : Cant load certificate file... ({cert}: no PEM certificate)"
+        ));
+    }
+    // The key: `key`, else in the certificate file (as OpenSSL).
+    let key_path = ssl.key.as_deref().unwrap_or(cert);
+    let key_pem = std::fs::read(key_path)
+        .map_err(|e| format!("SSL error : Cant load key file... ({key_path}: {e})"))?;
+    let key = if key_pem
+        .windows(27)
+        .any(|w| w == b"-----BEGIN ENCRYPTED PRIVAT")
+    {
+        let password = ssl.password.as_deref().ok_or_else(|| {
+            format!("SSL error : Cant load key file... ({key_path}: encrypted, no password)")
+        })?;
+        let text = std::str::from_utf8(&key_pem)
+            .map_err(|_| format!("SSL error : Cant load key file... ({key_path}: not PEM)"))?;
+        let (_, doc) = pkcs8::SecretDocument::from_pem(text)
+            .map_err(|e| format!("SSL error : Cant load key file... ({key_path}: {e})"))?;
+        let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+            .map_err(|e| format!("SSL error : Cant load key file... ({key_path}: {e})"))?;
+        let plain = enc.decrypt(password).map_err(|e| {
+            format!("SSL error : Cant load key file... ({key_path}: cannot decrypt with the password: {e})")
+        })?;
+        ipc::ClientKey::Pkcs8Der(plain.as_bytes().to_vec())
+    } else if key_pem.windows(5).any(|w| w == b"-----")
+        && key_pem.windows(12).any(|w| w == b"PRIVATE KEY-")
+    {
+        if key_pem.windows(22).any(|w| w == b"Proc-Type: 4,ENCRYPTED") {
+            return Err(format!(
+                "SSL error : Cant load key file... ({key_path}: a legacy OpenSSL-encrypted key; \
+                 convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+            ));
+        }
+        ipc::ClientKey::Pem(key_pem)
+    } else {
+        return Err(format!(
+            "SSL error : Cant load key file... ({key_path}: no PEM private key)"
+        ));
+    };
+    if let Some(ca) = &ssl.ca {
+        let ca_pem = std::fs::read(ca)
+            .map_err(|e| format!("SSL error : Cant load CA file... ({ca}: {e})"))?;
+        chain_pem.push(b'\n');
+        chain_pem.extend_from_slice(&ca_pem);
+    }
+    Ok(Some(ipc::ClientTls { chain_pem, key }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

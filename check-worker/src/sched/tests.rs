@@ -754,3 +754,41 @@ fn file_checks_survive_a_reload_and_a_restart() {
     let s = with_files(&text, &[("/nonexistent/tw", Some(2))], &[(true, 23)]);
     assert!(s.reports.is_empty(), "{:?}", s.reports);
 }
+
+#[test]
+fn poll_max_starts_a_bounded_batch_and_keeps_the_rest_due() {
+    // Five real servers due at the same instant (warmup 0).
+    let rs: String = (1..=5)
+        .map(|i| format!("real_server 10.0.1.{i} 80 {{\n TCP_CHECK {{\n warmup 0\n }}\n }}\n"))
+        .collect();
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n delay_loop 10\n lb_kind NAT\n protocol TCP\n{rs}}}\n"
+    );
+    let mut s = Sim::new(&text, &[]);
+    let t1 = s.t0 + S;
+    assert!(
+        s.core.poll_max(s.t0, 2).is_empty(),
+        "nothing due before the bootstrap delay"
+    );
+    let first = s.core.poll_max(t1, 2);
+    assert_eq!(first.len(), 2);
+    // The others are still due: the next deadline is already past.
+    assert!(s.core.next_deadline().is_some_and(|d| d <= t1));
+    let second = s.core.poll_max(t1, 2);
+    assert_eq!(second.len(), 2);
+    let rest = s.core.poll(t1);
+    assert_eq!(rest.len(), 1);
+    assert!(s.core.poll(t1).is_empty());
+    let mut ids: Vec<CheckerId> = first
+        .iter()
+        .chain(&second)
+        .chain(&rest)
+        .map(|o| match o {
+            Output::Start { id, .. } => *id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each checker started once");
+}

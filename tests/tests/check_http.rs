@@ -1,0 +1,268 @@
+//! HTTP_GET url `regex` and SSL_GET with the top-level `SSL` block's client
+//! certificate, end to end: the real `keepalived-rs -C` in a test
+//! namespace, a Python HTTP server and `openssl s_server -Verify` (which
+//! refuses a client without a certificate its CA signed) on loopback.
+//!
+//! - regex "ali+ve" on a page saying "alive": up; regex "dead": down;
+//!   regex "dead" with regex_no_match: up; a PCRE-only pattern (a
+//!   backreference) is refused with the reason and its url fails.
+//! - The client certificate (its key encrypted, with `password`) is sent:
+//!   the server that trusts its CA lets the check in (up), the one that
+//!   trusts another CA does not (down). keepalived does not verify the
+//!   server's certificate (self-signed here).
+//!
+//! Root is required; under CI (CI=true) a test that cannot run fails.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::{NetNs, Requirement, require};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(ns: &NetNs, dir: &Path, args: &[&str]) -> Proc {
+    Proc(
+        ns.command(args[0])
+            .args(&args[1..])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn server"),
+    )
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wait_tcp(ns: &NetNs, port: u16) {
+    let code = format!(
+        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
+    );
+    let ok = ns
+        .command("python3")
+        .args(["-c", &code])
+        .status()
+        .expect("python3")
+        .success();
+    assert!(ok, "nothing listens on {port}");
+}
+
+/// `up` of real server 127.0.0.1:`port` in virtual server port `vport`.
+fn rs(s: &serde_json::Value, vport: u16, port: u16) -> Option<bool> {
+    s["virtual_servers"].as_array()?.iter().find_map(|vs| {
+        (vs["port"] == vport).then_some(())?;
+        vs["real_servers"].as_array()?.iter().find_map(|r| {
+            (r["address"] == "127.0.0.1" && r["port"] == port)
+                .then(|| r["up"].as_bool().unwrap_or(false))
+        })
+    })
+}
+
+const HTTP: u16 = 7501;
+const TLS_OK: u16 = 7502;
+const TLS_OTHER_CA: u16 = 7503;
+
+fn vs(vport: u16, port: u16, checker: &str) -> String {
+    format!(
+        "virtual_server 10.250.0.20 {vport} {{\n delay_loop 1\n lb_kind NAT\n protocol TCP\n\
+         real_server 127.0.0.1 {port} {{\n {checker}\n }}\n}}\n"
+    )
+}
+
+fn http_get(url: &str) -> String {
+    format!(
+        "HTTP_GET {{\n url {{\n path /hc.txt\n {url}\n }}\n connect_timeout 1\n retry 0\n warmup 0\n }}"
+    )
+}
+
+const SSL_GET: &str =
+    "SSL_GET {\n url {\n path /hc.txt\n }\n connect_timeout 2\n retry 0\n warmup 0\n }";
+
+#[test]
+fn url_regex_and_ssl_client_certificates() {
+    if !require(
+        "HTTP_GET regex and SSL_GET client certificates (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let dir = PathBuf::from(format!("/run/krs-check-http-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::write(dir.join("hc.txt"), b"<p>alive and well</p>\n").expect("write");
+    // Two CAs; a client certificate from the first, its key encrypted
+    // (PKCS#8, as OpenSSL writes it) with the password; a self-signed
+    // server certificate.
+    for ca in ["ca", "other"] {
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+            ],
+        );
+    }
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-subj",
+            "/CN=keepalived-client",
+            "-passout",
+            "pass:s3cret",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-days",
+            "2",
+            "-out",
+            "client.pem",
+        ],
+    );
+    let key = std::fs::read_to_string(dir.join("client.key")).expect("key");
+    assert!(key.contains("ENCRYPTED PRIVATE KEY"), "{key}");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=server",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+        ],
+    );
+
+    let ns = NetNs::new("chk-http", &[]).expect("netns");
+    let port = HTTP.to_string();
+    let _http = spawn(
+        &ns,
+        &dir,
+        &["python3", "-m", "http.server", &port, "--bind", "127.0.0.1"],
+    );
+    let s_server = |port: u16, ca: &str| {
+        let port = port.to_string();
+        spawn(
+            &ns,
+            &dir,
+            &[
+                "openssl",
+                "s_server",
+                "-quiet",
+                "-accept",
+                &port,
+                "-cert",
+                "server.pem",
+                "-key",
+                "server.key",
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-CAfile",
+                ca,
+                "-WWW",
+            ],
+        )
+    };
+    let _ok = s_server(TLS_OK, "ca.pem");
+    let _other = s_server(TLS_OTHER_CA, "other.pem");
+    for p in [HTTP, TLS_OK, TLS_OTHER_CA] {
+        wait_tcp(&ns, p);
+    }
+
+    let d = dir.display();
+    let conf = format!(
+        "SSL {{\n password s3cret\n ca {d}/ca.pem\n certificate {d}/client.pem\n key {d}/client.key\n}}\n{}{}{}{}{}{}",
+        vs(81, HTTP, &http_get("regex \"ali+ve\"")),
+        vs(82, HTTP, &http_get("regex dead")),
+        vs(83, HTTP, &http_get("regex dead\n regex_no_match")),
+        vs(84, HTTP, &http_get("regex \"(a)\\\\1\"")),
+        vs(85, TLS_OK, SSL_GET),
+        vs(86, TLS_OTHER_CA, SSL_GET),
+    );
+    let daemon = tests::Daemon::start(&ns, "chk-http", &conf, &["-C"]);
+    daemon.wait_ready(2);
+    let t0 = Instant::now();
+    let want = [
+        (81, HTTP, true),
+        (82, HTTP, false),
+        (83, HTTP, true),
+        (84, HTTP, false),
+        (85, TLS_OK, true),
+        (86, TLS_OTHER_CA, false),
+    ];
+    // Real servers start up: wait until every down one has gone down, then
+    // check all together after another round.
+    daemon.wait_for("the regex and TLS verdicts", Duration::from_secs(8), |s| {
+        want.iter().all(|&(v, p, up)| rs(s, v, p) == Some(up))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = daemon.status().expect("status");
+    for (v, p, up) in want {
+        assert_eq!(rs(&s, v, p), Some(up), "vs {v} rs {p}\n{}", daemon.log());
+    }
+    eprintln!("verdicts settled after {:?}", t0.elapsed());
+    let log = daemon.log();
+    assert!(log.contains("Invalid regex: '(a)\\1'"), "{log}");
+    assert!(log.contains("Regex match failed"), "{log}");
+    assert!(!log.contains("SSL error"), "{log}");
+    assert!(!log.contains("SIGSYS"), "{log}");
+    drop(daemon);
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
