@@ -332,7 +332,7 @@ fn vmac_setup(lan: &Lan, node: usize) -> Vec<String> {
         ));
     }
     let read = |fam: &str, dev: &str, key: &str| sysctl(lan, node, fam, dev, key);
-    for dev in ["eth0", "vrrp.51", "vrrp.52"] {
+    for dev in ["all", "default", "lo", "eth0", "vrrp.51", "vrrp.52"] {
         for key in [
             "arp_ignore",
             "arp_filter",
@@ -421,6 +421,16 @@ fn vmac_as_keepalived() {
         return;
     }
     let lan = Lan::new("vrvmac", 2);
+    // As systemd sets it: keepalived then moves rp_filter from `all` to the
+    // interfaces.
+    for n in &lan.nodes {
+        let ok = n
+            .command("sysctl")
+            .args(["-qw", "net.ipv4.conf.all.rp_filter=2"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "sysctl all.rp_filter");
+    }
     let mut cap = BridgeCapture::start_filtered(
         &lan,
         "vmac",
@@ -480,6 +490,10 @@ fn vmac_as_keepalived() {
         "eth0 ipv4 arp_filter=1".to_string(),
         "vrrp.51 ipv4 accept_local=1".to_string(),
         "vrrp.51 ipv6 disable_ipv6=1".to_string(),
+        "all ipv4 rp_filter=0".to_string(),
+        "default ipv4 rp_filter=2".to_string(),
+        "eth0 ipv4 rp_filter=2".to_string(),
+        "vrrp.51 ipv4 rp_filter=0".to_string(),
     ] {
         assert!(rs_setup.contains(&want), "{want} not in {rs_setup:?}");
     }
@@ -506,9 +520,11 @@ fn vmac_as_keepalived() {
         },
     );
     assert!(!dev_exists(&lan, 0, "vrrp.51") && !dev_exists(&lan, 0, "vrrp.52"));
-    for key in ["arp_ignore", "arp_filter"] {
+    for key in ["arp_ignore", "arp_filter", "rp_filter"] {
         assert_eq!(sysctl(&lan, 0, "ipv4", "eth0", key), "0", "eth0 {key}");
     }
+    assert_eq!(sysctl(&lan, 0, "ipv4", "all", "rp_filter"), "2");
+    assert_eq!(sysctl(&lan, 0, "ipv4", "default", "rp_filter"), "0");
     // Started again it preempts; a killed VRRP worker's successor adopts
     // the VMACs (keepalived#2693) and stays MASTER.
     let mut rs = Daemon::start(&lan.nodes[0], "vmac-rs2", &vmac_conf(150), &[]);

@@ -97,6 +97,8 @@ pub struct VrrpWorker {
     adopted_vmacs: BTreeSet<String>,
     /// Base interfaces' ARP sysctls before their first IPv4 VMAC.
     vmac_saved: BTreeMap<String, Vec<(&'static str, i64)>>,
+    /// `rp_filter` of `all` and the interfaces changed for IPv4 VMACs.
+    rp_filter_saved: Vec<(String, i64)>,
     /// nftables drop sets for VIPs of instances without `accept`.
     firewall: firewall::Firewall,
     /// Instances already warned about their blocked VIPs.
@@ -134,6 +136,7 @@ impl VrrpWorker {
             dont_release,
             adopted_vmacs: BTreeSet::new(),
             vmac_saved: BTreeMap::new(),
+            rp_filter_saved: Vec::new(),
             firewall: firewall::Firewall::default(),
             firewall_warned: BTreeSet::new(),
         };

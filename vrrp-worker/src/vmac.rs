@@ -12,13 +12,20 @@
 //!   `promote_secondaries` 1, and its base interface `arp_ignore` 1 and
 //!   `arp_filter` 1 (restored when the worker stops); an IPv6 VMAC gets the
 //!   base interface's link-local address (nodad, preferred lifetime 0);
+//! - with `net.ipv4.conf.all.rp_filter` set, keepalived moves it to the
+//!   interfaces (`all` 0, `default` and every interface at 0 get the old
+//!   `all` value) so that the VMAC's `rp_filter` 0 counts; all restored on
+//!   stop;
 //! - deleted on stop (kept with `--dont-release-vrrp`); one that exists
 //!   already with our base and MAC (a restarted worker's, or a daemon
 //!   killed outright) is adopted rather than failing (keepalived#2693).
 //!
 //! The sysctls are written in /proc/sys/net (see [`crate::io::sysctl`]).
 
-use crate::io::netlink::{AddrSpec, IFA_F_NODAD};
+use crate::io::netlink::{AddrSpec, IFA_F_NODAD, IFF_UP};
+
+/// linux/if.h.
+const IFF_LOOPBACK: u32 = 0x8;
 use crate::io::sysctl;
 use crate::{Out, VrrpWorker, log};
 use config::model::vrrp::{Family, VrrpInstance};
@@ -127,8 +134,77 @@ impl VrrpWorker {
             .collect()
     }
 
+    /// keepalived's `clear_rp_filter`: with `all.rp_filter` set, the VMAC's
+    /// `rp_filter` 0 would not count (the kernel uses the larger of the
+    /// two), so the value moves from `all` to `default` and to every
+    /// interface that has 0. What was there is kept for the stop.
+    fn clear_rp_filter(&mut self, out: &mut Out<'_>) {
+        if !self.rp_filter_saved.is_empty() {
+            return;
+        }
+        let all = match sysctl::read(false, "all", "rp_filter") {
+            Ok(v) => v,
+            Err(e) => {
+                log(out, LogLevel::Err, format!("VMAC: {e}"));
+                return;
+            }
+        };
+        if all == 0 {
+            return;
+        }
+        let vmacs: Vec<String> = self.vmac_plans().into_iter().map(|(_, p)| p.name).collect();
+        let mut names = vec!["default".to_string()];
+        // keepalived 2.2.7 leaves an up loopback alone (measured: `lo`
+        // down gets the value, `lo` up does not).
+        let up_loopback = |n: &str| {
+            self.shell
+                .link(n)
+                .is_some_and(|l| l.flags & IFF_LOOPBACK != 0 && l.flags & IFF_UP != 0)
+        };
+        names.extend(
+            self.shell
+                .link_names()
+                .into_iter()
+                .filter(|n| !vmacs.contains(n) && !up_loopback(n)),
+        );
+        let mut saved = vec![("all".to_string(), all)];
+        let mut errors = Vec::new();
+        for n in names {
+            match sysctl::read(false, &n, "rp_filter") {
+                Ok(0) => match sysctl::write(false, &n, "rp_filter", all) {
+                    Ok(()) => saved.push((n, 0)),
+                    Err(e) => errors.push(e.to_string()),
+                },
+                Ok(_) => {}
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if let Err(e) = sysctl::write(false, "all", "rp_filter", 0) {
+            errors.push(e.to_string());
+        }
+        self.rp_filter_saved = saved;
+        for e in errors {
+            log(out, LogLevel::Err, format!("VMAC rp_filter: {e}"));
+        }
+    }
+
+    /// Put `rp_filter` back as [`Self::clear_rp_filter`] found it.
+    fn restore_rp_filter(&mut self, out: &mut Out<'_>) {
+        for (n, v) in std::mem::take(&mut self.rp_filter_saved) {
+            // An interface gone since is not an error.
+            if let Err(e) = sysctl::write(false, &n, "rp_filter", v) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log(out, LogLevel::Err, format!("cannot restore rp_filter: {e}"));
+                }
+            }
+        }
+    }
+
     /// Create (or adopt) and configure every VMAC.
     pub(crate) fn ensure_vmacs(&mut self, out: &mut Out<'_>) {
+        if self.vmac_plans().iter().any(|(_, p)| !p.v6) {
+            self.clear_rp_filter(out);
+        }
         for (inst, p) in self.vmac_plans() {
             self.ensure_vmac(out, &inst, &p);
         }
@@ -284,6 +360,9 @@ impl VrrpWorker {
             .filter(|(_, p)| !p.v6 && self.adopted_vmacs.contains(&p.name))
             .map(|(_, p)| p.base)
             .collect();
+        if still.is_empty() {
+            self.restore_rp_filter(out);
+        }
         let bases: Vec<String> = self.vmac_saved.keys().cloned().collect();
         for b in bases {
             if still.contains(&b) {

@@ -115,6 +115,11 @@ impl Shell {
         self.links.values().find(|l| l.name == name)
     }
 
+    /// Every interface's name.
+    pub fn link_names(&self) -> Vec<String> {
+        self.links.values().map(|l| l.name.clone()).collect()
+    }
+
     pub fn ifindex(&self, name: &str) -> Option<u32> {
         self.link(name).map(|l| l.index)
     }
