@@ -579,9 +579,38 @@ impl Mailer {
     }
 
     /// A new configuration; sessions under way finish with the old one.
-    pub fn reload(&mut self, global: &GlobalDefs, lvs: &LvsConfig) {
+    /// Each real server the reload removes while it was up (`was_up`)
+    /// mails keepalived's "Removing" alert (its `clear_service_rs`).
+    pub fn reload(
+        &mut self,
+        global: &GlobalDefs,
+        lvs: &LvsConfig,
+        was_up: &[RealServerKey],
+        now: Instant,
+    ) -> Vec<(LogLevel, String)> {
+        let old = std::mem::replace(&mut self.rss, rs_table(lvs));
         self.settings = Settings::from_global(global);
-        self.rss = rs_table(lvs);
+        let mut logs = Vec::new();
+        let Some(s) = self.settings.clone() else {
+            return logs;
+        };
+        for k in was_up {
+            if self.rss.contains_key(k) {
+                continue;
+            }
+            let Some(info) = old.get(k).filter(|i| i.smtp_alert) else {
+                continue;
+            };
+            let mail = checker_mail(
+                &s.router_id,
+                &info.name,
+                &info.vs_name,
+                false,
+                "=> Removing <=".to_string(),
+            );
+            logs.extend(self.submit(mail, now));
+        }
+        logs
     }
 
     /// Whether `token` is one of the mailer's.
@@ -1320,6 +1349,56 @@ mod tests {
         let mut m = Mailer::new(&GlobalDefs::default(), &LvsConfig::default());
         assert!(m.vrrp(false, "VI_1", VrrpState::Master, now).is_empty());
         assert!(m.conns.is_empty() && m.queue.is_empty());
+    }
+
+    #[test]
+    fn a_reload_that_removes_an_up_real_server_mails_removing() {
+        let two = lvs(
+            "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 127.0.0.1 8080 {\n    TCP_CHECK {\n    }\n  }\n  real_server 127.0.0.2 8080 {\n    TCP_CHECK {\n    }\n  }\n  real_server 127.0.0.3 8080 {\n    smtp_alert no\n    TCP_CHECK {\n    }\n  }\n}\n",
+        );
+        let one = lvs(
+            "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 127.0.0.2 8080 {\n    TCP_CHECK {\n    }\n  }\n}\n",
+        );
+        let vs = &two.virtual_servers[0];
+        let keys: Vec<RealServerKey> = vs.real_servers.iter().map(|r| rs_key(vs, r)).collect();
+        let (_l, s) = silent_server();
+        let g = GlobalDefs {
+            router_id: Some("LVS_1".into()),
+            notification_email: s.to.clone(),
+            notification_email_from: Some(s.from.clone()),
+            smtp_server: Some(config::model::global::SmtpServer {
+                host: SmtpHost::Ip(s.server.ip()),
+                port: s.server.port(),
+            }),
+            ..Default::default()
+        };
+        let poll = mio::Poll::new().unwrap();
+        let mut m = mailer(&s);
+        m.rss = rs_table(&two);
+        m.register(poll.registry()).unwrap();
+        // All three were up: .1 is removed (mailed), .2 stays, .3 has no
+        // smtp_alert.
+        assert!(m.reload(&g, &one, &keys, Instant::now()).is_empty());
+        let payloads: Vec<&str> = m
+            .conns
+            .values()
+            .map(|c| c.session.payload.as_str())
+            .collect();
+        assert_eq!(payloads.len(), 1);
+        assert!(
+            payloads[0].contains(
+                "\r\nSubject: [LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN\r\n"
+            ) && payloads[0].ends_with("\r\n\r\n=> Removing <=\r\n\r\n.\r\n"),
+            "{}",
+            payloads[0]
+        );
+        // Removed but down (only .3 was up, and it has no smtp_alert):
+        // nothing.
+        let mut m = mailer(&s);
+        m.rss = rs_table(&two);
+        m.register(poll.registry()).unwrap();
+        assert!(m.reload(&g, &one, &keys[2..], Instant::now()).is_empty());
+        assert!(m.conns.is_empty());
     }
 
     fn lvs(text: &str) -> LvsConfig {

@@ -126,8 +126,15 @@ impl Worker for CheckWorker {
                 Slice::Check(s) => {
                     let now = Instant::now();
                     self.engine.set_client_tls(s.client_tls.clone());
+                    let was_up: Vec<_> = self
+                        .engine
+                        .health()
+                        .filter(|(_, h)| h.up)
+                        .map(|(k, _)| k.clone())
+                        .collect();
                     let outs = self.engine.reload(&s.lvs, &r.scripts, now);
-                    self.mailer.reload(&s.global, &s.lvs);
+                    let logs = self.mailer.reload(&s.global, &s.lvs, &was_up, now);
+                    log_all(link, logs)?;
                     self.scripts = r.scripts.len();
                     self.virtual_servers = s.lvs.virtual_servers.len();
                     self.generation = r.generation;

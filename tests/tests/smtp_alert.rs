@@ -522,6 +522,34 @@ fn alerts_reach_a_real_smtp_server_as_keepalived_sends_them() {
         subjects(&smtp_rs_d.mails())
     );
 
+    // A reload that removes the virtual server while its real server is
+    // up: keepalived's "Removing" mail; the VRRP instance, still MASTER,
+    // mails nothing more.
+    rs.rewrite(GLOBAL);
+    rs.signal("HUP");
+    let is_removing = |m: &Mail| m.body() == vec!["=> Removing <=".to_string()];
+    wait_until("the Removing mail", Duration::from_secs(10), &both, || {
+        smtp_rs.mails().iter().any(is_removing)
+    });
+    let removing = smtp_rs.mails().into_iter().find(is_removing).expect("mail");
+    assert_eq!(
+        removing.subject(),
+        format!(
+            "[smtp_e2e] Realserver [127.0.0.1]:tcp:{RS_PORT} of virtual server [10.203.0.10]:tcp:80 - DOWN"
+        )
+    );
+    check_envelope(&removing);
+    wait_until("the reload", Duration::from_secs(10), &both, || {
+        rs.log().contains("Reload done")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        vrrp(smtp_rs.mails()).len(),
+        2,
+        "{:?}",
+        subjects(&smtp_rs.mails())
+    );
+
     let log = rs.log();
     assert!(log.contains("SMTP alert successfully sent."), "{log}");
     assert!(
