@@ -5,7 +5,12 @@
 use sandbox::{Policy, PolicyRole};
 
 fn main() {
-    for role in [PolicyRole::Vrrp, PolicyRole::Check, PolicyRole::Ipvs] {
+    for role in [
+        PolicyRole::Vrrp,
+        PolicyRole::Check,
+        PolicyRole::Ipvs,
+        PolicyRole::Metrics,
+    ] {
         for name in Policy::for_role(role).syscall_names() {
             println!("{} {name}", role.name());
         }
