@@ -38,3 +38,11 @@ fi
 if ! command -v cargo >/dev/null; then
   [ -x "$HOME/.cargo/bin/cargo" ] || curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
 fi
+
+# cargo-deb builds the Debian package (scripts/package.sh, run by
+# scripts/test.sh); installed once into ~/.cargo/bin and reused.
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo-deb >/dev/null; then
+  echo "deps.sh: installing cargo-deb"
+  cargo install --locked --quiet cargo-deb --version 3.8.0
+fi
