@@ -5,8 +5,9 @@
 # and HTTP_GET / TCP_CHECK / MISC_CHECK checkers).
 #
 # Not a test: it prints timings side by side and each program's exit code
-# on the generated file (keepalived's should be 0; keepalived-rs may not
-# agree yet).
+# on the generated file (keepalived's should be 0). As every bench/*.sh
+# (bench/run-all.sh), the results go to standard output as one Markdown
+# section; progress and logs go to standard error.
 #
 # Usage: bench/config-bench.sh [LINES] [RUNS]     (as root)
 #   LINES  target size of the configuration (default 100000)
@@ -195,7 +196,8 @@ BEGIN {
     }
 }' > "$CONF"
 
-echo "config-bench: $(wc -l < "$CONF") lines, $(grep -c '^vrrp_instance' "$CONF") vrrp_instances, $(grep -c '^virtual_server' "$CONF") virtual_servers, $(grep -c 'real_server' "$CONF") real_servers"
+SHAPE="$(wc -l < "$CONF") lines, $(grep -c '^vrrp_instance' "$CONF") vrrp_instances, $(grep -c '^virtual_server' "$CONF") virtual_servers, $(grep -c 'real_server' "$CONF") real_servers"
+echo "config-bench: $SHAPE" >&2
 
 run_in_ns() {
     ip netns exec "$NS" unshare --uts -- sh -c 'hostname lb1 && exec "$@"' sh "$@"
@@ -208,37 +210,59 @@ KA_RC=$?
 run_in_ns "$KEEPALIVED_RS" -t -l -f "$CONF" > "$WORK/keepalived-rs.out" 2>&1
 RS_RC=$?
 set -e
-echo "config-bench: keepalived -t exit $KA_RC ($(wc -l < "$WORK/keepalived.out") lines of output)"
-echo "config-bench: keepalived-rs -t exit $RS_RC ($(wc -l < "$WORK/keepalived-rs.out") lines of output)"
+echo "config-bench: keepalived -t exit $KA_RC ($(wc -l < "$WORK/keepalived.out") lines of output)" >&2
+echo "config-bench: keepalived-rs -t exit $RS_RC ($(wc -l < "$WORK/keepalived-rs.out") lines of output)" >&2
 if [ "$KA_RC" != 0 ]; then
     echo "config-bench: warning: keepalived does not accept the generated file:" >&2
     sort -u "$WORK/keepalived.out" | head -5 >&2
 fi
 
-# Timings.
+# Timings: hyperfine when installed, else timed here; either way the
+# result is a Markdown section on standard output.
+max_rss() { # peak resident set of one run, in MiB (GNU time when present)
+    if [ -x /usr/bin/time ]; then
+        ip netns exec "$NS" /usr/bin/time -f %M "$@" -t -l -f "$CONF" 2>&1 >/dev/null | tail -n 1 |
+            awk '{ printf "%.1f", $1 / 1024 }'
+    else
+        echo "-"
+    fi
+}
+KA_RSS=$(max_rss "$KEEPALIVED")
+RS_RSS=$(max_rss "$KEEPALIVED_RS")
+echo "## Configuration check: \`-t\` on a generated ${LINES}-line configuration"
+echo
+echo "\`keepalived -t\` and \`keepalived-rs -t\` on the same generated file ($SHAPE),"
+echo "in a network namespace with its interfaces; wall time of $RUNS runs each after a warm-up,"
+echo "peak RSS of one run (GNU time). Exit codes on the file: keepalived $KA_RC, keepalived-rs $RS_RC."
+echo
 if [ "${NO_HYPERFINE:-0}" != 1 ] && command -v hyperfine > /dev/null; then
-    # -i: keep timing even if a run exits non-zero (keepalived-rs may not
-    # accept the file yet).
+    # -i: keep timing even if a run exits non-zero.
     hyperfine -N -i --warmup 1 --runs "$RUNS" --export-markdown "$WORK/results.md" \
         -n "keepalived -t" "ip netns exec $NS $KEEPALIVED -t -l -f $CONF" \
-        -n "keepalived-rs -t" "ip netns exec $NS $KEEPALIVED_RS -t -l -f $CONF"
-    echo
+        -n "keepalived-rs -t" "ip netns exec $NS $KEEPALIVED_RS -t -l -f $CONF" >&2
     cat "$WORK/results.md"
+    echo
+    echo "| Command | peak RSS (MiB) |"
+    echo "|:---|---:|"
+    echo "| \`keepalived -t\` | $KA_RSS |"
+    echo "| \`keepalived-rs -t\` | $RS_RSS |"
 else
     time_runs() {
-        local label=$1; shift
+        local label=$1 rss=$2; shift 2
         local times=() t0 t1
+        ip netns exec "$NS" "$@" -t -l -f "$CONF" > /dev/null 2>&1 || true # warm-up
         for _ in $(seq "$RUNS"); do
             t0=$(date +%s.%N)
             ip netns exec "$NS" "$@" -t -l -f "$CONF" > /dev/null 2>&1 || true
             t1=$(date +%s.%N)
             times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
         done
-        printf '%-18s %s\n' "$label" "$(printf '%s\n' "${times[@]}" | sort -n | awk '
+        printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" -v rss="$rss" '
             { t[NR] = $1; s += $1 }
-            END { printf "mean %.3f s  min %.3f s  max %.3f s  (%d runs)", s / NR, t[1], t[NR], NR }')"
+            END { printf "| `%s` | %.3f | %.3f | %.3f | %d | %s |\n", label, s / NR, t[1], t[NR], NR, rss }'
     }
-    echo "(timed without hyperfine)"
-    time_runs "keepalived -t" "$KEEPALIVED"
-    time_runs "keepalived-rs -t" "$KEEPALIVED_RS"
+    echo "| Command | mean (s) | min (s) | max (s) | runs | peak RSS (MiB) |"
+    echo "|:---|---:|---:|---:|---:|---:|"
+    time_runs "keepalived -t" "$KA_RSS" "$KEEPALIVED"
+    time_runs "keepalived-rs -t" "$RS_RSS" "$KEEPALIVED_RS"
 fi

@@ -46,4 +46,25 @@ echo "vrrp-failover: building keepalived-rs and the benchmark ($PROFILE)..." >&2
 (cd "$ROOT" && cargo build --quiet $flag -p parent --bin keepalived-rs &&
     cargo build --quiet $flag -p tests --bin vrrp-failover-bench)
 
-KEEPALIVED_RS_BIN="$TARGET/$dir/keepalived-rs" exec "$TARGET/$dir/vrrp-failover-bench" --repeat "$REPEAT" "$@"
+# The benchmark's full report goes to standard error as it runs; standard
+# output gets its summary as one Markdown section (bench/run-all.sh).
+OUT=$(mktemp /tmp/vrrp-failover.XXXXXX)
+trap 'rm -f "$OUT"' EXIT
+set +e
+KEEPALIVED_RS_BIN="$TARGET/$dir/keepalived-rs" "$TARGET/$dir/vrrp-failover-bench" \
+    --repeat "$REPEAT" "$@" | tee "$OUT" >&2
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 0 ] || { echo "vrrp-failover: the benchmark exited $rc" >&2; exit "$rc"; }
+grep -q '^== summary' "$OUT" || { echo "vrrp-failover: no summary in the output" >&2; exit 1; }
+echo "## VRRP failover: keepalived pairs and keepalived-rs pairs"
+echo
+echo "Two nodes on a bridge in network namespaces, $REPEAT trials per scenario and daemon."
+sed -n 's/^== summary: //p' "$OUT"
+echo
+echo '```text'
+sed -n '/^== summary/,/^$/p' "$OUT" | sed '1d;/^$/d'
+echo '```'
+echo
+grep -E '^(goal|elapsed)' "$OUT" | sed 's/$/  /'
+
