@@ -1052,3 +1052,102 @@ fn vmac_xmit_base_as_keepalived() {
     assert_eq!(ours.0, ["BASE"], "adverts leave from the base interface");
     assert_eq!(ours, theirs, "keepalived-rs (left) and keepalived (right)");
 }
+
+// ------------------------------------------------------------ higher_prio_send_advert
+
+fn send_advert_conf(vrid: u8) -> String {
+    format!(
+        r#"
+global_defs {{
+    vrrp_higher_prio_send_advert
+}}
+vrrp_instance H {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority 100
+    advert_int 1
+    virtual_ipaddress {{
+        10.201.0.{vrid}/24
+    }}
+}}
+"#
+    )
+}
+
+/// Both VRIDs at priority 200: the MASTERs at 100 see a higher priority.
+const HIGHER: &str = r#"
+vrrp_instance H11 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 11
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.201.0.11/24
+    }
+}
+vrrp_instance H12 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 12
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.201.0.12/24
+    }
+}
+"#;
+
+#[test]
+fn higher_prio_send_advert_on_the_wire_as_keepalived() {
+    if !require(
+        "the higher_prio_send_advert test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+    {
+        return;
+    }
+    let lan = Lan::new("vrhigh", 3);
+    let mut cap = BridgeCapture::start(&lan, "high");
+    let rs = Daemon::start(&lan.nodes[0], "high-rs", &send_advert_conf(11), &[]);
+    let ka = Daemon::start_keepalived(&lan.nodes[1], "high-ka", &send_advert_conf(12), &["-P"]);
+    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        lan.has_addr(0, "inet 10.201.0.11/24") && lan.has_addr(1, "inet 10.201.0.12/24")
+    });
+    let hi = Daemon::start(&lan.nodes[2], "high-hi", HIGHER, &[]);
+    wait_until(
+        "both BACKUP",
+        Duration::from_secs(10),
+        &[&rs, &ka, &hi],
+        || !lan.has_addr(0, "inet 10.201.0.11/24") && !lan.has_addr(1, "inet 10.201.0.12/24"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let adverts = cap.adverts();
+    // Per VRID: the adverts at priority 100 after the first at 200, with
+    // their delay after it.
+    let after = |vrid: &str| {
+        let t200 = adverts
+            .iter()
+            .find(|a| a.vrid == vrid && a.prio == "200")
+            .map(|a| a.t)
+            .expect("an advert at 200");
+        adverts
+            .iter()
+            .filter(|a| a.vrid == vrid && a.prio == "100" && a.t > t200)
+            .map(|a| a.t - t200)
+            .collect::<Vec<f64>>()
+    };
+    let ours = after("11");
+    let theirs = after("12");
+    eprintln!(
+        "higher_prio_send_advert: keepalived-rs answers after {ours:?} s, keepalived after {theirs:?} s"
+    );
+    assert_eq!(ours.len(), 1, "one advert in answer: {ours:?}");
+    assert!(ours[0] < 0.1, "{ours:?}");
+    assert_eq!(ours.len(), theirs.len(), "{ours:?} vs {theirs:?}");
+}
