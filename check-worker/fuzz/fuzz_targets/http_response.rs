@@ -1,19 +1,21 @@
 //! Whatever a real server answers, the HTTP_GET/SSL_GET response parser
 //! never panics and never grows without bound: the input is fed in the
 //! chunks the first byte chooses (as reads from a socket would split it),
-//! then judged against a url with a digest and one without.
+//! then judged against a url with a digest, one without, and one with a
+//! `regex` (scanned as the response streams in).
 #![no_main]
 
-use check_worker::proto::HttpResponse;
+use check_worker::proto::{HttpResponse, UrlMatcher};
 use config::model::lvs::{CheckerKind, Url};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-/// Two urls of a real HTTP_GET, built by the configuration parser (so the
-/// target follows the model as it changes): status 200-299 with a digest,
-/// and status 200,404 without.
-fn urls() -> &'static [Url] {
-    static URLS: OnceLock<Vec<Url>> = OnceLock::new();
+/// Three urls of a real HTTP_GET, built by the configuration parser (so
+/// the target follows the model as it changes): status 200-299 with a
+/// digest, status 200,404 without, and a regex with offsets; each with its
+/// compiled matcher when it has a regex.
+fn urls() -> &'static [(Url, Option<Arc<UrlMatcher>>)] {
+    static URLS: OnceLock<Vec<(Url, Option<Arc<UrlMatcher>>)>> = OnceLock::new();
     URLS.get_or_init(|| {
         let conf = r#"
 virtual_server 10.0.0.1 80 {
@@ -26,6 +28,13 @@ virtual_server 10.0.0.1 80 {
             url {
                 path /x
                 status_code 200 404
+            }
+            url {
+                path /r
+                regex "^(OK|ready)[0-9]+$"
+                regex_options multiline
+                regex_min_offset 2
+                regex_max_offset 3000
             }
         }
     }
@@ -48,6 +57,14 @@ virtual_server 10.0.0.1 80 {
                 _ => None,
             })
             .flatten()
+            .map(|u| {
+                let m = u
+                    .regex
+                    .as_ref()
+                    .and_then(|r| UrlMatcher::compile(r).ok())
+                    .map(Arc::new);
+                (u, m)
+            })
             .collect()
     })
 }
@@ -57,8 +74,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let chunk = usize::from(split).max(1);
-    for url in urls() {
-        let mut r = HttpResponse::new();
+    for (url, matcher) in urls() {
+        let mut r = match matcher {
+            Some(m) => HttpResponse::with_regex(m.clone()),
+            None => HttpResponse::new(),
+        };
         let mut ok = true;
         for part in data.chunks(chunk) {
             if r.feed(part).is_err() {
