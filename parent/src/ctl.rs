@@ -149,10 +149,14 @@ pub fn status_table(v: &Value) -> String {
                 text(&w["pid"]),
                 text(&w["ready"]),
                 text(&w["restarts"]),
+                text(&w["seccomp_violations"]),
             ]
         })
         .collect();
-    s.push_str(&table(&["WORKER", "PID", "READY", "RESTARTS"], &rows));
+    s.push_str(&table(
+        &["WORKER", "PID", "READY", "RESTARTS", "SECCOMP KILLS"],
+        &rows,
+    ));
 
     let inst = arr(&v["vrrp_instances"]);
     if !inst.is_empty() {
@@ -287,8 +291,8 @@ mod tests {
     fn status_tables() {
         let v: Value = serde_json::from_str(
             r#"{"generation":2,
-            "workers":[{"role":"vrrp","pid":10,"restarts":1,"ready":true},
-                       {"role":"check","pid":null,"restarts":0,"ready":false}],
+            "workers":[{"role":"vrrp","pid":10,"restarts":1,"ready":true,"seccomp_violations":1},
+                       {"role":"check","pid":null,"restarts":0,"ready":false,"seccomp_violations":0}],
             "vrrp_instances":[{"name":"VI_1","state":"MASTER","priority":100,
                 "effective_priority":90,"holds_vips":true,"vips":["10.0.0.1/24"],
                 "counters":{"adverts_sent":5,"adverts_received":2,"became_master":1,
@@ -304,9 +308,9 @@ mod tests {
         assert_eq!(
             t,
             "configuration generation 2\n\n\
-             WORKER  PID  READY  RESTARTS\n\
-             vrrp    10   yes    1\n\
-             check   -    no     0\n\n\
+             WORKER  PID  READY  RESTARTS  SECCOMP KILLS\n\
+             vrrp    10   yes    1         1\n\
+             check   -    no     0         0\n\n\
              VRRP INSTANCE  STATE   PRIO/EFF  VIPS HELD  ADVERTS TX/RX  MASTER +/-  DROPS  VIPS\n\
              VI_1           MASTER  100/90    yes        5/2            1/0         3      10.0.0.1/24\n\n\
              IPVS: unavailable, 0 repaired (last error: no IP_VS)\n\n\
