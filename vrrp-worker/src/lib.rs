@@ -533,7 +533,9 @@ impl VrrpWorker {
             return;
         }
         let now = Instant::now();
-        if !changes.links.is_empty() && self.vmacs_missing() {
+        if !changes.links.is_empty() && self.vmacs_missing()
+            || changes.addresses && self.vmac6_lacks_link_local()
+        {
             self.ensure_vmacs(out);
             self.firewall_vmacs(out);
         }

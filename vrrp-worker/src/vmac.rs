@@ -386,6 +386,23 @@ impl VrrpWorker {
         self.remove_vmacs(out, &names);
     }
 
+    /// An IPv6 VMAC still without the base interface's link-local address
+    /// (the base had none yet when the VMAC was made, e.g. during DAD).
+    pub(crate) fn vmac6_lacks_link_local(&self) -> bool {
+        let ll = |index: u32| {
+            self.shell
+                .addresses_of(index)
+                .any(|a| matches!(a.addr, IpAddr::V6(v) if v.is_unicast_link_local()))
+        };
+        !self.stopped
+            && self.vmac_plans().iter().any(|(_, p)| {
+                p.v6 && match (self.shell.ifindex(&p.name), self.shell.ifindex(&p.base)) {
+                    (Some(v), Some(b)) => !ll(v) && ll(b),
+                    _ => false,
+                }
+            })
+    }
+
     /// A VMAC someone deleted while we run is made again.
     pub(crate) fn vmacs_missing(&self) -> bool {
         !self.stopped
