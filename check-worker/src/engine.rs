@@ -124,6 +124,11 @@ pub struct Engine {
     rng: u64,
     /// When FILE_CHECK's files are read next (`None`: there are none).
     files_due: Option<Instant>,
+    /// notify_up/notify_down scripts by (real server, up).
+    notify_ids: HashMap<(RealServerKey, bool), ScriptId>,
+    /// Each real server's up state as last reported (the notify scripts
+    /// run on a change).
+    rs_up: HashMap<RealServerKey, bool>,
     /// The `SSL` block's client certificate (from the parent).
     client_tls: Option<ipc::ClientTls>,
     /// Log lines from deep inside a probe's set-up, sent with the next
@@ -217,6 +222,20 @@ fn misc_table(scripts: &[ScriptEntry]) -> HashMap<(RealServerKey, u32), ScriptId
         .collect()
 }
 
+/// notify_up/notify_down: (real server, up) -> the parent's id.
+fn notify_table(scripts: &[ScriptEntry]) -> HashMap<(RealServerKey, bool), ScriptId> {
+    scripts
+        .iter()
+        .filter_map(|e| match &e.purpose {
+            ScriptPurpose::RealServerNotify { real_server, event } => Some((
+                (real_server.clone(), matches!(event, ipc::UpDown::Up)),
+                e.id,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A seed for the engine's small random numbers (DNS ids, ICMP sequence).
 pub fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
@@ -254,10 +273,14 @@ impl Engine {
             regexes: HashMap::new(),
             client_tls: None,
             pending_logs: Vec::new(),
+            notify_ids: notify_table(scripts),
+            rs_up: HashMap::new(),
         };
         let mut out = Vec::new();
         e.regexes = compile_regexes(lvs, &mut out);
         e.absorb(first, now, &mut out);
+        // The starting state (configured or restored) is no transition.
+        e.sync_rs_up();
         (e, out)
     }
 
@@ -280,6 +303,7 @@ impl Engine {
     /// A new configuration and script table.
     pub fn reload(&mut self, lvs: &LvsConfig, scripts: &[ScriptEntry], now: Instant) -> Vec<Out> {
         self.misc_ids = misc_table(scripts);
+        self.notify_ids = notify_table(scripts);
         let paths = sched::file_paths(lvs);
         let res = self.core.reload_with_files(lvs, now, &read_files(&paths));
         self.files_due = (!paths.is_empty()).then(|| now + FILE_POLL);
@@ -296,7 +320,19 @@ impl Engine {
         let mut out = Vec::new();
         self.regexes = compile_regexes(lvs, &mut out);
         self.absorb(res, now, &mut out);
+        self.sync_rs_up();
         out
+    }
+
+    /// Know every real server's state (new ones from a reload; gone ones
+    /// forgotten).
+    fn sync_rs_up(&mut self) {
+        let now: HashMap<RealServerKey, bool> =
+            self.core.health().map(|(k, h)| (k.clone(), h.up)).collect();
+        self.rs_up.retain(|k, _| now.contains_key(k));
+        for (k, up) in now {
+            self.rs_up.entry(k).or_insert(up);
+        }
     }
 
     /// When [`Engine::on_timer`] has work.
@@ -436,7 +472,22 @@ impl Engine {
     fn absorb(&mut self, outputs: Vec<Output>, now: Instant, out: &mut Vec<Out>) {
         for o in outputs {
             match o {
-                Output::Health(h) => out.push(Out::Health(h)),
+                Output::Health(h) => {
+                    // keepalived's notify_up/notify_down, on a change of
+                    // state only (not of weight). Their outcome is not
+                    // waited for.
+                    let was = self.rs_up.insert(h.real_server.clone(), h.up);
+                    if was.is_some_and(|w| w != h.up)
+                        && let Some(&id) = self.notify_ids.get(&(h.real_server.clone(), h.up))
+                    {
+                        let request = self.next_request;
+                        self.next_request += 1;
+                        out.push(Out::Health(h));
+                        out.push(Out::RunScript { request, id });
+                    } else {
+                        out.push(Out::Health(h));
+                    }
+                }
                 Output::Log(l, m) => out.push(Out::Log(l, m)),
                 Output::Start { id, url } => self.start(id, url, now, out),
             }

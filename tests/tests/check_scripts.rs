@@ -8,7 +8,8 @@
 //!   exists, else `nobody`, never as root.
 //! - A MISC_CHECK script that hangs is killed at `misc_timeout` with its
 //!   whole process group (its background child too), and its real server
-//!   goes down.
+//!   goes down: its `notify_down` runs (its `notify_up` and the
+//!   `notify_down` of a real server that stays up do not).
 //! - With `enable_script_security`, a world-writable script run as root is
 //!   refused with keepalived's log text and never runs; its real server
 //!   keeps its other state (keepalived removes the checker).
@@ -100,6 +101,7 @@ virtual_server 10.250.0.10 80 {{
     lb_kind NAT
     protocol TCP
     real_server 127.0.0.1 7401 {{
+        notify_down "{d}/rsup.sh"
         MISC_CHECK {{
             misc_path "{d}/misc.sh"
             user daemon
@@ -108,6 +110,8 @@ virtual_server 10.250.0.10 80 {{
         }}
     }}
     real_server 127.0.0.1 7402 {{
+        notify_down "{d}/rsdown.sh"
+        notify_up "{d}/rsup.sh"
         MISC_CHECK {{
             misc_path "{d}/hang.sh"
             misc_timeout 1
@@ -174,6 +178,18 @@ fn scripts_run_as_their_users_time_out_and_respect_script_security() {
     write(
         &dir.join("notify.sh"),
         &format!("{}exit 0\n", record("notify")),
+        0o755,
+    );
+    // notify_down of the real server that goes down; rsup.sh is its
+    // notify_up and the notify_down of one that stays up: never run.
+    write(
+        &dir.join("rsdown.sh"),
+        &format!("{}exit 0\n", record("rsdown")),
+        0o755,
+    );
+    write(
+        &dir.join("rsup.sh"),
+        &format!("{}exit 0\n", record("rsup")),
         0o755,
     );
     // Hangs with a child in its process group: both must die at the
@@ -263,6 +279,14 @@ fn scripts_run_as_their_users_time_out_and_respect_script_security() {
         "notify_master, no user"
     );
 
+    // notify_down ran once the real server went down (as the default
+    // user); nothing ran for a real server whose state did not change.
+    assert_eq!(
+        wait_uid(&out, "rsdown", limit, &d),
+        default_uid,
+        "notify_down"
+    );
+
     // The insecure script: refused with keepalived's words, never run; the
     // real server keeps its state (up) as without that checker.
     std::thread::sleep(Duration::from_millis(2500));
@@ -284,6 +308,10 @@ fn scripts_run_as_their_users_time_out_and_respect_script_security() {
     assert!(
         !out.join("insecure.uid").exists(),
         "the insecure script ran\n{log}"
+    );
+    assert!(
+        !out.join("rsup.uid").exists(),
+        "a notify script ran without a change of state\n{log}"
     );
     let s = d.status().expect("status");
     assert_eq!(rs(&s, 7403), Some(true), "{s}");
