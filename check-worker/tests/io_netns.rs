@@ -832,3 +832,54 @@ fn ping_check_says_once_when_ping_group_range_forbids_it() {
         .collect();
     assert_eq!(said.len(), 1, "{logs:#?}");
 }
+
+#[test]
+fn tcp_check_connects_from_bindto_bind_port_on_bind_if_to_connect_ip_port() {
+    let Some(ns) = ns("cwbind") else { return };
+    let p = port();
+    let src_port = port();
+    // The peer addresses as accept() gives them (the probe may be reset
+    // before the server asks).
+    let peers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = peers.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let name = ns.name().to_string();
+    let (ready_tx, ready_rx) = channel();
+    let srv = std::thread::spawn(move || {
+        setns(&name);
+        let l = TcpListener::bind(("127.0.0.1", p)).expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        ready_tx.send(()).expect("ready");
+        while !stop2.load(Ordering::Relaxed) {
+            match l.accept() {
+                Ok((_, a)) => seen.lock().expect("lock").push(a),
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    ready_rx.recv().expect("listener up");
+    sh(ns.name(), "ip addr add 127.0.0.9/8 dev lo");
+    // The real server's own port has no listener: only connect_ip/
+    // connect_port can make it up; the probe leaves from bindto:bind_port
+    // through bind_if.
+    let dead = port();
+    let text = conf(&format!(
+        "real_server 127.0.0.2 {dead} {{\n TCP_CHECK {{\n connect_ip 127.0.0.1\n connect_port {p}\n \
+         bindto 127.0.0.9\n bind_port {src_port}\n bind_if lo\n connect_timeout 1\n retry 0\n warmup 0\n }}\n }}"
+    ));
+    let mut run = Run::start(&ns, &text, false);
+    let up = run.wait(true, Instant::now(), Duration::from_secs(5));
+    run.quiet(Duration::from_millis(1200));
+    stop.store(true, Ordering::Relaxed);
+    srv.join().expect("server thread");
+    let peers = peers.lock().expect("lock").clone();
+    assert!(!peers.is_empty(), "no connection reached the listener");
+    for a in &peers {
+        assert_eq!(a.to_string(), format!("127.0.0.9:{src_port}"), "{peers:?}");
+    }
+    eprintln!(
+        "TCP_CHECK with connect_ip/port, bindto/bind_port, bind_if: up after {up:?}, {} probes",
+        peers.len()
+    );
+}
