@@ -1151,3 +1151,102 @@ fn higher_prio_send_advert_on_the_wire_as_keepalived() {
     assert!(ours[0] < 0.1, "{ours:?}");
     assert_eq!(ours.len(), theirs.len(), "{ours:?} vs {theirs:?}");
 }
+
+// ------------------------------------------------------------ lower_prio_no_advert
+
+/// Two instances at `prio`: VRID `v` answering lower priorities at once
+/// (the default) and VRID `v + 2` with `lower_prio_no_advert`.
+fn lower_prio_conf(v: u8, prio: u8) -> String {
+    let inst = |vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance L{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n    {extra}\n    virtual_ipaddress {{\n        10.201.0.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    format!("{}{}", inst(v, ""), inst(v + 2, "lower_prio_no_advert"))
+}
+
+#[test]
+fn lower_prio_no_advert_on_the_wire_as_keepalived() {
+    if !require(
+        "the lower_prio_no_advert test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+        || !tool_present("nft")
+    {
+        return;
+    }
+    let lan = Lan::new("vrlow", 4);
+    // Nodes 2 and 4 hear nothing, so they stay MASTER at 100 and keep
+    // advertising to the MASTERs at 200 on nodes 1 (keepalived-rs) and 3
+    // (keepalived).
+    for n in [1, 3] {
+        let ok = lan.nodes[n]
+            .command("nft")
+            .args([
+                "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in meta l4proto 112 drop",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "nft deaf");
+    }
+    let mut cap = BridgeCapture::start(&lan, "low");
+    let a_rs = Daemon::start(&lan.nodes[0], "low-a-rs", &lower_prio_conf(21, 200), &[]);
+    let b_rs = Daemon::start(&lan.nodes[1], "low-b-rs", &lower_prio_conf(21, 100), &[]);
+    let a_ka = Daemon::start_keepalived(
+        &lan.nodes[2],
+        "low-a-ka",
+        &lower_prio_conf(22, 200),
+        &["-P"],
+    );
+    let b_ka = Daemon::start_keepalived(
+        &lan.nodes[3],
+        "low-b-ka",
+        &lower_prio_conf(22, 100),
+        &["-P"],
+    );
+    let ds = [&a_rs, &b_rs, &a_ka, &b_ka];
+    wait_until("all MASTER", Duration::from_secs(10), &ds, || {
+        [(0, 21), (1, 21), (2, 22), (3, 22)]
+            .iter()
+            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
+    });
+    std::thread::sleep(Duration::from_millis(4500));
+    let adverts = cap.adverts();
+    // For a VRID: of the adverts at 100 (once the one at 200 is MASTER),
+    // how many got an advert at 200 within 100 ms.
+    let answered = |vrid: u8| {
+        let v = vrid.to_string();
+        let high: Vec<f64> = adverts
+            .iter()
+            .filter(|a| a.vrid == v && a.prio == "200")
+            .map(|a| a.t)
+            .collect();
+        let first_high = high.first().copied().unwrap_or(f64::MAX);
+        let low: Vec<f64> = adverts
+            .iter()
+            .filter(|a| a.vrid == v && a.prio == "100" && a.t > first_high)
+            .map(|a| a.t)
+            .collect();
+        let n = low
+            .iter()
+            .filter(|t| high.iter().any(|h| *h >= **t && *h - **t < 0.1))
+            .count();
+        (n, low.len())
+    };
+    let ours = (answered(21), answered(23));
+    let theirs = (answered(22), answered(24));
+    eprintln!(
+        "lower_prio: (answered, lower-priority adverts) default / lower_prio_no_advert: keepalived-rs {ours:?}, keepalived {theirs:?}"
+    );
+    // Default: every lower-priority advert is answered at once.
+    assert!(ours.0.1 >= 3 && ours.0.0 == ours.0.1, "{ours:?}");
+    assert!(theirs.0.1 >= 3 && theirs.0.0 == theirs.0.1, "{theirs:?}");
+    // lower_prio_no_advert: none is (an advert due anyway may fall in
+    // the window once).
+    assert!(ours.1.1 >= 3 && ours.1.0 <= 1, "{ours:?}");
+    assert!(theirs.1.1 >= 3 && theirs.1.0 <= 1, "{theirs:?}");
+}
