@@ -610,6 +610,14 @@ pub enum ToWorker {
     },
     /// To the metrics worker: the state it asked for (`MetricsRequest`).
     Metrics(Box<MetricsSnapshot>),
+    /// To the IPVS worker: the state of the VRRP instance that drives
+    /// `lvs_sync_daemon` (sent when it changes and after each `Init`);
+    /// `vrid` is the sync id's default.
+    VrrpState {
+        instance: String,
+        state: VrrpState,
+        vrid: u8,
+    },
     /// Sandbox test: try something and answer `TestProbeReply`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -667,6 +675,7 @@ impl ToWorker {
             ToWorker::Health(_) => "Health",
             ToWorker::VrrpAlert { .. } => "VrrpAlert",
             ToWorker::Metrics(_) => "Metrics",
+            ToWorker::VrrpState { .. } => "VrrpState",
             #[cfg(feature = "test-messages")]
             ToWorker::TestProbe { .. } => "TestProbe",
         }

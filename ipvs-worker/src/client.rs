@@ -151,6 +151,53 @@ impl Ipvs {
         self.transact(&msg, seq, req.is_dump(), |_, _| Ok(()))
     }
 
+    /// Run requests that answer with an acknowledgement only, several to
+    /// a datagram (the kernel handles a datagram's messages in order and
+    /// acknowledges each): one send for the lot, then the acknowledgements.
+    /// Returns each request's result, in order; `Err` when the socket
+    /// itself failed. Keep batches small enough for the acknowledgements to
+    /// fit the receive buffer (a few hundred).
+    pub fn exec_batch(
+        &mut self,
+        reqs: &[Request],
+    ) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
+        let first = self.seq.wrapping_add(1);
+        let mut msg = Vec::new();
+        for r in reqs {
+            let seq = self.next_seq();
+            msg.extend_from_slice(&r.encode(self.family, seq));
+            // NLMSG_ALIGN: the next message starts on a 4-byte boundary.
+            msg.resize(msg.len().next_multiple_of(4), 0);
+        }
+        let mut results: Vec<Option<Result<(), IpvsError>>> =
+            std::iter::repeat_with(|| None).take(reqs.len()).collect();
+        let mut left = reqs.len();
+        if left == 0 {
+            return Ok(Vec::new());
+        }
+        self.sock.send(&msg)?;
+        while left > 0 {
+            let n = self.sock.recv(&mut self.buf)?;
+            for m in Messages::new(&self.buf[..n]) {
+                let m = m?;
+                let i = m.seq.wrapping_sub(first) as usize;
+                let Some(slot) = results.get_mut(i) else {
+                    // A late answer to an earlier request: not ours.
+                    continue;
+                };
+                let r = match genl::classify(&m)? {
+                    Reply::Ack => Ok(()),
+                    Reply::Error(e) => Err(IpvsError::Kernel(e)),
+                    Reply::Data { .. } | Reply::Done | Reply::Other => continue,
+                };
+                if slot.replace(r).is_none() {
+                    left -= 1;
+                }
+            }
+        }
+        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+    }
+
     pub fn info(&mut self) -> Result<Info, IpvsError> {
         let seq = self.next_seq();
         let msg = Request::GetInfo.encode(self.family, seq);
@@ -162,6 +209,20 @@ impl Ipvs {
         info.ok_or(IpvsError::Codec(NlError::Missing {
             what: "IPVS_CMD_SET_INFO",
         }))
+    }
+
+    /// The connection synchronisation daemons the kernel runs.
+    pub fn daemons(&mut self) -> Result<Vec<ipvs::Daemon>, IpvsError> {
+        let seq = self.next_seq();
+        let msg = Request::GetDaemons.encode(self.family, seq);
+        let mut out = Vec::new();
+        self.transact(&msg, seq, true, |cmd, attrs| {
+            if cmd == ipvs::IPVS_CMD_NEW_DAEMON {
+                out.push(ipvs::decode_daemon(attrs)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Read the whole table: every service, then each one's destinations.

@@ -25,6 +25,7 @@
 
 pub mod client;
 pub mod netlink;
+pub mod syncd;
 pub mod sys;
 pub mod table;
 
@@ -48,8 +49,9 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(5);
 /// The periodic pass may take at most 1/this of the time between passes.
 const RECONCILE_DUTY: u32 = 100;
-/// Send a heartbeat after this many kernel requests in a row.
-const OPS_PER_HEARTBEAT: usize = 64;
+/// Kernel requests sent in one datagram (their acknowledgements must fit
+/// the socket's receive buffer); a heartbeat goes out between batches.
+const OPS_PER_BATCH: usize = 64;
 /// Log at most this many repairs of one pass one by one.
 const REPAIRS_LOGGED: usize = 10;
 /// A health change's requests are logged one by one up to this many.
@@ -93,6 +95,19 @@ pub struct IpvsWorker {
     next_retry: Instant,
     next_reconcile: Instant,
     version: String,
+    /// The state and vrid of the VRRP instance driving `lvs_sync_daemon`.
+    vrrp: BTreeMap<String, (ipc::VrrpState, u8)>,
+    /// The sync daemon states (master/backup) this worker runs.
+    syncd_owned: BTreeSet<u32>,
+    /// The last sync daemon error logged (not repeated every pass).
+    syncd_error: Option<String>,
+    /// quorum_up / quorum_down of each virtual server: the parent's ids.
+    quorum_scripts: BTreeMap<(ipc::VirtualServerKey, ipc::UpDown), ipc::ScriptId>,
+    /// The number of the last `RunScript` request.
+    script_request: u64,
+    /// Quorum has been computed once (a restarted worker does not repeat
+    /// the start's "quorum down" script).
+    quorum_known: bool,
 }
 
 impl IpvsWorker {
@@ -118,6 +133,12 @@ impl IpvsWorker {
             next_retry: now,
             next_reconcile: now + RECONCILE_INTERVAL,
             version: String::new(),
+            vrrp: BTreeMap::new(),
+            syncd_owned: BTreeSet::new(),
+            syncd_error: None,
+            quorum_scripts: BTreeMap::new(),
+            script_request: 0,
+            quorum_known: false,
         }
     }
 
@@ -246,9 +267,80 @@ impl IpvsWorker {
         self.send_status(link)
     }
 
+    fn set_scripts(&mut self, scripts: &[ipc::ScriptEntry]) {
+        self.quorum_scripts = scripts
+            .iter()
+            .filter_map(|e| match &e.purpose {
+                ipc::ScriptPurpose::QuorumNotify {
+                    virtual_server,
+                    event,
+                } => Some(((virtual_server.clone(), *event), e.id)),
+                _ => None,
+            })
+            .collect();
+    }
+
+    /// Compute the desired table; run quorum_up / quorum_down for the
+    /// virtual servers whose quorum changed, as keepalived 2.2.7's
+    /// `update_quorum_state` does: on a gain or a loss; at start (or when
+    /// a reload adds the virtual server) a service starts with quorum down,
+    /// so one that has quorum "gains" it (quorum_up runs), and one without
+    /// runs quorum_down only if it has a sorry server ("Starting with
+    /// quorum down"). A restarted worker does not repeat the start's.
+    fn plan(&mut self, link: &mut Link) -> Result<(), LinkError> {
+        let prev = self.planner.states().clone();
+        self.desired = self.planner.desired(&self.slice.lvs, &self.health);
+        let starting = !self.quorum_known;
+        self.quorum_known = true;
+        let mut run = Vec::new();
+        for vs in &self.slice.lvs.virtual_servers {
+            let key = table::vs_key(vs);
+            let Some(&up) = self.planner.states().get(&key) else {
+                continue;
+            };
+            let event = match prev.get(&key) {
+                Some(false) if up => ipc::UpDown::Up,
+                Some(true) if !up => ipc::UpDown::Down,
+                None if starting && self.options.resumed => {
+                    // The worker before this one ran the start's.
+                    continue;
+                }
+                None if up => ipc::UpDown::Up,
+                None if vs.sorry_server.is_some() => ipc::UpDown::Down,
+                _ => continue,
+            };
+            link.log(
+                LogLevel::Info,
+                format!(
+                    "IPVS: {} quorum for VS {} (weight sum {} against quorum {}, hysteresis {})",
+                    match (event, prev.contains_key(&key)) {
+                        (ipc::UpDown::Up, _) => "Gained",
+                        (ipc::UpDown::Down, true) => "Lost",
+                        (ipc::UpDown::Down, false) => "Starting with no",
+                    },
+                    vs_name(&key),
+                    self.planner.weight_sum(&key),
+                    vs.quorum,
+                    vs.hysteresis
+                ),
+            )?;
+            if let Some(&id) = self.quorum_scripts.get(&(key, event)) {
+                run.push(id);
+            }
+        }
+        for id in run {
+            self.script_request += 1;
+            link.send(&FromWorker::RunScript {
+                request: self.script_request,
+                id,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Bring the kernel to the desired table.
     fn sync(&mut self, link: &mut Link, pass: Pass) -> Result<(), LinkError> {
-        self.desired = self.planner.desired(&self.slice.lvs, &self.health);
+        self.plan(link)?;
         let Some(ipvs) = self.ipvs.as_mut() else {
             return Ok(());
         };
@@ -314,11 +406,18 @@ impl IpvsWorker {
                 ),
             )?;
         }
-        for (i, op) in prelude.iter().chain(ops.iter()).enumerate() {
-            if i > 0 && i % OPS_PER_HEARTBEAT == 0 {
+        let all: Vec<Request> = prelude.into_iter().chain(ops.iter().cloned()).collect();
+        let mut results = Vec::with_capacity(all.len());
+        for (i, batch) in all.chunks(OPS_PER_BATCH).enumerate() {
+            if i > 0 {
                 link.tick(Instant::now())?;
             }
-            let r = ipvs.exec(op);
+            match ipvs.exec_batch(batch) {
+                Ok(r) => results.extend(r),
+                Err(e) => return self.lost(link, &e),
+            }
+        }
+        for (op, r) in all.iter().zip(results) {
             let ok = match &r {
                 Ok(()) => true,
                 // Already there / already gone: the kernel is as wanted.
@@ -387,19 +486,81 @@ impl IpvsWorker {
             self.cache = Some(kernel);
         }
         self.started = true;
+        if pass != Pass::Change {
+            self.sync_daemons(link)?;
+        }
         self.send_status(link)
+    }
+
+    /// Bring the kernel's connection synchronisation daemons to what
+    /// `lvs_sync_daemon` and the driving instance's state ask for. Without
+    /// `lvs_sync_daemon`, only daemons this worker started are stopped.
+    fn sync_daemons(&mut self, link: &mut Link) -> Result<(), LinkError> {
+        let want = match &self.slice.global.lvs_sync_daemon {
+            None if self.syncd_owned.is_empty() => return Ok(()),
+            None => Vec::new(),
+            Some(cfg) => match syncd::desired(cfg, &self.vrrp) {
+                Some(w) => w,
+                // The instance's state is not known yet.
+                None => return Ok(()),
+            },
+        };
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return Ok(());
+        };
+        let kernel = match ipvs.daemons() {
+            Ok(k) => k,
+            Err(e) if e.is_fatal() => return self.lost(link, &e),
+            Err(e) => {
+                return self.syncd_failed(link, format!("cannot list the sync daemons: {e}"));
+            }
+        };
+        let mut error = None;
+        for op in syncd::plan(&want, &kernel) {
+            match ipvs.exec(&op) {
+                Ok(()) => link.log(LogLevel::Info, format!("IPVS: {}", OpDisplay(&op)))?,
+                // Already stopped.
+                Err(IpvsError::Kernel(e))
+                    if e == libc::ESRCH && matches!(op, Request::DelDaemon(_)) => {}
+                Err(e) if e.is_fatal() => return self.lost(link, &e),
+                Err(e) => {
+                    error.get_or_insert(format!("cannot {}: {e}", OpDisplay(&op)));
+                }
+            }
+        }
+        self.syncd_owned = want.iter().map(|d| d.state).collect();
+        match error {
+            Some(e) => self.syncd_failed(link, e),
+            None => {
+                self.syncd_error = None;
+                Ok(())
+            }
+        }
+    }
+
+    fn syncd_failed(&mut self, link: &mut Link, e: String) -> Result<(), LinkError> {
+        if self.syncd_error.as_ref() != Some(&e) {
+            link.log(LogLevel::Err, format!("IPVS: {e}"))?;
+            self.syncd_error = Some(e);
+        }
+        Ok(())
     }
 
     /// keepalived's `clear_services` at stop: with `lvs_flush_on_stop`
     /// flush everything, else remove the services of the configuration.
     fn clear(&mut self) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        // The sync daemons stop with the daemon (keepalived's VRRP process
+        // stops them at its end, -I or not).
+        for state in std::mem::take(&mut self.syncd_owned) {
+            let _ = ipvs.exec(&Request::DelDaemon(state));
+        }
         // `-I`: leave the IPVS table as it is.
         if self.options.dont_release {
             return;
         }
-        let Some(ipvs) = self.ipvs.as_mut() else {
-            return;
-        };
         if self.slice.global.lvs_flush_on_stop == LvsFlushOnStop::Full {
             let _ = ipvs.exec(&Request::Flush);
             return;
@@ -418,6 +579,7 @@ impl Worker for IpvsWorker {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Ipvs(s) => {
                     self.slice = *s;
+                    self.set_scripts(&r.scripts);
                     self.generation = r.generation;
                     // Keep the health of real servers that remain; new ones
                     // start from keepalived's initial health.
@@ -443,6 +605,25 @@ impl Worker for IpvsWorker {
             ToWorker::Health(h) => {
                 self.health.insert(h.real_server.clone(), h.health());
                 self.sync(link, Pass::Change)?;
+            }
+            ToWorker::ScriptDone { request, outcome } => {
+                // A quorum script: keepalived does not wait for them
+                // either; say how one that failed ended.
+                if !matches!(outcome, ipc::ScriptOutcome::Exited { code: 0 }) {
+                    link.log(
+                        LogLevel::Warning,
+                        format!("IPVS: quorum script (request {request}) ended: {outcome:?}"),
+                    )?;
+                }
+            }
+            ToWorker::VrrpState {
+                instance,
+                state,
+                vrid,
+            } => {
+                if self.vrrp.insert(instance, (state, vrid)) != Some((state, vrid)) {
+                    self.sync_daemons(link)?;
+                }
             }
             ToWorker::Shutdown => {
                 self.clear();
@@ -491,6 +672,21 @@ impl Worker for IpvsWorker {
     }
 }
 
+/// A virtual server as keepalived's logs name it (`[10.0.0.1]:tcp:80`,
+/// `FWM 3`, `group NAME`).
+fn vs_name(k: &ipc::VirtualServerKey) -> String {
+    use ipc::VirtualServerKey as K;
+    match k {
+        K::Addr {
+            addr,
+            port,
+            protocol,
+        } => format!("[{addr}]:{}:{port}", format!("{protocol:?}").to_lowercase()),
+        K::Fwmark { mark, .. } => format!("FWM {mark}"),
+        K::Group { name, .. } => format!("group {name}"),
+    }
+}
+
 /// The worker's main: handshake, then the loop. Returns the exit code.
 /// `confinement` is the sandbox's report, logged through the parent.
 pub fn run(stream: UnixStream, confinement: &str) -> i32 {
@@ -502,10 +698,16 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
     };
     let mut w = IpvsWorker::new(init.generation, *slice, health);
     w.options = init.options;
+    w.set_scripts(&init.scripts);
     let generation = w.generation;
     let started = (|| {
         link.log(LogLevel::Info, "IPVS worker started")?;
         w.connect(&mut link, Instant::now())?;
+        if !w.quorum_known {
+            // Without IPVS the quorum (and its scripts) still follows the
+            // health.
+            w.plan(&mut link)?;
+        }
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {

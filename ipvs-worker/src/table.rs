@@ -335,6 +335,7 @@ pub struct VsState {
 #[derive(Debug, Clone, Default)]
 pub struct Planner {
     quorum: BTreeMap<VirtualServerKey, bool>,
+    sums: BTreeMap<VirtualServerKey, u64>,
 }
 
 impl Planner {
@@ -345,6 +346,12 @@ impl Planner {
     /// The quorum state of each virtual server after the last computation.
     pub fn states(&self) -> &BTreeMap<VirtualServerKey, bool> {
         &self.quorum
+    }
+
+    /// The weight sum of the up real servers of a virtual server at the
+    /// last computation.
+    pub fn weight_sum(&self, vs: &VirtualServerKey) -> u64 {
+        self.sums.get(vs).copied().unwrap_or(0)
     }
 
     /// The desired table for `lvs` with `health` (real servers missing
@@ -379,6 +386,7 @@ impl Planner {
                 vs.quorum,
                 vs.hysteresis,
             );
+            self.sums.insert(vk.clone(), weight_sum);
             states.insert(vk, up);
             let sorry_active = !up && vs.sorry_server.is_some();
             let mut dests: Vec<Dest> = Vec::new();
@@ -434,6 +442,7 @@ impl Planner {
                 }
             }
         }
+        self.sums.retain(|k, _| states.contains_key(k));
         self.quorum = states;
         out
     }
@@ -525,6 +534,14 @@ pub fn diff(
 /// A request as a log line names it.
 pub struct OpDisplay<'a>(pub &'a Request);
 
+fn daemon_state(s: u32) -> &'static str {
+    match s {
+        crate::syncd::STATE_MASTER => "master",
+        crate::syncd::STATE_BACKUP => "backup",
+        _ => "unknown",
+    }
+}
+
 impl fmt::Display for OpDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dest = |d: &Dest| SocketAddr::new(d.addr, d.port);
@@ -546,6 +563,14 @@ impl fmt::Display for OpDisplay<'_> {
             ),
             Request::DelDest(k, d) => write!(f, "remove real server {} from {k}", dest(d)),
             Request::Flush => f.write_str("flush"),
+            Request::NewDaemon(d) => write!(
+                f,
+                "start the {} sync daemon (mcast={}, syncid={})",
+                daemon_state(d.state),
+                d.mcast_ifn,
+                d.sync_id
+            ),
+            Request::DelDaemon(s) => write!(f, "stop the {} sync daemon", daemon_state(*s)),
             other => write!(f, "{other:?}"),
         }
     }

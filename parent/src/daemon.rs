@@ -645,6 +645,9 @@ impl Daemon {
                     }
                     let init = self.init_for(role);
                     self.send(role, &ToWorker::Init(init));
+                    if role == Role::Ipvs {
+                        self.send_sync_state(None);
+                    }
                     if let Some(slot) = self.slots.get_mut(&role) {
                         slot.ran_before = true;
                     }
@@ -684,6 +687,7 @@ impl Daemon {
                     return self.kill_worker(role, "sent a VRRP state report");
                 }
                 let report = s.clone();
+                let prev = self.state.instances.get(&s.name).map(|p| p.state);
                 if let Err(e) = self.state.on_instance(s) {
                     self.say(Level::Warning, &format!("{role} worker: {e}"));
                 } else {
@@ -691,6 +695,9 @@ impl Daemon {
                     self.vrrp_alerts
                         .on_instance(&st.config, &report, &st.instances);
                     self.send_vrrp_alerts();
+                    if prev != Some(report.state) {
+                        self.send_sync_state(Some(&report.name));
+                    }
                 }
             }
             FromWorker::VrrpStats { instance, counters } => {
@@ -751,6 +758,32 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// Tell the IPVS worker the state of the instance that drives
+    /// `lvs_sync_daemon` (when `changed` is it, or is `None`: after Init).
+    fn send_sync_state(&mut self, changed: Option<&str>) {
+        let cfg = &self.state.config;
+        let Some(name) = cfg
+            .global
+            .lvs_sync_daemon
+            .as_ref()
+            .and_then(|d| d.instance.clone())
+        else {
+            return;
+        };
+        if changed.is_some_and(|c| c != name) {
+            return;
+        }
+        let (Some(i), Some(s)) = (cfg.vrrp.instance(&name), self.state.instances.get(&name)) else {
+            return;
+        };
+        let msg = ToWorker::VrrpState {
+            instance: name,
+            state: s.state,
+            vrid: i.vrid,
+        };
+        self.send(Role::Ipvs, &msg);
     }
 
     fn run_script(&mut self, role: Role, pid: u32, request: u64, id: ipc::ScriptId, now: Instant) {

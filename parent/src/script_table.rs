@@ -1,7 +1,7 @@
 //! The table of scripts the parent will run for its workers, built from
 //! the configuration. Each worker gets the ids of its own scripts only
 //! (VRRP: `vrrp_script`s and notify scripts; check: MISC_CHECK, notify_up/
-//! down, quorum_up/down); a request for any other id is refused.
+//! down; IPVS: quorum_up/down); a request for any other id is refused.
 
 use crate::scripts::RunAs;
 use config::model::Config;
@@ -225,7 +225,12 @@ impl ScriptTable {
                     )
                 }
             };
-            add(Role::Check, purpose, r.script, timeout);
+            // Quorum is the IPVS worker's business (it computes it).
+            let role = match purpose {
+                ScriptPurpose::QuorumNotify { .. } => Role::Ipvs,
+                _ => Role::Check,
+            };
+            add(role, purpose, r.script, timeout);
         }
         t
     }
@@ -350,6 +355,26 @@ virtual_server 10.0.0.10 80 {
             Ok(0),
             "explicit root is honoured"
         );
+    }
+
+    #[test]
+    fn quorum_scripts_belong_to_the_ipvs_worker() {
+        let conf = "virtual_server 10.0.0.1 80 {\n quorum_up /bin/true\n quorum_down /bin/false\n real_server 10.0.0.2 80 {\n }\n}\n";
+        let l = config::load_str(Path::new("t.conf"), conf, &config::LoadOptions::default());
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        let t = ScriptTable::build(&l.config);
+        let ipvs = t.entries_for(Role::Ipvs);
+        assert_eq!(ipvs.len(), 2);
+        assert!(t.entries_for(Role::Check).is_empty());
+        assert!(matches!(
+            ipvs[0].purpose,
+            ScriptPurpose::QuorumNotify {
+                event: UpDown::Up,
+                ..
+            }
+        ));
+        assert!(t.lookup(Role::Ipvs, ipvs[1].id).is_some());
+        assert!(t.lookup(Role::Check, ipvs[1].id).is_none());
     }
 
     #[test]

@@ -154,15 +154,16 @@ pub fn to_worker_index(m: &ToWorker) -> usize {
         ToWorker::Health(_) => 5,
         ToWorker::VrrpAlert { .. } => 6,
         ToWorker::Metrics(_) => 7,
+        ToWorker::VrrpState { .. } => 8,
         #[cfg(feature = "test-messages")]
-        ToWorker::TestProbe { .. } => 8,
+        ToWorker::TestProbe { .. } => 9,
     }
 }
 
 pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    9
+    10
 } else {
-    8
+    9
 };
 
 pub fn from_worker_index(m: &FromWorker) -> usize {
@@ -261,6 +262,11 @@ pub fn to_worker() -> Vec<ToWorker> {
             repaired: 2,
         }),
     })));
+    v.push(ToWorker::VrrpState {
+        instance: "VI_1".into(),
+        state: VrrpState::Master,
+        vrid: 51,
+    });
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(ToWorker::TestProbe { action });
