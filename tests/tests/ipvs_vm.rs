@@ -17,6 +17,13 @@
 //! the parent to an IPVS worker in the guest: health changes (quorum lost
 //! and regained with the sorry server, inhibit_on_failure, weights), a
 //! reload, a repair and the shutdown must each leave the expected table.
+//! Then tests/vm/dynamic (see its dynamic.sh): ip_vs loaded on demand by
+//! the kernel when the IPVS worker resolves the family; health changes
+//! from real checks, quorum scripts and -I compared with keepalived; the
+//! check worker's SIGKILL, the IPVS worker's restart without a second
+//! lvs_flush, the chaos loop (50 random SIGKILL/SIGSTOP of the IPVS and
+//! check workers, the table sampled throughout); lvs_sync_daemon following
+//! a VRRP instance, compared with keepalived.
 //!
 //! On the host, without IP_VS, the worker must say once that IPVS is
 //! unavailable, report it in the status, and keep running.
@@ -188,6 +195,7 @@ fn ipvs_tables_match_keepalived_in_a_vm() {
         ipvs["restarts"].as_u64().unwrap_or(0) >= 1,
         "the IPVS worker was killed once: {ipvs}"
     );
+    dynamic_checks(&b, &console, &mut failures);
     let drive = get("drive");
     if !drive.contains("ipvs-drive: 0 failure(s)") || drive.contains("FAIL") {
         failures.push(format!(
@@ -204,6 +212,132 @@ fn ipvs_tables_match_keepalived_in_a_vm() {
         failures.len(),
         failures.join("\n----\n")
     );
+}
+
+/// `key=value` words of a line.
+fn fields(line: &str) -> BTreeMap<&str, &str> {
+    line.split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .collect()
+}
+
+/// The blocks of tests/vm/dynamic/dynamic.sh and the autoload block of the
+/// guest script.
+fn dynamic_checks(b: &BTreeMap<String, String>, console: &str, failures: &mut Vec<String>) {
+    let get = |k: &str| -> &str {
+        b.get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no block '{k}' in the console:\n{console}"))
+    };
+    // ip_vs loaded on demand when the IPVS worker resolved the family.
+    let before = get("autoload before");
+    assert!(
+        !before.contains("ip_vs"),
+        "ip_vs was loaded before keepalived-rs started:\n{before}"
+    );
+    let after = get("autoload after");
+    let table = get("autoload table");
+    if !(after.lines().any(|l| l == "ip_vs")
+        && after.lines().any(|l| l == "ip_vs_wrr")
+        && table.contains("10.0.0.2:80 wrr"))
+    {
+        failures.push(format!(
+            "autoload: modules after keepalived-rs started:\n{after}table:\n{table}log:\n{}",
+            get("autoload log")
+        ));
+    }
+    // Health changes, quorum scripts, -I: keepalived and keepalived-rs alike.
+    for v in ["up", "down", "up2", "quorum", "stopped"] {
+        let ka = get(&format!("health ka {v}"));
+        let rs = get(&format!("health rs {v}"));
+        if ka != rs {
+            failures.push(format!(
+                "health {v}: keepalived:\n{ka}keepalived-rs:\n{rs}keepalived-rs log:\n{}\nkeepalived log:\n{}",
+                get("health rs log"),
+                get("health ka log")
+            ));
+        }
+    }
+    let (up, down) = (get("health ka up"), get("health ka down"));
+    assert_ne!(up, down, "the listener going down changed nothing");
+    assert!(
+        up.contains("192.168.2.1:80") && get("health ka stopped").contains("10.1.0.1:80"),
+        "health: up:\n{up}stopped (-I):\n{}",
+        get("health ka stopped")
+    );
+    assert!(
+        !get("health ka quorum").trim().is_empty(),
+        "keepalived ran no quorum script"
+    );
+    // The check worker killed while a real server is down.
+    let ck = get("health rs check-kill");
+    let f = fields(ck.lines().next().unwrap_or(""));
+    if f.get("differing") != Some(&"0") || f.get("new") == Some(&"none") || f.is_empty() {
+        failures.push(format!("check worker SIGKILL: the table changed:\n{ck}"));
+    }
+    // The restarted IPVS worker did not flush again.
+    let resumed = get("health rs resumed");
+    let without: String = resumed
+        .lines()
+        .filter(|l| !l.contains("10.9.9.8:80"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !resumed.contains("10.9.9.8:80") || without != get("health rs up2") {
+        failures.push(format!(
+            "IPVS worker restart: expected the table of 'up2' plus 10.9.9.8:80, got:\n{resumed}"
+        ));
+    }
+    // Chaos.
+    let chaos = get("health rs chaos");
+    let f = fields(chaos.lines().next().unwrap_or(""));
+    let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
+    let rounds = num("rounds").unwrap_or(0);
+    eprintln!("chaos: {}", chaos.lines().next().unwrap_or(""));
+    if rounds < 50 || num("differing") != Some(0) || num("lost") != Some(0) {
+        failures.push(format!(
+            "chaos: the table diverged or a worker was lost:\n{chaos}"
+        ));
+    }
+    let status: serde_json::Value = serde_json::from_str(get("health rs chaos-status").trim())
+        .unwrap_or_else(|e| panic!("chaos status JSON: {e}"));
+    let restarts: u64 = status["workers"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .filter(|w| w["role"] == "ipvs" || w["role"] == "check")
+                .map(|w| w["restarts"].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    eprintln!("chaos: ipvs+check restarts {restarts}");
+    if restarts < rounds {
+        failures.push(format!(
+            "chaos: {rounds} workers killed or stopped, {restarts} restarts counted: {status}"
+        ));
+    }
+    // lvs_sync_daemon follows the VRRP instance.
+    for v in ["master", "fault", "stopped"] {
+        let ka = get(&format!("syncd ka {v}"));
+        let rs = get(&format!("syncd rs {v}"));
+        if ka != rs {
+            failures.push(format!(
+                "syncd {v}: keepalived:\n{ka}keepalived-rs:\n{rs}keepalived-rs log:\n{}\nkeepalived log:\n{}",
+                get("syncd rs log"),
+                get("syncd ka log")
+            ));
+        }
+    }
+    assert!(
+        get("syncd ka master").contains("master sync daemon"),
+        "keepalived started no master sync daemon:\n{}",
+        get("syncd ka log")
+    );
+    if get("syncd rs master-after-kill") != get("syncd rs master") {
+        failures.push(format!(
+            "syncd: the IPVS worker's restart changed the sync daemons:\n{}",
+            get("syncd rs master-after-kill")
+        ));
+    }
 }
 
 fn ctl_status(sock: &std::path::Path) -> Option<serde_json::Value> {

@@ -47,14 +47,13 @@ stop() { # PID
   kill -KILL "$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
-ipvs_worker_pid() {
-  for p in /proc/[0-9]*; do
-    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- '--worker=ipvs'; then
-      echo "${p#/proc/}"; return 0
-    fi
-  done
-  return 1
+worker_pid() { # ROLE (ipvs, check, vrrp)
+  # One grep over every cmdline; "[r]" keeps it from matching its own.
+  w=$(grep -ls -e "--worke[r]=$1" /proc/[0-9]*/cmdline | head -1)
+  [ -n "$w" ] || return 1
+  w=${w#/proc/}; echo "${w%/cmdline}"
 }
+ipvs_worker_pid() { worker_pid ipvs; }
 # Poll until `ipvsadm -Ln` equals file $1 (at most $2 tenths of a second).
 wait_equal() {
   n=0
@@ -65,6 +64,22 @@ wait_equal() {
   done
   echo "$n"; return 1
 }
+
+# Nothing is loaded at boot (ipvs-vm.sh --no-preload): keepalived-rs
+# starts first and the kernel loads ip_vs when the IPVS worker resolves
+# the generic netlink family "IPVS" (ip_vs declares its alias), then the
+# schedulers the services name. Nothing here may touch IPVS before
+# (ipvsadm would load the module itself).
+echo "=== autoload before"; grep -E '^ip_vs|^dummy' /proc/modules | cut -d' ' -f1 | sort
+keepalived-rs -n -l -C -f /opt/scenarios/basic.conf --control-socket /run/rs.sock -p /run/rs.pid -c /run/rs-c.pid > /tmp/autoload.log 2>&1 &
+rs=$!
+n=0
+while [ $n -lt 100 ] && ! grep -q 'request(s) applied' /tmp/autoload.log; do sleep 0.2; n=$((n + 1)); done
+echo "GUEST: autoload after $n fifths"
+echo "=== autoload after"; grep -E '^ip_vs' /proc/modules | cut -d' ' -f1 | sort
+echo "=== autoload table"; ipvsadm -Ln
+stop $rs
+echo "=== autoload log"; cat /tmp/autoload.log
 
 first=""
 for conf in /opt/scenarios/*.conf; do
@@ -118,13 +133,15 @@ for conf in /opt/scenarios/*.conf; do
     sleep 6
     echo "=== $name rs foreign"; ipvsadm -Ln
     ipvsadm -D -t 10.9.9.9:80
-    echo "=== $name rs status"; keepalived-rs ctl --control-socket /run/rs.sock status
+    echo "=== $name rs status"; keepalived-rs ctl --control-socket /run/rs.sock --json status
     echo
   fi
   stop $rs
   echo "=== $name rs stopped"; ipvsadm -Ln
   echo "=== $name rs log"; cat "/tmp/$name-rs.log"
 done
+. /opt/dynamic/dynamic.sh
+
 # The worker driven directly (ipvs-worker/examples/ipvs-drive.rs): health
 # changes, quorum and sorry server, reload, repair, shutdown.
 echo "=== drive"

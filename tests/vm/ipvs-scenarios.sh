@@ -30,5 +30,8 @@ fi
 if [ ! -x /usr/sbin/keepalived ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends keepalived >/dev/null
 fi
+# The chaos loop alone takes minutes of guest time on a loaded host.
+export VM_TIMEOUT=${VM_TIMEOUT:-1200}
 exec "$HERE/ipvs-vm.sh" --bin "$BIN" --bin "$DRIVE" --bin /usr/sbin/keepalived \
-  --copy "$HERE/scenarios=/opt/scenarios" --script "$HERE/ipvs-scenarios.guest.sh"
+  --copy "$HERE/scenarios=/opt/scenarios" --copy "$HERE/dynamic=/opt/dynamic" \
+  --copy "$HERE/dynamic/quorum.sh=/opt/quorum.sh" --no-preload --script "$HERE/ipvs-scenarios.guest.sh"

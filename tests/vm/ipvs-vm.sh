@@ -13,6 +13,10 @@
 #                   libraries ldd lists (repeatable)
 #   --copy SRC=DST  copy a file or directory into the guest at DST
 #                   (repeatable)
+#   --no-preload    do not load the modules at boot: the guest's modprobe
+#                   (busybox, /proc/sys/kernel/modprobe) loads them on
+#                   demand, as the kernel asks for ip_vs, its schedulers
+#                   and the dummy link type
 # env: VM_MEM (MiB, default 384), VM_TIMEOUT (seconds, default 300),
 #      VM_CACHE (default tests/.cache/vm)
 #
@@ -30,12 +34,14 @@ CACHE=${VM_CACHE:-$ROOT/tests/.cache/vm}
 SCRIPT=""
 BINS=()
 COPIES=()
+PRELOAD=1
 while [ $# -gt 0 ]; do
   case $1 in
     --script) SCRIPT=$2; shift 2 ;;
     --bin) BINS+=("$2"); shift 2 ;;
     --copy) COPIES+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --no-preload) PRELOAD=0; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "ipvs-vm: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -77,19 +83,22 @@ if [ -z "$DEB" ]; then
   DEB=$(ls "$CACHE/${KPKG}"_*.deb | head -1)
 fi
 KDIR=$CACHE/kernel-$KV
-if [ ! -f "$KDIR/.complete" ]; then
+if [ ! -f "$KDIR/.complete-2" ]; then
   say "unpacking $(basename "$DEB")"
   rm -rf "$KDIR"; mkdir -p "$KDIR"
   dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$KDIR" --wildcards \
     "./boot/vmlinuz-$KV" "./lib/modules/$KV/modules.*" \
     "./lib/modules/$KV/kernel/net/*" "./lib/modules/$KV/kernel/lib/*" \
-    "./lib/modules/$KV/kernel/crypto/*"
-  touch "$KDIR/.complete"
+    "./lib/modules/$KV/kernel/crypto/*" "./lib/modules/$KV/kernel/drivers/net/dummy.ko"
+  touch "$KDIR/.complete-2"
 fi
 MODS_DIR=$KDIR/lib/modules/$KV
 
 # The initramfs.
 STAGE=$(mktemp -d "$CACHE/stage.XXXXXX")
+# The guest's / (mktemp made it 0700: scripts run as nobody could not
+# reach /opt).
+chmod 755 "$STAGE"
 trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$STAGE"/{bin,sbin,etc,proc,sys,dev,run,tmp,opt/bin,lib/modules/"$KV"}
 cp /bin/busybox "$STAGE/bin/busybox"
@@ -128,7 +137,7 @@ add_module() {
   install -D -m644 "$f" "$STAGE/lib/modules/$KV/${f#"$MODS_DIR"/}"
 }
 MODULES=(crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr
-         ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh)
+         ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh dummy)
 for m in "${MODULES[@]}"; do add_module "$m"; done
 cp "$MODS_DIR"/modules.builtin "$MODS_DIR"/modules.order "$STAGE/lib/modules/$KV/" 2>/dev/null || true
 /bin/busybox depmod -b "$STAGE" "$KV"
@@ -143,7 +152,9 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs run /run
 echo /bin/modprobe > /proc/sys/kernel/modprobe
 ip link set lo up
-for m in ${MODULES[*]}; do modprobe \$m || echo "GUEST: modprobe \$m failed"; done
+if [ $PRELOAD = 1 ]; then
+  for m in ${MODULES[*]}; do modprobe \$m || echo "GUEST: modprobe \$m failed"; done
+fi
 echo "GUEST: kernel \$(uname -r) ready at \$(cut -d' ' -f1 /proc/uptime)s"
 echo "GUEST-BEGIN"
 /bin/sh /opt/guest.sh
