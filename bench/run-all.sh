@@ -31,6 +31,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 in_list() { case ",$2," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 mkdir -p bench/logs "$(dirname "$OUT")"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 sections=$(mktemp)
 trap 'rm -f "$sections"' EXIT
 ran=()
@@ -90,6 +91,7 @@ rs_version=$(git describe --always --dirty 2>/dev/null || echo unknown)
     echo "| OS | $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || echo unknown) |"
     echo "| keepalived | $ka_version |"
     echo "| keepalived-rs | commit $rs_version |"
+    echo "| load average (1, 5, 15 min) | $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end |"
     echo "| ran | ${ran[*]:-none} |"
     echo "| skipped | ${skipped[*]:-none} |"
     echo "| not measured | ${failed[*]:-none} |"
