@@ -234,6 +234,11 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         engine,
         mailer: alert::Mailer::new(&slice.global, &slice.lvs),
     };
+    // The engine and the mailer keep what they need: the configuration
+    // (tens of MB with thousands of real servers) goes now, its memory
+    // reused by the probes.
+    drop(slice);
+    drop(health);
     let n = w.virtual_servers;
     let generation = w.generation;
     let started = (|| {
