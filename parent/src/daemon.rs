@@ -463,7 +463,7 @@ impl Daemon {
                         stream,
                         reader: FrameReader::new(),
                         writer: FrameWriter::new(),
-                        watchdog: Watchdog::new(heartbeat, now),
+                        watchdog: Watchdog::new(heartbeat, role == Role::Vrrp, now),
                         started: now,
                         greeted: false,
                         ready_generation: None,
@@ -664,6 +664,7 @@ impl Daemon {
             FromWorker::Ready { generation } => {
                 if let Some(p) = self.proc_mut(role) {
                     p.ready_generation = Some(generation);
+                    p.watchdog.settled();
                     p.ready_at.get_or_insert(now);
                 }
                 self.say(
@@ -944,12 +945,15 @@ impl Daemon {
                 p.killing.is_none() && p.kill_at.is_none() && p.watchdog.is_hung(now)
             });
             if hung {
-                let iv = self.heartbeat;
+                let limit = slot
+                    .proc
+                    .as_ref()
+                    .map_or(Duration::ZERO, |p| p.watchdog.limit());
                 self.kill_worker(
                     role,
                     &format!(
-                        "sent nothing for {} ms ({} heartbeat intervals): hung",
-                        (iv * Watchdog::MISSED).as_millis(),
+                        "sent nothing for {} ms (at least {} heartbeat intervals): hung",
+                        limit.as_millis(),
                         Watchdog::MISSED
                     ),
                 );

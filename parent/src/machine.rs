@@ -197,9 +197,21 @@ fn check_scripts(cfg: &Config, d: &mut Diagnostics) {
     // [found, insecure] per side.
     let mut seen = [[false; 2]; 2];
     let mut default_user = false;
+    // The same script run as the same user is checked once (configurations
+    // repeat one MISC_CHECK script over thousands of real servers).
+    type Key = (Option<String>, Option<String>, Option<String>);
+    let mut checked: std::collections::HashMap<Key, Option<ScriptCheck>> = Default::default();
     let mut note =
         |side: Side, spec: &ScriptSpec, what: String, d: &mut Diagnostics| -> Option<ScriptCheck> {
-            let c = check_spec(spec, cfg)?;
+            let key = (
+                spec.user.clone(),
+                spec.group.clone(),
+                spec.argv.first().cloned(),
+            );
+            let c = checked
+                .entry(key)
+                .or_insert_with(|| check_spec(spec, cfg))
+                .clone()?;
             let s = &mut seen[side as usize];
             s[0] |= c.found();
             if let ScriptCheck::Insecure(_) = c {

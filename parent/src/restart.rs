@@ -52,19 +52,38 @@ impl Backoff {
     }
 }
 
-/// Heartbeat watchdog: a worker silent for `MISSED` intervals is hung.
+/// Heartbeat watchdog: a worker silent for `MISSED` intervals is hung, but
+/// never sooner than its role's floor, and a starting worker (not yet Ready)
+/// gets `STARTUP_GRACE`: a worker decoding a configuration of thousands of
+/// real servers, or applying thousands of changes on a loaded machine, is
+/// busy, not hung. The VRRP floor stays short: a hung MASTER's worker must
+/// be replaced within its peers' master-down interval (3 adverts plus skew:
+/// over 300 ms at VRRPv3's shortest usual advert_int, 0.1 s; the heartbeat
+/// interval follows the fastest advert_int).
 #[derive(Debug, Clone)]
 pub struct Watchdog {
     interval: Duration,
+    floor: Duration,
+    starting: bool,
     last_seen: Instant,
 }
+
+/// The shortest silence that counts as hung for the VRRP worker.
+pub const VRRP_FLOOR: Duration = Duration::from_millis(150);
+/// The same for the other workers (no protocol deadline depends on them).
+pub const OTHER_FLOOR: Duration = Duration::from_secs(2);
+/// The silence allowed to a worker that has not yet answered Ready.
+pub const STARTUP_GRACE: Duration = Duration::from_secs(5);
 
 impl Watchdog {
     pub const MISSED: u32 = 3;
 
-    pub fn new(interval: Duration, now: Instant) -> Self {
+    /// A watchdog for a starting worker; `vrrp` picks the role's floor.
+    pub fn new(interval: Duration, vrrp: bool, now: Instant) -> Self {
         Self {
             interval,
+            floor: if vrrp { VRRP_FLOOR } else { OTHER_FLOOR },
+            starting: true,
             last_seen: now,
         }
     }
@@ -78,8 +97,23 @@ impl Watchdog {
         self.last_seen = now;
     }
 
+    /// The worker answered Ready: the start-up grace is over.
+    pub fn settled(&mut self) {
+        self.starting = false;
+    }
+
+    /// How long a silence counts as hung now.
+    pub fn limit(&self) -> Duration {
+        let limit = (self.interval * Self::MISSED).max(self.floor);
+        if self.starting {
+            limit.max(STARTUP_GRACE)
+        } else {
+            limit
+        }
+    }
+
     pub fn deadline(&self) -> Instant {
-        self.last_seen + self.interval * Self::MISSED
+        self.last_seen + self.limit()
     }
 
     pub fn is_hung(&self, now: Instant) -> bool {
@@ -144,11 +178,35 @@ mod tests {
     fn watchdog_three_intervals() {
         let t0 = Instant::now();
         let iv = Duration::from_millis(200);
-        let mut w = Watchdog::new(iv, t0);
+        let mut w = Watchdog::new(iv, true, t0);
+        w.settled();
         assert!(!w.is_hung(t0 + Duration::from_millis(599)));
         assert!(w.is_hung(t0 + Duration::from_millis(600)));
         w.seen(t0 + Duration::from_millis(500));
         assert!(!w.is_hung(t0 + Duration::from_millis(1000)));
         assert_eq!(w.deadline(), t0 + Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn watchdog_floors_and_startup_grace() {
+        let t0 = Instant::now();
+        let iv = Duration::from_millis(25);
+        // A starting worker gets the grace whatever its role.
+        let mut vrrp = Watchdog::new(iv, true, t0);
+        assert_eq!(vrrp.limit(), STARTUP_GRACE);
+        assert!(!vrrp.is_hung(t0 + Duration::from_millis(4999)));
+        assert!(vrrp.is_hung(t0 + STARTUP_GRACE));
+        // Ready: 3 x 25 ms is below the VRRP floor.
+        vrrp.settled();
+        assert_eq!(vrrp.limit(), VRRP_FLOOR);
+        assert!(!vrrp.is_hung(t0 + Duration::from_millis(149)));
+        assert!(vrrp.is_hung(t0 + Duration::from_millis(150)));
+        let mut check = Watchdog::new(iv, false, t0);
+        check.settled();
+        assert_eq!(check.limit(), OTHER_FLOOR);
+        // A slow heartbeat above the floors keeps its three intervals.
+        let mut slow = Watchdog::new(Duration::from_secs(1), false, t0);
+        slow.settled();
+        assert_eq!(slow.limit(), Duration::from_secs(3));
     }
 }

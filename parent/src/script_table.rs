@@ -85,12 +85,19 @@ pub fn resolve_user(spec: &ScriptSpec, cfg: &Config) -> Result<RunAs, String> {
 impl ScriptTable {
     pub fn build(cfg: &Config) -> Self {
         let mut t = ScriptTable::default();
+        // One check per program and user (thousands of real servers often
+        // share one MISC_CHECK script).
+        let mut checked = std::collections::HashMap::new();
         let mut add = |role: Role, purpose: ScriptPurpose, spec: &ScriptSpec, timeout| {
             let id = ScriptId(t.entries.len() as u32);
             // A script the machine checks disable is refused when asked for.
             let run_as = resolve_user(spec, cfg).and_then(|u| {
                 let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
-                match crate::machine::check_script(argv0, u.uid, u.gid) {
+                let check = checked
+                    .entry((argv0.to_string(), u.uid, u.gid))
+                    .or_insert_with(|| crate::machine::check_script(argv0, u.uid, u.gid))
+                    .clone();
+                match check {
                     c if c.runnable(cfg.global.enable_script_security) => Ok(u),
                     crate::machine::ScriptCheck::NotFound => {
                         Err(format!("{argv0} is disabled: not found"))

@@ -2,8 +2,33 @@
 //! scripts run as (system users such as `keepalived_script` and `nobody`
 //! live there; no NSS module is loaded into the privileged parent).
 
+/// The text of `path`, read again only when the file changed (its inode,
+/// size or modification time): a configuration with thousands of scripts
+/// looks their users up thousands of times.
+fn read_cached(path: &str) -> Option<std::sync::Arc<String>> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Arc, Mutex};
+    /// inode, size, mtime seconds and nanoseconds.
+    type Key = (u64, u64, i64, i64);
+    type Files = HashMap<String, (Key, Arc<String>)>;
+    static CACHE: Mutex<Option<Files>> = Mutex::new(None);
+    let m = std::fs::metadata(path).ok()?;
+    let key = (m.ino(), m.size(), m.mtime(), m.mtime_nsec());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let map = cache.get_or_insert_with(HashMap::new);
+    if let Some((k, text)) = map.get(path)
+        && *k == key
+    {
+        return Some(text.clone());
+    }
+    let text = Arc::new(std::fs::read_to_string(path).ok()?);
+    map.insert(path.to_string(), (key, text.clone()));
+    Some(text)
+}
+
 fn lookup_in(path: &str, name: &str) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_cached(path)?;
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| l.split(':').map(str::to_string).collect::<Vec<_>>())
