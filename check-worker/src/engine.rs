@@ -136,6 +136,8 @@ pub struct Engine {
     pending_logs: Vec<Out>,
     /// The urls' regexes, compiled (or why not), by pattern and options.
     regexes: HashMap<String, Result<Arc<UrlMatcher>, String>>,
+    /// Each checker's last probe duration and counts.
+    stats: crate::stats::ProbeStats,
 }
 
 fn regex_key(r: &UrlRegex) -> String {
@@ -275,6 +277,7 @@ impl Engine {
             pending_logs: Vec::new(),
             notify_ids: notify_table(scripts),
             rs_up: HashMap::new(),
+            stats: Default::default(),
         };
         let mut out = Vec::new();
         e.regexes = compile_regexes(lvs, &mut out);
@@ -425,7 +428,7 @@ impl Engine {
     pub fn script_done(&mut self, request: u64, outcome: ScriptOutcome, now: Instant) -> Vec<Out> {
         let mut out = Vec::new();
         if let Some(id) = self.misc_pending.remove(&request) {
-            let res = self.core.complete(id, ProbeResult::Script(outcome), now);
+            let res = self.complete(id, ProbeResult::Script(outcome), now);
             self.absorb(res, now, &mut out);
         }
         out
@@ -516,6 +519,7 @@ impl Engine {
         let Some(c) = self.core.checker(id) else {
             return;
         };
+        self.stats.begin(id, now);
         let name = c.name.to_string();
         let spec = c.checker.clone();
         if let CheckerKind::Misc(_) = spec.kind {
@@ -534,16 +538,14 @@ impl Engine {
                     let r = ProbeResult::Script(ScriptOutcome::Refused {
                         reason: "no such script in the worker's table".into(),
                     });
-                    let res = self.core.complete(id, r, now);
+                    let res = self.complete(id, r, now);
                     self.absorb(res, now, out);
                 }
             }
             return;
         }
         let Some(conn) = spec.connection.clone() else {
-            let res = self
-                .core
-                .complete(id, ProbeResult::Failure("no connection".into()), now);
+            let res = self.complete(id, ProbeResult::Failure("no connection".into()), now);
             self.absorb(res, now, out);
             return;
         };
@@ -567,8 +569,7 @@ impl Engine {
                     );
                 }
                 let res =
-                    self.core
-                        .complete(id, ProbeResult::Failure(format!("socket error: {e}")), now);
+                    self.complete(id, ProbeResult::Failure(format!("socket error: {e}")), now);
                 self.absorb(res, now, out);
                 return;
             }
@@ -599,9 +600,7 @@ impl Engine {
             (None, _) => Err(io::Error::other("no event loop")),
         };
         if let Err(e) = registered {
-            let res = self
-                .core
-                .complete(id, ProbeResult::Failure(format!("register: {e}")), now);
+            let res = self.complete(id, ProbeResult::Failure(format!("register: {e}")), now);
             self.absorb(res, now, out);
             return;
         }
@@ -728,6 +727,45 @@ impl Engine {
         }
     }
 
+    /// A probe of checker `id` ended: its figures, then the core's verdict.
+    fn complete(&mut self, id: CheckerId, r: ProbeResult, now: Instant) -> Vec<Output> {
+        let ok = match &r {
+            ProbeResult::Success => true,
+            ProbeResult::Failure(_) => false,
+            // keepalived: 0 is up; misc_dynamic's 2-255 are up with a weight.
+            ProbeResult::Script(ScriptOutcome::Exited { code }) => {
+                *code == 0
+                    || (*code >= 2
+                        && self.core.checker(id).is_some_and(
+                            |c| matches!(&c.checker.kind, CheckerKind::Misc(m) if m.dynamic),
+                        ))
+            }
+            ProbeResult::Script(_) => false,
+        };
+        self.stats.end(id, ok, now);
+        self.core.complete(id, r, now)
+    }
+
+    /// Every checker's probe figures when probes ended since the last
+    /// call (`None`: nothing new).
+    pub fn take_stats(&mut self) -> Option<Vec<ipc::CheckerStats>> {
+        if !self.stats.dirty() {
+            return None;
+        }
+        let core = &self.core;
+        Some(self.stats.summary(|id| {
+            let c = core.checker(id)?;
+            Some(crate::stats::Identity {
+                real_server: c.real_server,
+                kind: c.checker.kind.keyword(),
+                target: match c.checker.kind {
+                    CheckerKind::Misc(_) => format!("{} #{}", c.name, c.misc_index),
+                    _ => c.name.to_string(),
+                },
+            })
+        }))
+    }
+
     fn drop_probe(&mut self, token: usize) -> Option<Probe> {
         let mut p = self.probes.remove(&token)?;
         self.deadlines.remove(&(p.deadline, token));
@@ -744,7 +782,7 @@ impl Engine {
         let Some(p) = self.drop_probe(token) else {
             return;
         };
-        let res = self.core.complete(p.checker, r, now);
+        let res = self.complete(p.checker, r, now);
         self.absorb(res, now, out);
     }
 }

@@ -28,6 +28,7 @@ pub mod filecheck;
 pub mod net;
 pub mod proto;
 pub mod sched;
+pub mod stats;
 pub mod tls;
 
 use engine::{Engine, Out};
@@ -46,6 +47,8 @@ pub struct CheckWorker {
     virtual_servers: usize,
     engine: Engine,
     mailer: alert::Mailer,
+    /// When the checkers' probe figures go to the parent next.
+    stats_due: Instant,
 }
 
 /// Send the engine's output to the parent.
@@ -196,14 +199,24 @@ impl Worker for CheckWorker {
         self.emit(link, outs, now)?;
         let logs = self.mailer.on_timer(now);
         log_all(link, logs)?;
+        if self.stats_due <= now {
+            self.stats_due = now + ipc::CHECK_STATS_INTERVAL;
+            if let Some(stats) = self.engine.take_stats() {
+                link.send(&FromWorker::CheckStats(stats))?;
+            }
+        }
         Ok(Flow::Continue)
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        [self.engine.next_deadline(), self.mailer.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.engine.next_deadline(),
+            self.mailer.next_deadline(),
+            Some(self.stats_due),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -233,6 +246,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         virtual_servers: slice.lvs.virtual_servers.len(),
         engine,
         mailer: alert::Mailer::new(&slice.global, &slice.lvs),
+        stats_due: Instant::now() + ipc::CHECK_STATS_INTERVAL,
     };
     // The engine and the mailer keep what they need: the configuration
     // (tens of MB with thousands of real servers) goes now, its memory

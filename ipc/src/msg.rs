@@ -37,6 +37,10 @@ use std::time::Duration;
 /// intervals.
 pub const HEARTBEAT_MISSES: u32 = 3;
 
+/// How often the check worker sums up its checkers' probes for the parent
+/// ([`FromWorker::CheckStats`]): never per probe.
+pub const CHECK_STATS_INTERVAL: Duration = Duration::from_secs(5);
+
 /// A worker's job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Role {
@@ -315,7 +319,35 @@ pub struct VirtualServerMetrics {
     pub protocol: String,
     /// `(ADDR:PORT, up, weight)`.
     pub real_servers: Vec<(String, bool, u32)>,
+    /// The checkers' probe figures, as the check worker last summed them
+    /// up (empty before its first summary).
+    pub checkers: Vec<CheckerStats>,
 }
+
+/// One checker's probes, in the check worker's periodic summary
+/// ([`FromWorker::CheckStats`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CheckerStats {
+    pub real_server: RealServerKey,
+    /// The checker's keyword: `TCP_CHECK`, `HTTP_GET`, ...
+    pub kind: String,
+    /// What it checks: keepalived's `[ADDR]:PROTO:PORT` (MISC_CHECK:
+    /// `[ADDR]` and its number among the real server's MISC_CHECKs).
+    pub target: String,
+    /// How long its last completed probe took (connect and protocol
+    /// exchange; MISC_CHECK: the script's run); `None` before the first.
+    pub last_duration: Option<Duration>,
+    /// Whether that probe succeeded.
+    pub last_ok: bool,
+    /// Probes completed since the check worker started the checker.
+    pub checks: u64,
+    /// Of those, the failed ones.
+    pub failures: u64,
+}
+
+/// At most this many checkers in one [`FromWorker::CheckStats`] (the frame
+/// stays well under [`crate::frame::MAX_PAYLOAD`]); the rest are left out.
+pub const MAX_CHECKER_STATS: usize = 50_000;
 
 /// One worker role in a [`MetricsSnapshot`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -654,6 +686,10 @@ pub enum FromWorker {
     IpvsStatus(IpvsStatus),
     /// Metrics: a scrape arrived; answer with `ToWorker::Metrics`.
     MetricsRequest,
+    /// Check: every checker's probe figures (at most
+    /// [`MAX_CHECKER_STATS`]), sent every [`CHECK_STATS_INTERVAL`] when
+    /// probes completed since the last one; replaces the previous summary.
+    CheckStats(Vec<CheckerStats>),
     /// Sandbox test: the result of a `TestProbe`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -697,6 +733,7 @@ impl FromWorker {
             FromWorker::Health(_) => "Health",
             FromWorker::IpvsStatus(_) => "IpvsStatus",
             FromWorker::MetricsRequest => "MetricsRequest",
+            FromWorker::CheckStats(_) => "CheckStats",
             #[cfg(feature = "test-messages")]
             FromWorker::TestProbeReply { .. } => "TestProbeReply",
         }

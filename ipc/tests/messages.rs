@@ -139,7 +139,7 @@ fn test_probe_does_not_exist_in_normal_builds() {
     let err = frame::decode_exact::<ToWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
     // Same for the reply, at FromWorker's first free index.
-    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 11, 0, 0];
+    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 12, 0, 0];
     let err = frame::decode_exact::<FromWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
 }
@@ -182,4 +182,31 @@ fn restored_state_for_many_real_servers_fits() {
         frame::decode_exact::<ToWorker>(&f).unwrap(),
         ToWorker::Init(init)
     );
+}
+
+#[test]
+fn the_largest_check_summary_fits() {
+    // MAX_CHECKER_STATS checkers with long targets still fit in a frame.
+    let one = |n: u32| CheckerStats {
+        real_server: RealServerKey {
+            virtual_server: VirtualServerKey::Group {
+                name: "a-long-virtual-server-group-name".into(),
+                protocol: Protocol::Tcp,
+            },
+            addr: std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                0x2001_0db8_u128 << 96 | n as u128,
+            )),
+            port: 65535,
+        },
+        kind: "HTTP_GET".into(),
+        target: format!("[2001:db8::{n:x}]:tcp:65535"),
+        last_duration: Some(std::time::Duration::from_nanos(123_456_789)),
+        last_ok: false,
+        checks: u64::MAX,
+        failures: u64::MAX,
+    };
+    let msg = FromWorker::CheckStats((0..MAX_CHECKER_STATS as u32).map(one).collect());
+    let f = frame::encode(&msg).unwrap();
+    assert!(f.len() < MAX_PAYLOAD / 2, "{} bytes", f.len());
+    assert_eq!(frame::decode_exact::<FromWorker>(&f).unwrap(), msg);
 }

@@ -303,6 +303,7 @@ pub fn render(s: &MetricsSnapshot) -> String {
             }
         }
     }
+    checker_families(&mut out, s);
     if let Some(ipvs) = &s.ipvs {
         Family::new(
             &mut out,
@@ -363,10 +364,101 @@ pub fn render(s: &MetricsSnapshot) -> String {
     out
 }
 
+/// The checkers' probe figures: the last probe's duration, probes and
+/// failures, per checker (labelled by the checker's keyword and what it
+/// connects to; a second checker with the same labels gets ` #2`, ...).
+fn checker_families(out: &mut String, s: &MetricsSnapshot) {
+    let mut rows: Vec<([String; 5], &ipc::CheckerStats)> = Vec::new();
+    let mut seen = std::collections::HashMap::<[String; 5], u32>::new();
+    for vs in &s.virtual_servers {
+        for c in &vs.checkers {
+            let rs = std::net::SocketAddr::new(c.real_server.addr, c.real_server.port).to_string();
+            let mut l = [
+                vs.name.clone(),
+                vs.protocol.clone(),
+                rs,
+                c.kind.clone(),
+                c.target.clone(),
+            ];
+            let n = seen.entry(l.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                l[4] = format!("{} #{n}", l[4]);
+            }
+            rows.push((l, c));
+        }
+    }
+    const NAMES: [&str; 5] = [
+        "virtual_server",
+        "protocol",
+        "real_server",
+        "checker",
+        "target",
+    ];
+    let pairs = |l: &[String; 5]| -> Vec<(&'static str, String)> {
+        NAMES
+            .iter()
+            .zip(l.iter())
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    };
+    type Get = fn(&ipc::CheckerStats) -> Option<String>;
+    let families: [(&str, &str, &str, Get); 3] = [
+        (
+            "keepalived_lvs_rs_check_latency_seconds",
+            "gauge",
+            "How long the checker's last completed probe took (connect and protocol exchange; MISC_CHECK: the script)",
+            |c| c.last_duration.map(|d| format!("{}", d.as_secs_f64())),
+        ),
+        (
+            "keepalived_lvs_rs_checks_total",
+            "counter",
+            "Probes the checker completed since the check worker started it",
+            |c| Some(c.checks.to_string()),
+        ),
+        (
+            "keepalived_lvs_rs_check_failures_total",
+            "counter",
+            "Probes of the checker that failed",
+            |c| Some(c.failures.to_string()),
+        ),
+    ];
+    for (name, kind, help, get) in families {
+        let mut f = Family::new(out, name, kind, help);
+        for (l, c) in &rows {
+            if let Some(v) = get(c) {
+                let p = pairs(l);
+                let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                f.sample(name, &p, v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ipc::{InstanceMetrics, Role, VirtualServerMetrics, VrrpCounters, WorkerMetrics};
+
+    fn checker(micros: Option<u64>) -> ipc::CheckerStats {
+        ipc::CheckerStats {
+            real_server: ipc::RealServerKey {
+                virtual_server: ipc::VirtualServerKey::Addr {
+                    addr: "10.0.0.10".parse().unwrap(),
+                    port: 80,
+                    protocol: ipc::Protocol::Tcp,
+                },
+                addr: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            kind: "TCP_CHECK".into(),
+            target: "[10.0.0.2]:tcp:80".into(),
+            last_duration: micros.map(std::time::Duration::from_micros),
+            last_ok: true,
+            checks: if micros.is_some() { 9 } else { 1 },
+            failures: 1,
+        }
+    }
 
     #[test]
     fn exposition() {
@@ -396,6 +488,7 @@ mod tests {
                 name: "10.0.0.10:80".into(),
                 protocol: "TCP".into(),
                 real_servers: vec![("10.0.0.2:80".into(), true, 3)],
+                checkers: vec![checker(Some(1_500)), checker(None)],
             }],
             workers: vec![WorkerMetrics {
                 role: Role::Vrrp,
@@ -418,6 +511,10 @@ mod tests {
             "keepalived_lvs_rs_weight{virtual_server=\"10.0.0.10:80\",protocol=\"TCP\",real_server=\"10.0.0.2:80\"} 3",
             "keepalived_rs_worker_restarts_total{role=\"vrrp\"} 2",
             "keepalived_rs_config_generation 4",
+            "keepalived_lvs_rs_check_latency_seconds{virtual_server=\"10.0.0.10:80\",protocol=\"TCP\",real_server=\"10.0.0.2:80\",checker=\"TCP_CHECK\",target=\"[10.0.0.2]:tcp:80\"} 0.0015",
+            "keepalived_lvs_rs_checks_total{virtual_server=\"10.0.0.10:80\",protocol=\"TCP\",real_server=\"10.0.0.2:80\",checker=\"TCP_CHECK\",target=\"[10.0.0.2]:tcp:80\"} 9",
+            "keepalived_lvs_rs_check_failures_total{virtual_server=\"10.0.0.10:80\",protocol=\"TCP\",real_server=\"10.0.0.2:80\",checker=\"TCP_CHECK\",target=\"[10.0.0.2]:tcp:80 #2\"} 1",
+            "# TYPE keepalived_lvs_rs_check_latency_seconds gauge",
             "# TYPE keepalived_become_master_total counter",
         ] {
             assert!(t.lines().any(|l| l == line), "missing {line}\n{t}");
@@ -428,6 +525,13 @@ mod tests {
             assert!(seen.insert(l.split(' ').nth(2).map(str::to_string)), "{l}");
         }
         assert!(!t.contains("keepalived_rs_ipvs_available"));
+        // No latency before a checker's first probe.
+        assert!(!t.contains("tcp:80 #2\"} 0."), "{t}");
+        assert_eq!(
+            t.matches("keepalived_lvs_rs_check_latency_seconds{")
+                .count(),
+            1
+        );
         assert!(t.ends_with('\n'));
     }
 

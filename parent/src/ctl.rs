@@ -250,6 +250,19 @@ pub fn status_table(v: &Value) -> String {
                         if let Some(iv) = c["interval_s"].as_f64() {
                             let _ = write!(t, " every {iv}s");
                         }
+                        if let Some(l) = c["last_probe_s"].as_f64() {
+                            let verdict = match c["last_probe_ok"].as_bool() {
+                                Some(true) => "ok",
+                                _ => "failed",
+                            };
+                            let _ = write!(t, " (last {:.1} ms {verdict}", l * 1e3);
+                            if let (Some(n), Some(f)) =
+                                (c["probes"].as_u64(), c["probe_failures"].as_u64())
+                            {
+                                let _ = write!(t, ", {f}/{n} failed");
+                            }
+                            t.push(')');
+                        }
                         t
                     })
                     .collect();
@@ -301,7 +314,8 @@ mod tests {
             "virtual_servers":[{"address":"10.0.0.10","port":80,"fwmark":null,
                 "group":null,"protocol":"TCP","real_servers":[{"address":"fd00::1",
                 "port":80,"up":false,"weight":3,"checkers":[{"type":"TCP_CHECK",
-                "target":"[fd00::1]:80","interval_s":5.0}]}]}]}"#,
+                "target":"[fd00::1]:80","interval_s":5.0,"last_probe_s":0.0004,
+                "last_probe_ok":true,"probes":12,"probe_failures":2}]}]}]}"#,
         )
         .expect("json");
         let t = status_table(&v);
@@ -315,7 +329,7 @@ mod tests {
              VI_1           MASTER  100/90    yes        5/2            1/0         3      10.0.0.1/24\n\n\
              IPVS: unavailable, 0 repaired (last error: no IP_VS)\n\n\
              VIRTUAL SERVER  PROTO  REAL SERVER   UP  WEIGHT  CHECKERS\n\
-             10.0.0.10:80    TCP    [fd00::1]:80  no  3       TCP_CHECK [fd00::1]:80 every 5s\n"
+             10.0.0.10:80    TCP    [fd00::1]:80  no  3       TCP_CHECK [fd00::1]:80 every 5s (last 0.4 ms ok, 2/12 failed)\n"
         );
     }
 

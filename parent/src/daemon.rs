@@ -717,6 +717,16 @@ impl Daemon {
                     Err(e) => self.say(Level::Warning, &format!("check worker: {e}; ignored")),
                 }
             }
+            FromWorker::CheckStats(stats) => {
+                if role != Role::Check {
+                    return self.kill_worker(role, "sent probe figures");
+                }
+                // Unknown real servers happen around a reload (a summary
+                // of the previous configuration): not worth a warning.
+                if let Err(e) = self.state.on_check_stats(stats) {
+                    self.say(Level::Debug, &format!("check worker: {e}; ignored"));
+                }
+            }
             FromWorker::IpvsStatus(st) => {
                 if role != Role::Ipvs {
                     return self.kill_worker(role, "sent an IPVS status");

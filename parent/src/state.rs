@@ -8,8 +8,8 @@
 use config::model::Config;
 use config::model::lvs::VsKey;
 use ipc::{
-    DropReason, DumpKind, Health, HealthChange, InstanceRestore, InstanceState, IpvsStatus,
-    RealServerKey, Role, VrrpCounters, VrrpState,
+    CheckerStats, DropReason, DumpKind, Health, HealthChange, InstanceRestore, InstanceState,
+    IpvsStatus, RealServerKey, Role, VrrpCounters, VrrpState,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,6 +34,9 @@ pub struct State {
     pub health: BTreeMap<RealServerKey, Health>,
     pub counters: BTreeMap<String, VrrpCounters>,
     pub ipvs: Option<IpvsStatus>,
+    /// The check worker's last summary of its checkers' probes, per real
+    /// server (in checker order).
+    pub checker_stats: BTreeMap<RealServerKey, Vec<CheckerStats>>,
 }
 
 pub use ipc::keys::{rs_key, vs_key};
@@ -98,18 +101,33 @@ fn counters_json(c: Option<&VrrpCounters>) -> Value {
 
 /// A real server's health checkers as `ctl status` lists them: kind,
 /// target, interval, timeout and retries (FILE_CHECK: the file).
-fn checkers_json(rs: &config::model::lvs::RealServer) -> Vec<Value> {
+fn checkers_json(
+    rs: &config::model::lvs::RealServer,
+    stats: Option<&Vec<CheckerStats>>,
+) -> Vec<Value> {
+    // The check worker's figures, matched to the configured checkers of
+    // the same type in order.
+    let mut unused: Vec<&CheckerStats> = stats.map(|v| v.iter().collect()).unwrap_or_default();
     let mut v: Vec<Value> = rs
         .checkers
         .iter()
         .map(|c| {
+            let kind = c.kind.keyword();
+            let st = unused
+                .iter()
+                .position(|s| s.kind == kind)
+                .map(|i| unused.remove(i));
             json!({
-                "type": c.kind.keyword(),
+                "type": kind,
                 "target": c.connection.as_ref().map(|k| k.dst.to_string()),
                 "interval_s": c.delay_loop.as_secs_f64(),
                 "timeout_s": c.connection.as_ref().map(|k| k.timeout.as_secs_f64()),
                 "retry": c.retry,
                 "alpha": c.alpha,
+                "last_probe_s": st.and_then(|s| s.last_duration).map(|d| d.as_secs_f64()),
+                "last_probe_ok": st.and_then(|s| s.last_duration.map(|_| s.last_ok)),
+                "probes": st.map_or(0, |s| s.checks),
+                "probe_failures": st.map_or(0, |s| s.failures),
             })
         })
         .collect();
@@ -177,6 +195,7 @@ impl State {
             health,
             counters: BTreeMap::new(),
             ipvs: None,
+            checker_stats: BTreeMap::new(),
         }
     }
 
@@ -190,6 +209,8 @@ impl State {
             health.insert(k, kept);
         }
         self.health = health;
+        self.checker_stats
+            .retain(|k, _| self.health.contains_key(k));
         self.instances
             .retain(|name, _| config.vrrp.instance(name).is_some());
         self.counters
@@ -220,6 +241,26 @@ impl State {
                 *cur = new;
                 Ok(changed)
             }
+        }
+    }
+
+    /// The check worker's summary of its checkers' probes: replaces the
+    /// previous one. Entries for real servers the configuration does not
+    /// have are left out; `Err` says how many.
+    pub fn on_check_stats(&mut self, stats: Vec<CheckerStats>) -> Result<(), String> {
+        let mut unknown = 0usize;
+        let mut map: BTreeMap<RealServerKey, Vec<CheckerStats>> = BTreeMap::new();
+        for c in stats {
+            if self.health.contains_key(&c.real_server) {
+                map.entry(c.real_server.clone()).or_default().push(c);
+            } else {
+                unknown += 1;
+            }
+        }
+        self.checker_stats = map;
+        match unknown {
+            0 => Ok(()),
+            n => Err(format!("probe figures for {n} unknown real server(s)")),
         }
     }
 
@@ -297,7 +338,7 @@ impl State {
                             "up": h.is_some_and(|h| h.up),
                             "weight": h.map_or(rs.weight, |h| h.weight),
                             "configured_weight": rs.weight,
-                            "checkers": checkers_json(rs),
+                            "checkers": checkers_json(rs, self.checker_stats.get(&rs_key(vs, rs))),
                         })
                     })
                     .collect();
@@ -380,6 +421,13 @@ impl State {
                             h.map_or(rs.weight, |h| h.weight),
                         )
                     })
+                    .collect(),
+                checkers: vs
+                    .real_servers
+                    .iter()
+                    .filter_map(|rs| self.checker_stats.get(&rs_key(vs, rs)))
+                    .flatten()
+                    .cloned()
                     .collect(),
             })
             .collect();

@@ -36,6 +36,58 @@ virtual_server 10.250.0.10 80 {
 }
 "#;
 
+/// A virtual server whose real server listens on the namespace's
+/// loopback ([`Listener`]).
+const LOOPBACK_VS: &str = r#"
+virtual_server 127.0.0.1 9651 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 9652 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            warmup 0
+        }
+    }
+}
+"#;
+
+/// A TCP listener on 127.0.0.1 in the namespace that accepts and closes,
+/// until dropped.
+struct Listener(std::process::Child);
+
+impl Listener {
+    fn start(ns: &NetNs, port: u16) -> Listener {
+        let code = format!(
+            "import socket, sys\ns = socket.socket()\n\
+             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', {port}))\ns.listen(16)\nprint('up', flush=True)\n\
+             while True:\n    s.accept()[0].close()\n"
+        );
+        let mut child = ns
+            .command("/usr/bin/python3")
+            .args(["-c", &code])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line)
+            .expect("listener");
+        assert_eq!(line.trim(), "up", "the listener did not start");
+        Listener(child)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn require_root() -> bool {
     tests::require(
         "the operations end-to-end test",
@@ -456,10 +508,13 @@ fn metrics_endpoint() {
         return;
     }
     let ns = NetNs::new("ops-metrics", &["eth0"]).expect("netns");
+    // A real server on the namespace's loopback, checked every second:
+    // its probes' latency and counts in the scrape and in `ctl status`.
     let conf = CONF.replace(
         "router_id ops_test",
         "router_id ops_test\n    metrics_listen 127.0.0.1:9650",
-    );
+    ) + LOOPBACK_VS;
+    let _listener = Listener::start(&ns, 9652);
     let d = Daemon::start(&ns, "ops-metrics", &conf, &[]);
     let s = d.wait_ready(4);
     let (mpid, _, _) = tests::daemon::worker(&s, "metrics").expect("metrics worker");
@@ -520,6 +575,59 @@ fn metrics_endpoint() {
             samples.join("\n")
         );
     }
+
+    // The loopback checker's figures: the check worker sums them up every
+    // 5 s; wait for a summary with two probes or more.
+    let labels = "{checker=TCP_CHECK,protocol=TCP,real_server=127.0.0.1:9652,\
+                  target=[127.0.0.1]:tcp:9652,virtual_server=127.0.0.1:9651}";
+    let t0 = Instant::now();
+    let samples = loop {
+        let (_, _, _, samples) = scrape(&ns, url);
+        let checks = format!("counter keepalived_lvs_rs_checks_total {labels} ");
+        let n = samples
+            .iter()
+            .find_map(|s| s.strip_prefix(&checks))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if n >= 2.0 {
+            break samples;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no probe figures within 20 s:\n{}",
+            samples.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let latency = format!("gauge keepalived_lvs_rs_check_latency_seconds {labels} ");
+    let secs: f64 = samples
+        .iter()
+        .find_map(|s| s.strip_prefix(&latency))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {latency} in:\n{}", samples.join("\n")));
+    // A loopback connect: more than nothing, far less than the 1 s timeout.
+    assert!(secs > 0.0 && secs < 0.5, "latency {secs} s");
+    let failures = format!("counter keepalived_lvs_rs_check_failures_total {labels} 0");
+    assert!(
+        samples.contains(&failures),
+        "no '{failures}' in:\n{}",
+        samples.join("\n")
+    );
+    // The same in `ctl status`'s checker detail.
+    let st = d.wait_for("probe figures in status", Duration::from_secs(5), |s| {
+        s["virtual_servers"][1]["real_servers"][0]["checkers"][0]["probes"]
+            .as_u64()
+            .is_some_and(|n| n >= 2)
+    });
+    let chk = &st["virtual_servers"][1]["real_servers"][0]["checkers"][0];
+    assert_eq!(chk["last_probe_ok"], true, "{chk}");
+    let last = chk["last_probe_s"].as_f64().expect("last_probe_s");
+    assert!(last > 0.0 && last < 0.5, "{chk}");
+    eprintln!(
+        "loopback TCP_CHECK: last probe {:.0} us (scrape), {:.0} us (status)",
+        secs * 1e6,
+        last * 1e6
+    );
 
     // A restarted worker shows in the count.
     let (vpid, _, _) = tests::daemon::worker(&s, "vrrp").expect("vrrp worker");

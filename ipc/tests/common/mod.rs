@@ -179,16 +179,40 @@ pub fn from_worker_index(m: &FromWorker) -> usize {
         FromWorker::Health(_) => 8,
         FromWorker::IpvsStatus(_) => 9,
         FromWorker::MetricsRequest => 10,
+        FromWorker::CheckStats(_) => 11,
         #[cfg(feature = "test-messages")]
-        FromWorker::TestProbeReply { .. } => 11,
+        FromWorker::TestProbeReply { .. } => 12,
     }
 }
 
 pub const FROM_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    12
+    13
 } else {
-    11
+    12
 };
+
+pub fn checker_stats() -> Vec<CheckerStats> {
+    vec![
+        CheckerStats {
+            real_server: rs_key(3),
+            kind: "TCP_CHECK".into(),
+            target: "[2001:db8::3]:tcp:8443".into(),
+            last_duration: Some(Duration::from_micros(137)),
+            last_ok: true,
+            checks: 42,
+            failures: 1,
+        },
+        CheckerStats {
+            real_server: rs_key(4),
+            kind: "MISC_CHECK".into(),
+            target: "[2001:db8::4] #0".into(),
+            last_duration: None,
+            last_ok: false,
+            checks: 0,
+            failures: 0,
+        },
+    ]
+}
 
 pub fn to_worker() -> Vec<ToWorker> {
     let mut v: Vec<ToWorker> = inits().into_iter().map(ToWorker::Init).collect();
@@ -249,6 +273,7 @@ pub fn to_worker() -> Vec<ToWorker> {
             name: "192.0.2.10:443".into(),
             protocol: "TCP".into(),
             real_servers: vec![("[2001:db8::1]:8443".into(), true, 1)],
+            checkers: checker_stats(),
         }],
         workers: vec![WorkerMetrics {
             role: Role::Metrics,
@@ -383,6 +408,8 @@ pub fn from_worker() -> Vec<FromWorker> {
         repaired: 12,
     }));
     v.push(FromWorker::MetricsRequest);
+    v.push(FromWorker::CheckStats(checker_stats()));
+    v.push(FromWorker::CheckStats(Vec::new()));
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(FromWorker::TestProbeReply {
