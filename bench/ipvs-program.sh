@@ -10,7 +10,7 @@
 # Time to program: from the daemon's start to the moment the kernel holds
 # all 100 services and 10,000 destinations (polled every 0.1 s: the last
 # virtual server with ipvsadm, then all of /proc/net/ip_vs). Time to
-# remove: SIGTERM to the process having exited with the table empty.
+# stop: SIGTERM until the process has exited, with what it left behind.
 #
 # usage: bench/ipvs-program.sh [ROUNDS]     (as root; default 3 rounds)
 # env: KEEPALIVED_RS  a static keepalived-rs to use instead of building one
@@ -32,6 +32,12 @@ if [ -z "$BIN" ]; then
     cargo build --quiet --release -p parent --bin keepalived-rs \
       --target x86_64-unknown-linux-gnu) >&2
   BIN=$TARGET/x86_64-unknown-linux-gnu/release/keepalived-rs
+fi
+# The guest runs it as keepalived-rs (ipvs-vm.sh keeps the file's name).
+if [ "$(basename "$BIN")" != keepalived-rs ]; then
+  mkdir -p "$(dirname "$0")/../tests/.cache/bench-bin"
+  cp "$BIN" "$(dirname "$0")/../tests/.cache/bench-bin/keepalived-rs"
+  BIN=$(cd "$(dirname "$0")/../tests/.cache/bench-bin" && pwd)/keepalived-rs
 fi
 if [ ! -x /usr/sbin/keepalived ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends keepalived >/dev/null
@@ -61,6 +67,9 @@ guest=$WORK/guest.sh
 cat > "$guest" <<GUEST
 #!/bin/sh
 mkdir -p /run /var/run /etc/keepalived /var/lib
+# A syslog sink: without /dev/log, keepalived's syslog() falls back to the
+# serial console (LOG_CONS), which would make its every log line cost ms.
+syslogd -C128 2>/dev/null || syslogd -O /tmp/messages
 want=\$(( $VS * $RS ))
 now() { cut -d' ' -f1 /proc/uptime; }
 complete() {
@@ -71,7 +80,7 @@ rss() { # comm name: sum of VmRSS (kB) of the processes so named
   t=0
   for p in /proc/[0-9]*; do
     [ "\$(cat \$p/comm 2>/dev/null)" = "\$1" ] || continue
-    r=\$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' \$p/status 2>/dev/null)
+    r=\$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' \$p/status 2>/dev/null)
     t=\$((t + \${r:-0}))
   done
   echo \$t
@@ -103,6 +112,12 @@ while [ \$i -lt $ROUNDS ]; do
     kill -TERM \$d
     wait \$d
     t3=\$(now)
+    # keepalived's parent may exit before its checker child: wait for the
+    # child (at most 30 s), so that it cannot undo the next daemon's work.
+    n=0
+    while pidof \$comm >/dev/null && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done
+    for p in \$(pidof \$comm); do kill -KILL \$p; done
+    # What the daemon left behind.
     left=\$(grep -c '^  -> [0-9A-F]' /proc/net/ip_vs)
     echo "BENCH \$who round=\$i program=\$(echo "\$t1 \$t0" | awk '{printf "%.2f", \$1 - \$2}') remove=\$(echo "\$t3 \$t2" | awk '{printf "%.2f", \$1 - \$2}') rss_kb=\$mem left=\$left"
   done
@@ -122,15 +137,16 @@ stat() { # WHO FIELD: "median (min-max)" over the rounds
   grep "^BENCH $1 " "$console" | tr ' ' '\n' | sed -n "s/^$2=//p" | sort -n |
     awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%s (%s-%s)", m, v[1], v[NR]}'
 }
-kv=$(sed -n 's/^GUEST: kernel \([^ ]*\).*/\1/p' "$console" | head -1)
+kv=$(sed -n 's/.*GUEST: kernel \([^ ]*\) ready.*/\1/p' "$console" | head -1)
 cat <<MD
 ## IPVS: programming $((VS * RS)) real servers across $VS virtual servers
 
 | | keepalived-rs | keepalived $(/usr/sbin/keepalived --version 2>&1 | head -1 | awk '{print $2}') |
 | --- | --- | --- |
 | time to program the table (s) | $(stat rs program) | $(stat ka program) |
-| time to remove it at SIGTERM (s) | $(stat rs remove) | $(stat ka remove) |
+| time from SIGTERM to the daemon's exit (s) | $(stat rs remove) | $(stat ka remove) |
+| real servers left in the kernel at exit | $(stat rs left) | $(stat ka left) |
 | memory with the table programmed (VmRSS of all processes, kB) | $(stat rs rss_kb) | $(stat ka rss_kb) |
 
-Median (min-max) of $ROUNDS rounds in one boot of the IPVS guest (Debian kernel $kv under QEMU TCG, one vCPU, so absolute times are far above real hardware; the two daemons alternate in each round). Checker mode (-C), no health checks; programming is timed from the daemon's start until the kernel holds every service and destination (polled every 0.1 s), removal from SIGTERM until the process has exited. bench/ipvs-program.sh.
+Median (min-max) of $ROUNDS rounds in one boot of the IPVS guest (Debian kernel $kv under QEMU TCG, one vCPU, so absolute times are far above real hardware; the two daemons alternate in each round). Checker mode (-C), no health checks; programming is timed from the daemon's start until the kernel holds every service and destination (polled every 0.1 s), stopping from SIGTERM until the process has exited (keepalived-rs removes its services before it exits; keepalived's parent exits after at most 5 s; the real servers left are counted once all its processes have ended). A syslogd runs in the guest (without one keepalived's syslog would fall back to the serial console). bench/ipvs-program.sh.
 MD
