@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 /// `ROLE netlink`, `ROLE read PATH`, `ROLE exec PATH`, `ROLE script ID`,
 /// `ROLE script-path PATH`.
 pub fn parse<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<(Role, ProbeAction), String> {
-    const USAGE: &str = "usage: probe vrrp|check|ipvs netlink | read PATH | exec PATH | script ID | script-path PATH";
+    const USAGE: &str = "usage: probe vrrp|check|ipvs|metrics netlink | read PATH | exec PATH | script ID | script-path PATH";
     let role = match words.next() {
         Some("vrrp") => Role::Vrrp,
         Some("check") => Role::Check,
         Some("ipvs") => Role::Ipvs,
+        Some("metrics") => Role::Metrics,
         _ => return Err(USAGE.into()),
     };
     let action = match (words.next(), words.next()) {

@@ -16,7 +16,9 @@
 //!   worker answers with that errno and runs on.
 //!
 //! The VRRP worker's rtnetlink socket is its job (VIPs, routes), so that
-//! probe must succeed there: it shows the probe itself works.
+//! probe must succeed there: it shows the probe itself works. The metrics
+//! worker (started by `metrics_listen`) may create no socket and open no
+//! file at all: seccomp kills it for each of the three.
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ use tests::netns::NetNs;
 const CONF: &str = r#"
 global_defs {
     router_id probe_test
+    metrics_listen 127.0.0.1:9660
 }
 vrrp_instance VI_1 {
     state BACKUP
@@ -144,7 +147,7 @@ fn forbidden_things_are_refused_inside_each_worker() {
     }
     let ns = NetNs::new("probe", &["eth0"]).expect("netns");
     let d = Daemon::start_bin(&keepalived_rs_probe_binary(), &ns, "probe", CONF, &[]);
-    d.wait_ready(3);
+    d.wait_ready(4);
 
     // VRRP: rtnetlink is its job; files outside /sys and /proc/sys are
     // hidden by Landlock (it runs as uid 0, which owns /etc/shadow); exec
@@ -175,12 +178,21 @@ fn forbidden_things_are_refused_inside_each_worker() {
     let o = probe(&d, "ipvs", "exec /bin/sh");
     assert_killed_by_seccomp(&o, &d, "ipvs", "exec /bin/sh");
 
+    // Metrics: accepts scrapes on the socket the parent passed; it creates
+    // no socket, opens no file, execs nothing (seccomp refuses all three).
+    let o = probe(&d, "metrics", "netlink");
+    assert_killed_by_seccomp(&o, &d, "metrics", "netlink");
+    let o = probe(&d, "metrics", "read /etc/shadow");
+    assert_killed_by_seccomp(&o, &d, "metrics", "read /etc/shadow");
+    let o = probe(&d, "metrics", "exec /bin/sh");
+    assert_killed_by_seccomp(&o, &d, "metrics", "exec /bin/sh");
+
     let s = d.status().expect("status");
-    for (role, kills) in [("vrrp", 1), ("check", 2), ("ipvs", 3)] {
+    for (role, kills) in [("vrrp", 1), ("check", 2), ("ipvs", 3), ("metrics", 3)] {
         assert_eq!(counters(&s, role), (kills, kills), "{role}: {s}");
     }
     let log = d.log();
-    for role in ["vrrp", "check", "ipvs"] {
+    for role in ["vrrp", "check", "ipvs", "metrics"] {
         assert!(
             log.contains(&format!("seccomp violation: the {role} worker")),
             "no seccomp line naming {role}:\n{log}"
@@ -189,7 +201,7 @@ fn forbidden_things_are_refused_inside_each_worker() {
 
     // The script runner: an id outside the worker's table is refused and
     // logged, for every role.
-    for role in ["vrrp", "check", "ipvs"] {
+    for role in ["vrrp", "check", "ipvs", "metrics"] {
         match probe(&d, role, "script 4000000") {
             Outcome::Reply(r) => {
                 assert_eq!(r["ok"], false, "{r}");
