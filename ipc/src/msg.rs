@@ -690,6 +690,11 @@ pub enum FromWorker {
     /// [`MAX_CHECKER_STATS`]), sent every [`CHECK_STATS_INTERVAL`] when
     /// probes completed since the last one; replaces the previous summary.
     CheckStats(Vec<CheckerStats>),
+    /// VRRP: adverts dropped before reaching an instance, because no
+    /// instance has their VRID (and family, and unicast or multicast) on
+    /// the interface they came in on: counts since the worker started, by
+    /// interface.
+    VrrpUnknownVrid { by_interface: BTreeMap<String, u64> },
     /// Sandbox test: the result of a `TestProbe`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -730,6 +735,7 @@ impl FromWorker {
             FromWorker::Dump { .. } => "Dump",
             FromWorker::InstanceState(_) => "InstanceState",
             FromWorker::VrrpStats { .. } => "VrrpStats",
+            FromWorker::VrrpUnknownVrid { .. } => "VrrpUnknownVrid",
             FromWorker::Health(_) => "Health",
             FromWorker::IpvsStatus(_) => "IpvsStatus",
             FromWorker::MetricsRequest => "MetricsRequest",

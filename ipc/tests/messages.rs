@@ -139,7 +139,7 @@ fn test_probe_does_not_exist_in_normal_builds() {
     let err = frame::decode_exact::<ToWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
     // Same for the reply, at FromWorker's first free index.
-    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 12, 0, 0];
+    let f = [PROTOCOL_VERSION, 3, 0, 0, 0, 13, 0, 0];
     let err = frame::decode_exact::<FromWorker>(&f).unwrap_err();
     assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
 }

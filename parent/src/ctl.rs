@@ -208,6 +208,14 @@ pub fn status_table(v: &Value) -> String {
             &rows,
         ));
     }
+    if let Some(m) = v["vrrp_unknown_vrid"].as_object().filter(|m| !m.is_empty()) {
+        let per: Vec<String> = m.iter().map(|(k, n)| format!("{k} {}", text(n))).collect();
+        let _ = writeln!(
+            s,
+            "\nadverts dropped for an unknown VRID: {}",
+            per.join(", ")
+        );
+    }
 
     if let Some(ipvs) = v["ipvs"].as_object() {
         let avail = ipvs.get("available").and_then(Value::as_bool) == Some(true);
@@ -310,6 +318,7 @@ mod tests {
                 "effective_priority":90,"holds_vips":true,"vips":["10.0.0.1/24"],
                 "counters":{"adverts_sent":5,"adverts_received":2,"became_master":1,
                 "released_master":0,"drops":{"ip_ttl":2,"checksum":1}}}],
+            "vrrp_unknown_vrid":{"eth0":7},
             "ipvs":{"available":false,"error":"no IP_VS","repaired":0},
             "virtual_servers":[{"address":"10.0.0.10","port":80,"fwmark":null,
                 "group":null,"protocol":"TCP","real_servers":[{"address":"fd00::1",
@@ -327,6 +336,7 @@ mod tests {
              check   -    no     0         0\n\n\
              VRRP INSTANCE  STATE   PRIO/EFF  VIPS HELD  ADVERTS TX/RX  MASTER +/-  DROPS  VIPS\n\
              VI_1           MASTER  100/90    yes        5/2            1/0         3      10.0.0.1/24\n\n\
+             adverts dropped for an unknown VRID: eth0 7\n\n\
              IPVS: unavailable, 0 repaired (last error: no IP_VS)\n\n\
              VIRTUAL SERVER  PROTO  REAL SERVER   UP  WEIGHT  CHECKERS\n\
              10.0.0.10:80    TCP    [fd00::1]:80  no  3       TCP_CHECK [fd00::1]:80 every 5s (last 0.4 ms ok, 2/12 failed)\n"

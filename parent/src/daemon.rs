@@ -707,6 +707,12 @@ impl Daemon {
                 }
                 self.state.counters.insert(instance, counters);
             }
+            FromWorker::VrrpUnknownVrid { by_interface } => {
+                if role != Role::Vrrp {
+                    return self.kill_worker(role, "sent VRRP counters");
+                }
+                self.state.unknown_vrid = by_interface;
+            }
             FromWorker::Health(h) => {
                 if role != Role::Check {
                     return self.kill_worker(role, "sent a health report");

@@ -33,6 +33,9 @@ pub struct State {
     pub instances: BTreeMap<String, InstanceState>,
     pub health: BTreeMap<RealServerKey, Health>,
     pub counters: BTreeMap<String, VrrpCounters>,
+    /// Adverts the VRRP worker dropped for a VRID no instance has, by
+    /// interface (no instance to count them under).
+    pub unknown_vrid: BTreeMap<String, u64>,
     pub ipvs: Option<IpvsStatus>,
     /// The check worker's last summary of its checkers' probes, per real
     /// server (in checker order).
@@ -194,6 +197,7 @@ impl State {
             instances: BTreeMap::new(),
             health,
             counters: BTreeMap::new(),
+            unknown_vrid: BTreeMap::new(),
             ipvs: None,
             checker_stats: BTreeMap::new(),
         }
@@ -356,6 +360,7 @@ impl State {
             "generation": self.generation,
             "workers": workers,
             "vrrp_instances": instances,
+            "vrrp_unknown_vrid": self.unknown_vrid,
             "virtual_servers": vss,
             "ipvs": self.ipvs.as_ref().map(|s| json!({
                 "available": s.available,

@@ -3,7 +3,9 @@
 //! each kind is dropped, counted under its reason in `ctl status`, changes
 //! no state (every packet carries priority 254 against our 100, so one
 //! accepted advert would make the MASTER step down), and a flood of 1000
-//! bad packets gives a bounded number of log lines.
+//! bad packets gives a bounded number of log lines. Adverts for a VRID no
+//! instance has are counted by interface (`vrrp_unknown_vrid`), and with
+//! `log_unknown_vrids` logged as keepalived does, at a bounded rate.
 
 use serde_json::Value;
 use std::io::Write;
@@ -17,6 +19,7 @@ use tests::lan::{Lan, ip, node_addr};
 const CONF: &str = r#"
 global_defs {
     router_id badinput
+    log_unknown_vrids
 }
 vrrp_instance VI_2 {
     state BACKUP
@@ -354,12 +357,44 @@ fn malformed_adverts_are_dropped_counted_and_logged_at_a_bounded_rate() {
         }
         before = after;
     }
-    // A wrong VRID belongs to no instance: dropped without a count
-    // anywhere (as keepalived: its counters are per instance), no state
-    // change.
+    // A wrong VRID belongs to no instance: not counted under any
+    // instance (keepalived's counters are per instance), but under the
+    // interface in `vrrp_unknown_vrid`; logged (log_unknown_vrids) at most
+    // REJECT_LOG_BURST times; no state change.
+    assert_eq!(s0["vrrp_unknown_vrid"], serde_json::json!({}), "{s0}");
+    let log_before = d.log().len();
     send(&lan, 1, &[(N as usize, v2(&|a| a.vrid = 99))]);
-    std::thread::sleep(Duration::from_millis(300));
-    let s = d.status().expect("status");
+    // A v3 advert for VRID 71 (a v2 instance's) still reaches VI_2 as a
+    // version drop, and VRID 72 over v2 reaches VI_3: only 99 and 98 are
+    // unknown.
+    send(&lan, 1, &[(N as usize, v3(&|a| a.vrid = 98))]);
+    let s = d.wait_for(
+        &format!("{} unknown-VRID drops on eth0", 2 * N),
+        Duration::from_secs(5),
+        |s| s["vrrp_unknown_vrid"]["eth0"].as_u64() == Some(2 * N),
+    );
+    assert_eq!(
+        s["vrrp_unknown_vrid"].as_object().map(|m| m.len()),
+        Some(1),
+        "{s}"
+    );
+    let log_now = d.log();
+    let unknown_lines: Vec<&str> = log_now[log_before..]
+        .lines()
+        .filter(|l| l.contains("Unknown VRID("))
+        .collect::<Vec<_>>();
+    assert!(
+        (1..=5).contains(&unknown_lines.len()),
+        "{} unknown-VRID log lines for {} packets:\n{}",
+        unknown_lines.len(),
+        2 * N,
+        logs(&ds)
+    );
+    assert!(
+        unknown_lines[0].contains("Unknown VRID(99) received on interface(eth0). ignoring..."),
+        "{}",
+        unknown_lines[0]
+    );
     for name in ["VI_2", "VI_3"] {
         assert_eq!(instance(&s, name)["state"], "MASTER");
         let total: u64 = drops(&s, name).values().filter_map(Value::as_u64).sum();
@@ -396,8 +431,8 @@ fn malformed_adverts_are_dropped_counted_and_logged_at_a_bounded_rate() {
         .count();
     println!(
         "bad input: {} packets of {} kinds, then a flood of 1000, dropped and counted; {} VRRP worker log lines in all, {new_lines} for the flood",
-        cases.len() as u64 * N + N,
-        cases.len() + 1,
+        cases.len() as u64 * N + 2 * N,
+        cases.len() + 2,
         all_reject_lines
     );
     wait_until("still MASTER", Duration::from_secs(1), &ds, || {

@@ -87,6 +87,14 @@ pub struct VrrpWorker {
     /// Sockets whose last read stopped at the batch limit.
     pending: BTreeSet<mio::Token>,
     last_stats: BTreeMap<String, VrrpCounters>,
+    /// Adverts for a VRID no instance has, by interface (keepalived drops
+    /// them uncounted; `ctl status` shows these).
+    unknown_vrid: BTreeMap<String, u64>,
+    /// What the parent was last sent of `unknown_vrid`.
+    last_unknown_vrid: BTreeMap<String, u64>,
+    /// `log_unknown_vrids` lines: per interface, rate-limited as the drop
+    /// reasons of instances are.
+    unknown_vrid_logs: BTreeMap<String, machine::RejectLog>,
     next_stats: Instant,
     stopped: bool,
     /// `--dont-release-vrrp`: leave VIPs, virtual routes and rules, and
@@ -131,6 +139,9 @@ impl VrrpWorker {
             send_errors: BTreeMap::new(),
             pending: BTreeSet::new(),
             last_stats: BTreeMap::new(),
+            unknown_vrid: BTreeMap::new(),
+            last_unknown_vrid: BTreeMap::new(),
+            unknown_vrid_logs: BTreeMap::new(),
             next_stats: now + STATS_INTERVAL,
             stopped: false,
             dont_release,
@@ -496,6 +507,33 @@ impl VrrpWorker {
             };
             let unicast = !meta.dst.is_multicast();
             let Some(id) = self.find_instance(&key.0, family, vrid, unicast) else {
+                *self.unknown_vrid.entry(key.0.clone()).or_insert(0) += 1;
+                if self.slice.global.log_unknown_vrids {
+                    let e = self.unknown_vrid_logs.entry(key.0.clone()).or_default();
+                    let (summary, line) = e.admit(now);
+                    if let Some(n) = summary {
+                        log(
+                            out,
+                            LogLevel::Info,
+                            format!(
+                                "{n} more adverts with an unknown VRID on {} without a log line (at most {} per {} s)",
+                                key.0,
+                                machine::REJECT_LOG_BURST,
+                                machine::REJECT_LOG_WINDOW.as_secs()
+                            ),
+                        );
+                    }
+                    if line {
+                        log(
+                            out,
+                            LogLevel::Info,
+                            format!(
+                                "Unknown VRID({vrid}) received on interface({}). ignoring...",
+                                key.0
+                            ),
+                        );
+                    }
+                }
                 continue;
             };
             let actions = self.machine.receive(now, id, vrrp, &meta);
@@ -581,6 +619,12 @@ impl VrrpWorker {
                 });
                 self.last_stats.insert(name, c);
             }
+        }
+        if all && !self.unknown_vrid.is_empty() || self.last_unknown_vrid != self.unknown_vrid {
+            let _ = l.send(&FromWorker::VrrpUnknownVrid {
+                by_interface: self.unknown_vrid.clone(),
+            });
+            self.last_unknown_vrid = self.unknown_vrid.clone();
         }
     }
 

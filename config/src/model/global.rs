@@ -157,6 +157,8 @@ pub struct GlobalDefs {
     pub vrrp_down_timer_adverts: u32,
     pub vrrp_startup_delay: Option<Duration>,
     pub vrrp_notify_priority_changes: bool,
+    /// `log_unknown_vrids`: log adverts whose VRID no instance has.
+    pub log_unknown_vrids: bool,
 
     pub notify_fifo: NotifyFifo,
     pub vrrp_notify_fifo: NotifyFifo,
@@ -222,6 +224,7 @@ impl Default for GlobalDefs {
             vrrp_down_timer_adverts: 3,
             vrrp_startup_delay: None,
             vrrp_notify_priority_changes: false,
+            log_unknown_vrids: false,
             notify_fifo: NotifyFifo::default(),
             vrrp_notify_fifo: NotifyFifo::default(),
             lvs_notify_fifo: NotifyFifo::default(),
@@ -314,7 +317,6 @@ pub const IGNORED_GLOBAL_KEYWORDS: &[&str] = &[
     "lvs_netlink_monitor_rcv_bufs_force",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
-    "log_unknown_vrids",
     "vmac_prefix",
     "vmac_addr_prefix",
     "umask",
@@ -1060,6 +1062,7 @@ fn parse_global_keyword(st: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics
             }
         }
         "vrrp_check_unicast_src" => out.vrrp_check_unicast_src = true,
+        "log_unknown_vrids" => out.log_unknown_vrids = true,
         "vrrp_skip_check_adv_addr" => out.vrrp_skip_check_adv_addr = true,
         "vrrp_strict" => out.vrrp_strict = true,
         "vrrp_startup_delay" => {

@@ -180,15 +180,16 @@ pub fn from_worker_index(m: &FromWorker) -> usize {
         FromWorker::IpvsStatus(_) => 9,
         FromWorker::MetricsRequest => 10,
         FromWorker::CheckStats(_) => 11,
+        FromWorker::VrrpUnknownVrid { .. } => 12,
         #[cfg(feature = "test-messages")]
-        FromWorker::TestProbeReply { .. } => 12,
+        FromWorker::TestProbeReply { .. } => 13,
     }
 }
 
 pub const FROM_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    13
+    14
 } else {
-    12
+    13
 };
 
 pub fn checker_stats() -> Vec<CheckerStats> {
@@ -410,6 +411,14 @@ pub fn from_worker() -> Vec<FromWorker> {
     v.push(FromWorker::MetricsRequest);
     v.push(FromWorker::CheckStats(checker_stats()));
     v.push(FromWorker::CheckStats(Vec::new()));
+    v.push(FromWorker::VrrpUnknownVrid {
+        by_interface: [("eth0".to_string(), 20), ("vrrp.71".to_string(), u64::MAX)]
+            .into_iter()
+            .collect(),
+    });
+    v.push(FromWorker::VrrpUnknownVrid {
+        by_interface: BTreeMap::new(),
+    });
     #[cfg(feature = "test-messages")]
     for action in probe_actions() {
         v.push(FromWorker::TestProbeReply {

@@ -205,11 +205,43 @@ pub const REJECT_LOG_BURST: u32 = 5;
 /// See [`REJECT_LOG_BURST`].
 pub const REJECT_LOG_WINDOW: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RejectLog {
-    window_start: Instant,
+/// One rate-limited log: [`REJECT_LOG_BURST`] lines per
+/// [`REJECT_LOG_WINDOW`], the rest counted and summed up when the next
+/// window opens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RejectLog {
+    window_start: Option<Instant>,
     logged: u32,
     suppressed: u64,
+}
+
+impl RejectLog {
+    /// One more event at `now`: the number of lines suppressed in the
+    /// window that just closed (to be summed up in one line), and whether
+    /// this event gets its own line.
+    pub fn admit(&mut self, now: Instant) -> (Option<u64>, bool) {
+        let mut summary = None;
+        let expired = self
+            .window_start
+            .is_none_or(|t| now.saturating_duration_since(t) >= REJECT_LOG_WINDOW);
+        if expired {
+            if self.suppressed > 0 {
+                summary = Some(self.suppressed);
+            }
+            *self = RejectLog {
+                window_start: Some(now),
+                logged: 0,
+                suppressed: 0,
+            };
+        }
+        if self.logged < REJECT_LOG_BURST {
+            self.logged += 1;
+            (summary, true)
+        } else {
+            self.suppressed += 1;
+            (summary, false)
+        }
+    }
 }
 
 impl Machine {
@@ -707,40 +739,23 @@ impl Machine {
         meta: &RxMeta,
     ) {
         let reason = r.drop_reason();
-        let e = self
+        let (summary, line) = self
             .reject_logs
             .entry((i, reason.clone()))
-            .or_insert(RejectLog {
-                window_start: now,
-                logged: 0,
-                suppressed: 0,
-            });
-        if now.saturating_duration_since(e.window_start) >= REJECT_LOG_WINDOW {
-            let suppressed = e.suppressed;
-            *e = RejectLog {
-                window_start: now,
-                logged: 0,
-                suppressed: 0,
-            };
-            if suppressed > 0 {
-                let name = self.inst[i].cfg.name.clone();
-                self.log(
-                    LogLevel::Info,
-                    format!(
-                        "({name}) {suppressed} more adverts dropped ({reason:?}) without a log line (at most {REJECT_LOG_BURST} per {} s)",
-                        REJECT_LOG_WINDOW.as_secs()
-                    ),
-                );
-            }
+            .or_default()
+            .admit(now);
+        if let Some(suppressed) = summary {
+            let name = self.inst[i].cfg.name.clone();
+            self.log(
+                LogLevel::Info,
+                format!(
+                    "({name}) {suppressed} more adverts dropped ({reason:?}) without a log line (at most {REJECT_LOG_BURST} per {} s)",
+                    REJECT_LOG_WINDOW.as_secs()
+                ),
+            );
         }
-        let Some(e) = self.reject_logs.get_mut(&(i, reason)) else {
-            return;
-        };
-        if e.logged < REJECT_LOG_BURST {
-            e.logged += 1;
+        if line {
             self.log_reject(i, r, vrrp, meta);
-        } else {
-            e.suppressed += 1;
         }
     }
 
