@@ -2,7 +2,9 @@
 //!
 //! Runs every real server's checkers (TCP_CHECK, HTTP_GET, SSL_GET,
 //! SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK) on one mio
-//! event loop and reports health *changes* to the parent. MISC_CHECK scripts are run by
+//! event loop and reports health *changes* to the parent, plus every 5 s a
+//! summary of the checkers' probe figures ([`stats`]: last probe's
+//! duration, probes, failures), never a message per probe. MISC_CHECK scripts are run by
 //! the parent's script runner at this worker's request, by script id.
 //!
 //! - [`sched`]: the sans-IO core, keepalived's checker state machine
@@ -16,6 +18,7 @@
 //! - [`filecheck`]: what a tracked file's number means;
 //! - [`alert`]: keepalived's SMTP alerts for the checkers' transitions and,
 //!   at the parent's word, for VRRP transitions;
+//! - [`stats`]: each checker's last probe duration and counts;
 //! - this module: the link to the parent (Init, Reload, ScriptDone, dumps).
 //!
 //! Privileges: none. It runs as an unprivileged user (`keepalived_script`
