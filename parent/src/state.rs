@@ -571,6 +571,61 @@ virtual_server 10.0.0.10 80 {
     }
 
     #[test]
+    fn probe_figures_in_status_and_snapshot() {
+        let mut st = State::new(cfg(CONF));
+        let vs = &st.config.lvs.virtual_servers[0];
+        let known = rs_key(vs, &vs.real_servers[0]);
+        let mut unknown = known.clone();
+        unknown.port = 81;
+        let stats = |k: &RealServerKey, ms: u64| CheckerStats {
+            real_server: k.clone(),
+            kind: "TCP_CHECK".into(),
+            target: "[10.0.0.1]:tcp:80".into(),
+            last_duration: Some(std::time::Duration::from_millis(ms)),
+            last_ok: true,
+            checks: 5,
+            failures: 2,
+        };
+        // An unknown real server is left out and said.
+        assert!(
+            st.on_check_stats(vec![stats(&known, 3), stats(&unknown, 4)])
+                .is_err()
+        );
+        let v = st.status_json(&[]);
+        let c = &v["virtual_servers"][0]["real_servers"][0]["checkers"][0];
+        assert_eq!(c["type"], "TCP_CHECK");
+        assert_eq!(c["last_probe_s"], 0.003);
+        assert_eq!(c["last_probe_ok"], true);
+        assert_eq!(
+            (c["probes"].as_u64(), c["probe_failures"].as_u64()),
+            (Some(5), Some(2))
+        );
+        // Not reported yet: no figures.
+        let c = &v["virtual_servers"][0]["real_servers"][1]["checkers"][0];
+        assert!(
+            c["last_probe_s"].is_null() && c["last_probe_ok"].is_null(),
+            "{c}"
+        );
+        assert_eq!(c["probes"], 0);
+        let snap = st.metrics_snapshot(&[]);
+        assert_eq!(snap.virtual_servers[0].checkers, vec![stats(&known, 3)]);
+        // A new summary replaces the previous one.
+        assert!(st.on_check_stats(Vec::new()).is_ok());
+        assert!(
+            st.metrics_snapshot(&[]).virtual_servers[0]
+                .checkers
+                .is_empty()
+        );
+        // A reload keeps the figures of the real servers that remain.
+        st.on_check_stats(vec![stats(&known, 1)]).expect("known");
+        st.reload(cfg(CONF));
+        assert_eq!(st.checker_stats.len(), 1);
+        let gone = CONF.replace("real_server 10.0.0.1 80", "real_server 10.0.0.9 80");
+        st.reload(cfg(&gone));
+        assert!(st.checker_stats.is_empty());
+    }
+
+    #[test]
     fn initial_status_and_reports() {
         let mut st = State::new(cfg(CONF));
         let rows = vec![WorkerRow {
