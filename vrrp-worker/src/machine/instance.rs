@@ -268,7 +268,16 @@ impl Machine {
             let x = &mut self.inst[i];
             x.faulted = t.fault.is_some();
             x.init_pending = t.init && !x.restored_up();
-            if let Some(why) = t.fault {
+            if x.cfg.fault_no_peer {
+                // keepalived decides this when it reads the configuration:
+                // the instance is in FAULT from the start, with this line
+                // and no "Entering FAULT STATE (init)".
+                let msg = format!(
+                    "({}) Cannot use unicast without any peers - going to fault state",
+                    x.name()
+                );
+                self.log(LogLevel::Info, msg);
+            } else if let Some(why) = t.fault {
                 let msg = format!("({}) entering FAULT state ({why})", x.name());
                 self.log(LogLevel::Info, msg);
             }
@@ -353,7 +362,7 @@ impl Machine {
                     }
                 } else {
                     x.state = VrrpState::Fault;
-                    if begin != VrrpState::Fault && x.faulted {
+                    if begin != VrrpState::Fault && x.faulted && !x.cfg.fault_no_peer {
                         let msg = format!("({}) Entering FAULT STATE (init)", x.name());
                         self.log(LogLevel::Info, msg);
                     }

@@ -1,0 +1,164 @@
+//! VRRP start-up timers end to end, side by side with Debian's keepalived
+//! 2.2.7 on the same LAN (each with VRIDs of its own, so they never
+//! elect against each other):
+//!
+//! - `vrrp_startup_delay`: backups start their master-down timers only
+//!   after the delay;
+//! - `down_timer_adverts`: the master-down timer is that many advert
+//!   intervals plus the skew (3 by default);
+//! - `unicast_fault_no_peer` with an empty peer list: the instance stays in
+//!   FAULT, sends nothing and never takes its VIP.
+//!
+//! One daemon of each for all three: the first advert of each VRID is
+//! timed on the wire (tshark on the bridge) from the daemon's start.
+
+use std::time::{Duration, Instant};
+use tests::daemon::{Daemon, logs, wait_until};
+use tests::lan::{BridgeCapture, Lan, epoch_now, node_addr};
+use tests::{Requirement, require};
+
+const STARTUP_DELAY: f64 = 1.5;
+/// keepalived's skew time at priority 100 with advert_int 1 s.
+const SKEW: f64 = (256.0 - 100.0) / 256.0;
+
+/// Three instances at priority 100, VRIDs `v`, `v + 1`, `v + 2`: the
+/// default down timer (3 adverts), `down_timer_adverts 1`, and a unicast
+/// instance with no peer and `unicast_fault_no_peer`.
+fn conf(v: u8, src: &str) -> String {
+    let inst = |vrid: u8, name: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n{extra}    virtual_ipaddress {{\n        10.201.0.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_startup_delay {STARTUP_DELAY}\n}}\n{}{}{}",
+        inst(v, &format!("D{v}"), ""),
+        inst(v + 1, &format!("Q{}", v + 1), "    down_timer_adverts 1\n"),
+        inst(
+            v + 2,
+            &format!("F{}", v + 2),
+            &format!("    unicast_src_ip {src}\n    unicast_fault_no_peer\n"),
+        ),
+    )
+}
+
+/// The epoch time of the VRRP worker's "Delaying startup" line, from its
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` stamp and the day of `near`.
+fn worker_start(log: &str, near: f64) -> f64 {
+    let line = log
+        .lines()
+        .find(|l| l.contains("Delaying startup for"))
+        .unwrap_or_else(|| panic!("no 'Delaying startup' line:\n{log}"));
+    let tod = &line[11..23];
+    let h: f64 = tod[0..2].parse().expect("hour");
+    let m: f64 = tod[3..5].parse().expect("minute");
+    let sec: f64 = tod[6..12].parse().expect("second");
+    let day = (near / 86400.0).floor() * 86400.0;
+    let mut t = day + h * 3600.0 + m * 60.0 + sec;
+    if t < near - 43200.0 {
+        t += 86400.0;
+    }
+    t
+}
+
+#[test]
+fn startup_delay_down_timer_adverts_and_fault_no_peer_as_keepalived() {
+    if !require(
+        "the VRRP start-up timer test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) {
+        return;
+    }
+    let lan = Lan::new("vrtim", 2);
+    let mut cap = BridgeCapture::start(&lan, "timers");
+    let t_rs = epoch_now();
+    let rs = Daemon::start(&lan.nodes[0], "tim-rs", &conf(41, &node_addr(0)), &[]);
+    let t_ka = epoch_now();
+    let ka = Daemon::start_keepalived(&lan.nodes[1], "tim-ka", &conf(44, &node_addr(1)), &["-P"]);
+    let ds = [&rs, &ka];
+    let t0 = Instant::now();
+    wait_until(
+        "D and Q MASTER on both",
+        Duration::from_secs(12),
+        &ds,
+        || {
+            [(0, 41), (0, 42), (1, 44), (1, 45)]
+                .iter()
+                .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
+        },
+    );
+    // The FAULT instances have had more than their timers by now (the
+    // default one is the longest).
+    let left =
+        Duration::from_secs_f64(STARTUP_DELAY + 3.0 + SKEW + 1.0).saturating_sub(t0.elapsed());
+    std::thread::sleep(left);
+    let adverts = cap.adverts();
+    let first = |vrid: u8, start: f64| {
+        adverts
+            .iter()
+            .find(|a| a.vrid == vrid.to_string())
+            .map(|a| a.t - start)
+    };
+    // keepalived-rs from its VRRP worker's start (the log's UTC time of
+    // day, to the millisecond): a freshly built debug binary can take
+    // seconds to load on a busy machine, which is not the timers' doing.
+    let t_rs = worker_start(&rs.log(), t_rs);
+    let ours = [first(41, t_rs), first(42, t_rs), first(43, t_rs)];
+    let theirs = [first(44, t_ka), first(45, t_ka), first(46, t_ka)];
+    eprintln!(
+        "first advert after start (startup delay {STARTUP_DELAY} s; 3 adverts / 1 advert / fault_no_peer): keepalived-rs {ours:?}, keepalived {theirs:?}"
+    );
+    let want = [STARTUP_DELAY + 3.0 + SKEW, STARTUP_DELAY + 1.0 + SKEW];
+    for (who, got) in [("keepalived-rs", &ours), ("keepalived", &theirs)] {
+        let mut g = [0.0; 2];
+        for (k, w) in want.iter().enumerate() {
+            g[k] = got[k].unwrap_or_else(|| panic!("{who}: no advert {k}\n{}", logs(&ds)));
+            // The daemon's own start-up comes on top (a fraction of a
+            // second, more on a loaded machine); never earlier than the
+            // startup delay plus the down timer.
+            assert!(
+                g[k] >= w - 0.05 && g[k] < w + 1.5,
+                "{who}: first advert {k} after {:.3} s, want {w:.3} s\n{}",
+                g[k],
+                logs(&ds)
+            );
+        }
+        // Both timers started at the same moment: 3 adverts against 1.
+        assert!(
+            (g[0] - g[1] - 2.0).abs() < 0.15,
+            "{who}: {:.3} s between the two first adverts, want 2 s",
+            g[0] - g[1]
+        );
+        assert_eq!(got[2], None, "{who}: the no-peer instance advertised");
+    }
+    // The no-peer instances: FAULT, no VIP.
+    assert!(!lan.has_addr(0, "inet 10.201.0.43/24"));
+    assert!(!lan.has_addr(1, "inet 10.201.0.46/24"));
+    let s = rs.status().expect("status");
+    let f = s["vrrp_instances"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "F43"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(f["state"], "FAULT", "{s}");
+    // The same log line, and no "Entering FAULT STATE (init)" after it.
+    for (d, name) in [(&rs, "F43"), (&ka, "F46")] {
+        let log = d.log();
+        assert!(
+            log.contains(&format!(
+                "({name}) Cannot use unicast without any peers - going to fault state"
+            )),
+            "{}",
+            logs(&ds)
+        );
+        assert!(
+            !log.contains(&format!("({name}) Entering FAULT STATE")),
+            "{}",
+            logs(&ds)
+        );
+    }
+}
