@@ -6,6 +6,8 @@
 //! bad packets gives a bounded number of log lines. Adverts for a VRID no
 //! instance has are counted by interface (`vrrp_unknown_vrid`), and with
 //! `log_unknown_vrids` logged as keepalived does, at a bounded rate.
+//! `check_unicast_src`: unicast adverts from a stranger dropped and logged,
+//! side by side with keepalived (and taken by both without it).
 
 use serde_json::Value;
 use std::io::Write;
@@ -444,4 +446,143 @@ fn malformed_adverts_are_dropped_counted_and_logged_at_a_bounded_rate() {
     });
     let transitions = d.log().matches("Entering BACKUP").count();
     assert!(transitions <= 2, "state changes:\n{}", logs(&ds));
+}
+
+// ------------------------------------------------------------ check_unicast_src
+
+/// Unicast instances at priority 100 whose only peer (10.201.0.200) is
+/// silent, so each is MASTER: VRID `v` with `check_unicast_src`, VRID
+/// `v + 2` without.
+fn unicast_conf(v: u8, src: &str) -> String {
+    let inst = |vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance U{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n    unicast_src_ip {src}\n    unicast_peer {{\n        10.201.0.200\n    }}\n{extra}    virtual_ipaddress {{\n        10.201.0.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    format!("{}{}", inst(v, "    check_unicast_src\n"), inst(v + 2, ""))
+}
+
+/// Sends `count dst hexpacket` lines read from stdin on a raw socket.
+const SENDER_TO: &str = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for line in sys.stdin:
+    n, dst, pkt = line.split()
+    pkt = bytes.fromhex(pkt)
+    for i in range(int(n)):
+        s.sendto(pkt, (dst, 0))
+        time.sleep(0.01)
+"#;
+
+/// A VRRPv2 advert at priority 254 for `vrid` (its VIP 10.201.0.VRID) in
+/// an IPv4 header from `src` to `dst`.
+fn unicast_advert(vrid: u8, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    let a = Adv {
+        vrid,
+        addrs: vec![Ipv4Addr::new(10, 201, 0, vrid)],
+        auth_type: 0,
+        auth: [0; 8],
+        ..Adv::v2()
+    };
+    let mut v = vec![0x45, 0xc0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0];
+    v.extend_from_slice(&src.octets());
+    v.extend_from_slice(&dst.octets());
+    v.extend_from_slice(&a.bytes(src));
+    v
+}
+
+/// The state lines "(NAME) Entering BACKUP STATE" (not the start-up one).
+fn backup_entries(log: &str, name: &str) -> usize {
+    let want = format!("({name}) Entering BACKUP STATE");
+    log.lines()
+        .filter(|l| l.trim_end().ends_with(&want))
+        .count()
+}
+
+#[test]
+fn check_unicast_src_drops_adverts_from_strangers_as_keepalived() {
+    if !tests::require(
+        "the check_unicast_src test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) {
+        return;
+    }
+    let lan = Lan::new("vusrc", 3);
+    let rs = Daemon::start(
+        &lan.nodes[0],
+        "usrc-rs",
+        &unicast_conf(81, &node_addr(0)),
+        &[],
+    );
+    let ka = Daemon::start_keepalived(
+        &lan.nodes[1],
+        "usrc-ka",
+        &unicast_conf(82, &node_addr(1)),
+        &["-P"],
+    );
+    let ds = [&rs, &ka];
+    wait_until("all MASTER", Duration::from_secs(10), &ds, || {
+        [(0, 81), (0, 83), (1, 82), (1, 84)]
+            .iter()
+            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
+    });
+    // From node 2, not a peer: priority 254 to every instance.
+    const N: usize = 10;
+    let src: Ipv4Addr = node_addr(2).parse().expect("addr");
+    let to_rs: Ipv4Addr = node_addr(0).parse().expect("addr");
+    let to_ka: Ipv4Addr = node_addr(1).parse().expect("addr");
+    let mut child = lan.nodes[2]
+        .command("python3")
+        .args(["-c", SENDER_TO])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        for (vrid, dst) in [(81, to_rs), (83, to_rs), (82, to_ka), (84, to_ka)] {
+            let hex: String = unicast_advert(vrid, src, dst)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            writeln!(stdin, "{N} {dst} {hex}").expect("write");
+        }
+    }
+    assert!(
+        child.wait().expect("sender").success(),
+        "the raw sender failed"
+    );
+    let key = "other: unicast source not a peer";
+    let s = rs.wait_for(
+        &format!("{N} '{key}' drops on U81"),
+        Duration::from_secs(5),
+        |s| drops(s, "U81").get(key).and_then(Value::as_u64) == Some(N as u64),
+    );
+    assert_eq!(
+        instance(&s, "U81")["counters"]["released_master"],
+        0,
+        "U81 stepped down: {s}"
+    );
+    assert!(drops(&s, "U83").is_empty(), "{s}");
+    let (rlog, klog) = (rs.log(), ka.log());
+    let line = |name: &str| format!("({name}) unicast source address {src} not a unicast peer");
+    eprintln!(
+        "check_unicast_src: keepalived-rs {} log lines for {N} adverts, keepalived {}; without it, BACKUP entries: keepalived-rs {}, keepalived {}",
+        rlog.matches(&line("U81")).count(),
+        klog.matches(&line("U82")).count(),
+        backup_entries(&rlog, "U83"),
+        backup_entries(&klog, "U84"),
+    );
+    // With check_unicast_src: dropped, logged, still MASTER.
+    assert!(rlog.contains(&line("U81")), "{}", logs(&ds));
+    assert!(klog.contains(&line("U82")), "{}", logs(&ds));
+    assert_eq!(backup_entries(&rlog, "U81"), 0, "{}", logs(&ds));
+    assert_eq!(backup_entries(&klog, "U82"), 0, "{}", logs(&ds));
+    assert!(lan.has_addr(0, "inet 10.201.0.81/24") && lan.has_addr(1, "inet 10.201.0.82/24"));
+    // Without it: the stranger's priority 254 wins on both.
+    assert!(backup_entries(&rlog, "U83") >= 1, "{}", logs(&ds));
+    assert!(backup_entries(&klog, "U84") >= 1, "{}", logs(&ds));
 }
