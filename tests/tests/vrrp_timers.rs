@@ -11,6 +11,10 @@
 //!
 //! One daemon of each for all three: the first advert of each VRID is
 //! timed on the wire (tshark on the bridge) from the daemon's start.
+//!
+//! - `garp_lower_prio_delay` / `garp_lower_prio_repeat`: a MASTER hearing
+//!   a lower priority sends its gratuitous ARPs at once and again after
+//!   the delay, bursts compared on the wire with keepalived's.
 
 use std::time::{Duration, Instant};
 use tests::daemon::{Daemon, logs, wait_until};
@@ -161,4 +165,117 @@ fn startup_delay_down_timer_adverts_and_fault_no_peer_as_keepalived() {
             logs(&ds)
         );
     }
+}
+
+// ------------------------------------------------------------ garp_lower_prio
+
+/// One instance at `prio` for VRID `v` with `garp_lower_prio_delay 1` and
+/// `garp_lower_prio_repeat 2`; one GARP on becoming MASTER and the delayed
+/// burst out of the way (10 s).
+fn lower_prio_garp_conf(v: u8, prio: u8) -> String {
+    format!(
+        "vrrp_instance G{v} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {v}\n    priority {prio}\n    advert_int 1\n    garp_master_delay 10\n    garp_master_repeat 1\n    garp_lower_prio_delay 1\n    garp_lower_prio_repeat 2\n    virtual_ipaddress {{\n        10.201.0.{v}/24\n    }}\n}}\n"
+    )
+}
+
+/// `node`'s gratuitous ARPs for `addr` as bursts: `(seconds after the
+/// first, frames)`; frames less than 300 ms apart are one burst.
+fn garp_bursts(ann: &[tests::lan::Announcement], addr: &str, node: usize) -> Vec<(f64, usize)> {
+    let mac = tests::lan::node_mac(node);
+    let mut t: Vec<f64> = ann
+        .iter()
+        .filter(|a| a.addr == addr && a.arp_sha == mac)
+        .map(|a| a.t)
+        .collect();
+    t.sort_by(f64::total_cmp);
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for x in t {
+        match out.last_mut() {
+            Some(b) if x - last < 0.3 => b.1 += 1,
+            _ => out.push((x, 1)),
+        }
+        last = x;
+    }
+    let t0 = out.first().map_or(0.0, |b| b.0);
+    out.into_iter().map(|(t, n)| (t - t0, n)).collect()
+}
+
+#[test]
+fn garp_lower_prio_delay_and_repeat_as_keepalived() {
+    if !require(
+        "the garp_lower_prio test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) {
+        return;
+    }
+    let lan = Lan::new("vrglp", 4);
+    // Nodes 1 and 3 hear no VRRP, so they become MASTER at 100 and keep
+    // advertising to the MASTERs at 200 on nodes 0 (keepalived-rs) and 2
+    // (keepalived), which answer with gratuitous ARPs.
+    for n in [1, 3] {
+        let ok = lan.nodes[n]
+            .command("nft")
+            .args([
+                "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in meta l4proto 112 drop",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "nft deaf");
+    }
+    let mut cap = BridgeCapture::start_filtered(&lan, "glp", "arp");
+    let a_rs = Daemon::start(
+        &lan.nodes[0],
+        "glp-a-rs",
+        &lower_prio_garp_conf(51, 200),
+        &[],
+    );
+    let b_rs = Daemon::start(
+        &lan.nodes[1],
+        "glp-b-rs",
+        &lower_prio_garp_conf(51, 100),
+        &[],
+    );
+    let a_ka = Daemon::start_keepalived(
+        &lan.nodes[2],
+        "glp-a-ka",
+        &lower_prio_garp_conf(52, 200),
+        &["-P"],
+    );
+    let b_ka = Daemon::start_keepalived(
+        &lan.nodes[3],
+        "glp-b-ka",
+        &lower_prio_garp_conf(52, 100),
+        &["-P"],
+    );
+    let ds = [&a_rs, &b_rs, &a_ka, &b_ka];
+    wait_until("all MASTER", Duration::from_secs(10), &ds, || {
+        [(0, 51), (1, 51), (2, 52), (3, 52)]
+            .iter()
+            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
+    });
+    std::thread::sleep(Duration::from_millis(4500));
+    cap.stop();
+    let ann = tests::lan::decode_announcements(cap.pcap());
+    let ours = garp_bursts(&ann, "10.201.0.51", 0);
+    let theirs = garp_bursts(&ann, "10.201.0.52", 2);
+    eprintln!("garp_lower_prio: keepalived-rs {ours:?}\ngarp_lower_prio: keepalived {theirs:?}");
+    let n = ours.len().min(theirs.len());
+    assert!(n >= 3, "{ours:?} vs {theirs:?}\n{}", logs(&ds));
+    let sizes = |b: &[(f64, usize)]| b.iter().map(|x| x.1).take(n).collect::<Vec<_>>();
+    assert_eq!(sizes(&ours), sizes(&theirs), "{ours:?} vs {theirs:?}");
+    assert!((ours.len() as i64 - theirs.len() as i64).abs() <= 1);
+    for (a, b) in ours.iter().zip(&theirs).take(n) {
+        assert!(
+            (a.0 - b.0).abs() < 0.35,
+            "burst times differ: {ours:?} vs {theirs:?}"
+        );
+    }
+    // After the first lower-priority advert: its 2 at once plus the 2 the
+    // previous advert scheduled a second earlier (garp_lower_prio_delay).
+    assert!(sizes(&ours)[2..].iter().all(|&k| k == 4), "{ours:?}");
 }

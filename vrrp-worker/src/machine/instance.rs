@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 /// The address owner's priority.
 pub const PRIO_OWNER: u8 = 255;
+/// At most this many delayed `garp_lower_prio_repeat` bursts wait at once
+/// per instance (a flood of lower-priority adverts cannot grow the queue
+/// further).
+pub const MAX_LOWER_PRIO_GARPS: usize = 64;
 
 /// keepalived's VRRP skew for a priority: v2 `(256-p)/256` s; v3
 /// `(256-p) * master_adver_int / 256`, computed in microseconds as
@@ -75,7 +79,10 @@ pub struct Inst {
     pub master_saddr: Option<IpAddr>,
     pub master_priority: u8,
     pub garp_delay_at: Option<Instant>,
-    pub lower_prio_garp_at: Option<Instant>,
+    /// The delayed `garp_lower_prio_repeat` bursts still due, oldest first:
+    /// one per lower-priority advert, each its own timer as in keepalived
+    /// (a new advert never cancels the burst an earlier one scheduled).
+    pub lower_prio_garp_at: std::collections::VecDeque<Instant>,
     pub garp_refresh_at: Option<Instant>,
     pub counters: VrrpCounters,
     pub vips: Vec<IpAddr>,
@@ -122,7 +129,7 @@ impl Inst {
             master_saddr: None,
             master_priority: 0,
             garp_delay_at: None,
-            lower_prio_garp_at: None,
+            lower_prio_garp_at: std::collections::VecDeque::new(),
             garp_refresh_at: None,
             counters: VrrpCounters::default(),
             vips: cfg.virtual_ipaddresses.iter().map(|a| a.addr).collect(),
@@ -162,15 +169,19 @@ impl Inst {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.sands, self.garp_delay_at, self.lower_prio_garp_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.sands,
+            self.garp_delay_at,
+            self.lower_prio_garp_at.front().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn clear_garp_timers(&mut self) {
         self.garp_delay_at = None;
-        self.lower_prio_garp_at = None;
+        self.lower_prio_garp_at.clear();
         self.garp_refresh_at = None;
     }
 
@@ -442,7 +453,7 @@ impl Machine {
         }
         let x = &mut self.inst[i];
         x.garp_delay_at = None;
-        x.lower_prio_garp_at = None;
+        x.lower_prio_garp_at.clear();
         if x.vipset {
             x.vipset = false;
             let instance = x.id;
@@ -651,8 +662,11 @@ impl Machine {
         if repeat == 0 || !x.vipset {
             return;
         }
-        if !x.cfg.garp.lower_prio_delay.is_zero() {
-            x.lower_prio_garp_at = Some(now + x.cfg.garp.lower_prio_delay);
+        if !x.cfg.garp.lower_prio_delay.is_zero()
+            && x.lower_prio_garp_at.len() < MAX_LOWER_PRIO_GARPS
+        {
+            x.lower_prio_garp_at
+                .push_back(now + x.cfg.garp.lower_prio_delay);
         }
         let instance = x.id;
         self.push(Action::SendGarp { instance, repeat });

@@ -821,8 +821,8 @@ impl Machine {
             }
             return;
         }
-        if x.lower_prio_garp_at.is_some_and(|t| t <= now) {
-            x.lower_prio_garp_at = None;
+        if x.lower_prio_garp_at.front().is_some_and(|t| *t <= now) {
+            x.lower_prio_garp_at.pop_front();
             if x.vipset && x.state == VrrpState::Master {
                 let repeat = x.cfg.garp.lower_prio_repeat;
                 let instance = x.id;

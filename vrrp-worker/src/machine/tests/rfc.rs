@@ -322,6 +322,33 @@ fn master_lower_priority_forces_new_election() {
 }
 
 #[test]
+fn lower_prio_garp_timers_do_not_cancel_each_other() {
+    // keepalived: one timer per lower-priority advert. Adverts 1 s apart
+    // with a 2 s delay: each delayed round still comes.
+    let conf = instance(
+        "VI_1",
+        51,
+        100,
+        "garp_lower_prio_repeat 2\ngarp_lower_prio_delay 2\ngarp_master_delay 30",
+    );
+    let mut h = master(&conf);
+    let id = h.id("VI_1");
+    h.run_for(ms(100));
+    let acts = h.rx("VI_1", "10.0.0.9", 50);
+    assert_eq!(garps(&acts, id), vec![2]);
+    h.run_for(ms(1000));
+    let acts = h.rx("VI_1", "10.0.0.9", 50);
+    assert_eq!(garps(&acts, id), vec![2]);
+    // 2 s after the first advert, then 2 s after the second.
+    let acts = h.run_for(ms(1100));
+    assert_eq!(garps(&acts, id), vec![2]);
+    let acts = h.run_for(ms(1000));
+    assert_eq!(garps(&acts, id), vec![2]);
+    let acts = h.run_for(ms(3000));
+    assert_eq!(garps(&acts, id), Vec::<u32>::new());
+}
+
+#[test]
 fn master_lower_prio_no_advert() {
     let mut h = master(&instance("VI_1", 51, 100, "lower_prio_no_advert"));
     let id = h.id("VI_1");
