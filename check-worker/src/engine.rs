@@ -13,7 +13,7 @@ use crate::net::{self, Warnings};
 use crate::proto::{self, HttpResponse, SmtpReply, UrlMatcher};
 use crate::sched::{self, CheckerId, Core, FileValues, Jitter, Output, ProbeResult};
 use crate::tls;
-use config::model::lvs::{CheckerKind, Connection, LvsConfig, UdpCheck, Url, UrlRegex};
+use config::model::lvs::{Checker, CheckerKind, Connection, LvsConfig, UdpCheck, Url, UrlRegex};
 use ipc::{
     Health, HealthChange, LogLevel, RealServerKey, ScriptEntry, ScriptId, ScriptOutcome,
     ScriptPurpose,
@@ -57,7 +57,9 @@ enum App {
 }
 
 struct Http {
-    url: Url,
+    /// The checker's settings (shared with the core) and which url.
+    spec: Arc<Checker>,
+    url: usize,
     request: Vec<u8>,
     sent: usize,
     tls: Option<ClientConnection>,
@@ -110,7 +112,10 @@ struct Probe {
 pub struct Engine {
     core: Core,
     registry: Option<Registry>,
-    probes: HashMap<usize, Probe>,
+    /// Boxed: the table's slots stay small (with every checker in flight
+    /// at once, as at start-up, the table has tens of thousands of slots;
+    /// a probe's own memory exists only while it runs).
+    probes: HashMap<usize, Box<Probe>>,
     /// Probe deadlines, soonest first.
     deadlines: BTreeSet<(Instant, usize)>,
     next_token: usize,
@@ -138,7 +143,13 @@ pub struct Engine {
     regexes: HashMap<String, Result<Arc<UrlMatcher>, String>>,
     /// Each checker's last probe duration and counts.
     stats: crate::stats::ProbeStats,
+    /// The one read buffer every probe reads into (they advance one at a
+    /// time): nothing per checker or per probe.
+    buf: Vec<u8>,
 }
+
+/// The size of [`Engine`]'s read buffer.
+const READ_BUF: usize = 16 * 1024;
 
 fn regex_key(r: &UrlRegex) -> String {
     format!("{}\0{}", r.pattern, r.options.join(" "))
@@ -278,6 +289,7 @@ impl Engine {
             notify_ids: notify_table(scripts),
             rs_up: HashMap::new(),
             stats: Default::default(),
+            buf: vec![0; READ_BUF],
         };
         let mut out = Vec::new();
         e.regexes = compile_regexes(lvs, &mut out);
@@ -350,14 +362,16 @@ impl Engine {
         .min()
     }
 
-    /// Readiness of one of the engine's sockets.
-    pub fn on_event(&mut self, token: Token, now: Instant) -> Vec<Out> {
+    /// Readiness of one of the engine's sockets (`writable`: the event
+    /// says it is; a TCP connect has completed once it is writable without
+    /// an error pending).
+    pub fn on_event(&mut self, token: Token, writable: bool, now: Instant) -> Vec<Out> {
         let mut out = Vec::new();
         let t = token.0;
         let Some(p) = self.probes.get_mut(&t) else {
             return out;
         };
-        let (step, activity) = advance(p);
+        let (step, activity) = advance(p, writable, &mut self.buf);
         match step {
             Step::Done(r) => self.finish(t, r, now, &mut out),
             Step::Pending if activity => {
@@ -520,8 +534,9 @@ impl Engine {
             return;
         };
         self.stats.begin(id, now);
-        let name = c.name.to_string();
-        let spec = c.checker.clone();
+        // The checker's settings are shared with the core (an Arc), not
+        // copied for each probe.
+        let spec = Arc::clone(c.checker);
         if let CheckerKind::Misc(_) = spec.kind {
             let key = (c.real_server.clone(), c.misc_index);
             match self.misc_ids.get(&key) {
@@ -544,15 +559,16 @@ impl Engine {
             }
             return;
         }
-        let Some(conn) = spec.connection.clone() else {
+        let Some(conn) = spec.connection.as_ref() else {
             let res = self.complete(id, ProbeResult::Failure("no connection".into()), now);
             self.absorb(res, now, out);
             return;
         };
         let mut warn = Warnings::default();
-        let io = match self.open(&spec.kind, url, &conn, &mut warn) {
+        let io = match self.open(&spec, url, conn, &mut warn) {
             Ok(io) => io,
             Err(e) => {
+                let name = self.checker_name(id);
                 if matches!(spec.kind, CheckerKind::Ping)
                     && matches!(e.raw_os_error(), Some(1 | 13))
                 {
@@ -574,13 +590,16 @@ impl Engine {
                 return;
             }
         };
-        for w in warn.0 {
-            self.log_once(
-                format!("{id}:{w}"),
-                LogLevel::Warning,
-                format!("{name}: {w}"),
-                out,
-            );
+        if !warn.0.is_empty() {
+            let name = self.checker_name(id);
+            for w in warn.0 {
+                self.log_once(
+                    format!("{id}:{w}"),
+                    LogLevel::Warning,
+                    format!("{name}: {w}"),
+                    out,
+                );
+            }
         }
         let token = self.next_token;
         self.next_token += 1;
@@ -605,13 +624,13 @@ impl Engine {
             return;
         }
         self.deadlines.insert((probe.deadline, token));
-        self.probes.insert(token, probe);
+        self.probes.insert(token, Box::new(probe));
     }
 
     /// The socket (and first datagram) of a probe.
     fn open(
         &mut self,
-        kind: &CheckerKind,
+        spec: &Arc<Checker>,
         url: usize,
         conn: &Connection,
         warn: &mut Warnings,
@@ -623,15 +642,11 @@ impl Engine {
                 app,
             })
         };
-        match kind {
+        match &spec.kind {
             CheckerKind::Tcp => tcp(App::Connect, warn),
             CheckerKind::Http(h) => {
-                let u = h
-                    .urls
-                    .get(url)
-                    .or(h.urls.first())
-                    .cloned()
-                    .ok_or_else(|| io::Error::other("no url"))?;
+                let url = if url < h.urls.len() { url } else { 0 };
+                let u = h.urls.get(url).ok_or_else(|| io::Error::other("no url"))?;
                 let tls = if h.ssl {
                     let cfg = match &self.tls {
                         Some(c) => c.clone(),
@@ -675,8 +690,9 @@ impl Engine {
                 };
                 tcp(
                     App::Http(Box::new(Http {
-                        request: proto::http_request(&u, protocol, conn.dst),
-                        url: u,
+                        request: proto::http_request(u, protocol, conn.dst),
+                        spec: Arc::clone(spec),
+                        url,
                         sent: 0,
                         tls,
                         queued: false,
@@ -766,15 +782,21 @@ impl Engine {
         }))
     }
 
-    fn drop_probe(&mut self, token: usize) -> Option<Probe> {
-        let mut p = self.probes.remove(&token)?;
+    /// keepalived's `FMT_CHK` of checker `id`, for log lines.
+    fn checker_name(&self, id: CheckerId) -> String {
+        self.core
+            .checker(id)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Forget a probe; its socket closes when it is dropped. No
+    /// deregistration first: the socket's descriptor is its own (never
+    /// duplicated), and closing it takes it out of the epoll set, which
+    /// saves an `epoll_ctl` per probe.
+    fn drop_probe(&mut self, token: usize) -> Option<Box<Probe>> {
+        let p = self.probes.remove(&token)?;
         self.deadlines.remove(&(p.deadline, token));
-        if let Some(reg) = &self.registry {
-            let _ = match &mut p.io {
-                Io::Tcp { sock, .. } => reg.deregister(sock),
-                Io::Dgram { sock, .. } => reg.deregister(sock),
-            };
-        }
         Some(p)
     }
 
@@ -788,8 +810,8 @@ impl Engine {
 }
 
 /// Move a probe on; `true` with it when data arrived (re-arms the
-/// timeout).
-fn advance(p: &mut Probe) -> (Step, bool) {
+/// timeout). `buf` is the engine's read buffer, shared by every probe.
+fn advance(p: &mut Probe, writable: bool, buf: &mut [u8]) -> (Step, bool) {
     match &mut p.io {
         Io::Tcp {
             sock,
@@ -804,31 +826,28 @@ fn advance(p: &mut Probe) -> (Step, bool) {
                     }
                     Ok(None) => {}
                 }
-                match sock.peer_addr() {
-                    Ok(_) => {
-                        *connected = true;
-                        activity = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                        return (Step::Pending, false);
-                    }
-                    Err(e) => return (failed(format!("connection error: {e}")), false),
+                // keepalived's tcp_socket_state: writable with SO_ERROR 0
+                // is connected (no getpeername).
+                if !writable {
+                    return (Step::Pending, false);
                 }
+                *connected = true;
+                activity = true;
             }
             let (step, a) = match app {
                 App::Connect => (Step::Done(ProbeResult::Success), false),
                 App::Http(h) => match h.tls.is_some() {
-                    false => http_plain(sock, h),
-                    true => http_tls(sock, h),
+                    false => http_plain(sock, h, buf),
+                    true => http_tls(sock, h, buf),
                 },
                 App::Smtp(s) => smtp(sock, s),
             };
             (step, activity || a)
         }
         Io::Dgram { sock, what } => {
-            let mut buf = [0u8; 4096];
+            let buf = &mut buf[..4096];
             loop {
-                match sock.recv(&mut buf) {
+                match sock.recv(buf) {
                     Ok(n) => {
                         let data = &buf[..n];
                         match what {
@@ -862,15 +881,25 @@ fn advance(p: &mut Probe) -> (Step, bool) {
     }
 }
 
-fn http_verdict(h: &mut Http) -> Step {
-    let resp = std::mem::take(&mut h.response);
-    match resp.verdict(&h.url) {
-        Ok(()) => Step::Done(ProbeResult::Success),
-        Err(e) => failed(format!("{e}, url {}", h.url.path)),
+impl Http {
+    fn url(&self) -> &Url {
+        match &self.spec.kind {
+            CheckerKind::Http(h) => &h.urls[self.url],
+            _ => unreachable!("an HTTP probe of a checker that is not HTTP_GET/SSL_GET"),
+        }
     }
 }
 
-fn http_plain(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
+fn http_verdict(h: &mut Http) -> Step {
+    let resp = std::mem::take(&mut h.response);
+    let url = h.url();
+    match resp.verdict(url) {
+        Ok(()) => Step::Done(ProbeResult::Success),
+        Err(e) => failed(format!("{e}, url {}", url.path)),
+    }
+}
+
+fn http_plain(sock: &mut TcpStream, h: &mut Http, buf: &mut [u8]) -> (Step, bool) {
     while h.sent < h.request.len() {
         match sock.write(&h.request[h.sent..]) {
             Ok(0) => return (failed("Cannot send get request"), false),
@@ -880,10 +909,9 @@ fn http_plain(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
             Err(e) => return (failed(format!("Cannot send get request: {e}")), false),
         }
     }
-    let mut buf = [0u8; 16 * 1024];
     let mut activity = false;
     loop {
-        match sock.read(&mut buf) {
+        match sock.read(buf) {
             Ok(0) => return (http_verdict(h), activity),
             Ok(n) => {
                 activity = true;
@@ -901,9 +929,8 @@ fn http_plain(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
     }
 }
 
-fn http_tls(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
+fn http_tls(sock: &mut TcpStream, h: &mut Http, buf: &mut [u8]) -> (Step, bool) {
     let mut activity = false;
-    let mut buf = [0u8; 16 * 1024];
     loop {
         let Some(conn) = h.tls.as_mut() else {
             return (failed("no TLS session"), activity);
@@ -958,7 +985,7 @@ fn http_tls(sock: &mut TcpStream, h: &mut Http) -> (Step, bool) {
             continue;
         }
         loop {
-            match conn.reader().read(&mut buf) {
+            match conn.reader().read(buf) {
                 Ok(0) => return (http_verdict(h), activity),
                 Ok(n) => {
                     if let Err(e) = h.response.feed(&buf[..n]) {

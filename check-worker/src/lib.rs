@@ -192,7 +192,9 @@ impl Worker for CheckWorker {
             log_all(link, logs)?;
             return Ok(Flow::Continue);
         }
-        let outs = self.engine.on_event(event.token(), now);
+        let outs = self
+            .engine
+            .on_event(event.token(), event.is_writable(), now);
         self.emit(link, outs, now)?;
         Ok(Flow::Continue)
     }

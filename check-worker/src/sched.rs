@@ -41,6 +41,7 @@ use config::model::lvs::{Checker, CheckerKind, FileCheck, LvsConfig, RealServer,
 use ipc::{Health, HealthChange, LogLevel, RealServerKey, ScriptOutcome};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// keepalived's `BOOTSTRAP_DELAY`: checkers start this long after the
@@ -98,7 +99,7 @@ const TRANSITIONS_MAX: usize = 1024;
 pub struct CheckerRef<'a> {
     pub id: CheckerId,
     pub real_server: &'a RealServerKey,
-    pub checker: &'a Checker,
+    pub checker: &'a Arc<Checker>,
     /// MISC_CHECK: its number among the real server's MISC_CHECKs.
     pub misc_index: u32,
     /// keepalived's `FMT_CHK`: `[addr]:proto:port` of what is checked.
@@ -120,7 +121,8 @@ enum Flavor {
 struct Chk {
     id: CheckerId,
     rs: usize,
-    spec: Checker,
+    /// Shared with the probes in flight (no copy per probe).
+    spec: Arc<Checker>,
     flavor: Flavor,
     misc_index: u32,
     name: String,
@@ -475,7 +477,7 @@ impl Core {
                 CheckerKind::Misc(_) => format!("[{}]", rs.addr.ip()),
                 _ => chk_name(vs, rs, c),
             },
-            spec: c.clone(),
+            spec: Arc::new(c.clone()),
             flavor: flavor(c),
             misc_index,
             is_up: up,
@@ -558,7 +560,7 @@ impl Core {
                                 k.retry_it = c.retry;
                             }
                             k.rs = r;
-                            k.spec = c.clone();
+                            k.spec = Arc::new(c.clone());
                             k.flavor = flavor(c);
                             k.misc_index = rs
                                 .checkers

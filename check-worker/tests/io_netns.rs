@@ -107,7 +107,7 @@ impl Run {
                     .min(Duration::from_millis(50));
                 poll.poll(&mut events, Some(wait)).expect("poll");
                 for ev in &events {
-                    for o in e.on_event(ev.token(), Instant::now()) {
+                    for o in e.on_event(ev.token(), ev.is_writable(), Instant::now()) {
                         let _ = tx.send((Instant::now(), o));
                     }
                 }
