@@ -88,17 +88,25 @@ fn names_are_distinct() {
 #[test]
 fn directions_do_not_mix() {
     // A parent-bound frame read as a worker-bound one must not pass for a
-    // valid message silently when the variant index is out of range.
-    let f = frame::encode(&FromWorker::IpvsStatus(IpvsStatus {
-        available: true,
-        error: None,
-        repaired: 1,
-    }))
-    .unwrap();
-    assert!(matches!(
-        frame::decode_exact::<ToWorker>(&f),
-        Err(FrameError::Malformed { .. })
-    ));
+    // valid message silently when the variant index is out of range. Every
+    // parent-bound variant whose index ToWorker does not have (with or
+    // without the test-messages feature) is refused.
+    let beyond: Vec<FromWorker> = from_worker()
+        .into_iter()
+        .filter(|m| from_worker_index(m) >= TO_WORKER_VARIANTS)
+        .collect();
+    assert!(!beyond.is_empty());
+    for m in beyond {
+        let f = frame::encode(&m).unwrap();
+        assert!(
+            matches!(
+                frame::decode_exact::<ToWorker>(&f),
+                Err(FrameError::Malformed { .. })
+            ),
+            "{} read as a ToWorker",
+            m.name()
+        );
+    }
 }
 
 #[test]
