@@ -457,7 +457,10 @@ pub fn parse_seq(buf: &str, defs: &mut Defs, ctx: &Ctx<'_>) -> Result<SeqSpec, V
     if close + 1 - p + 1 > 3 * 20 + 3 + 1 {
         return Err(vec![format!("~SEQ parameter strings too long '{buf}'")]);
     }
-    let mut params = buf[p..=close].to_string();
+    // keepalived skips one byte after the variable's name whatever it is;
+    // that byte may begin a multi-byte character, so cut the bytes, not the
+    // string (found by the config fuzzer).
+    let mut params = String::from_utf8_lossy(&b[p..=close]).into_owned();
     let sub = defs.replace(&mut params, ctx, &mut { MAX_SUBST_COUNT }, &[]);
     if !sub.more_lines.is_empty() {
         return Err(vec![format!(

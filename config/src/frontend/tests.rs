@@ -698,6 +698,22 @@ fn seq_forms() {
 }
 
 #[test]
+fn seq_with_a_multibyte_character_after_the_name_does_not_panic() {
+    // keepalived skips the byte after the name and its blanks, whatever it
+    // is: here the first byte of 'é', which left a cut inside the character
+    // (found by the config fuzzer). What follows is no number: invalid.
+    let (t, d) = parse("~SEQ(i \u{e9}1, 2) a$i\nz\n");
+    assert_eq!(show(&t), "2:z;");
+    assert_eq!(
+        msgs(&d),
+        vec![
+            "1:Invalid ~SEQ definition '~SEQ(i \u{e9}1, 2) a$i'",
+            "1:Invalid ~SEQ specification '~SEQ(i \u{e9}1, 2) a$i'",
+        ]
+    );
+}
+
+#[test]
 fn seq_errors() {
     let (t, d) = parse(
         "~SEQ(i,1,0,3) g\n~SEQ(i,3,1,1) h\n~SEQ(i) j\n~SEQ(i,a) k\n~SEQx(i,-1,2) l\n~SEQ i,1) m\n~SEQ(i,1 n\nz\n",
@@ -891,4 +907,14 @@ fn fuzz_timeout_self_referencing_multiline_definition() {
         "{:?}",
         msgs(&d)
     );
+}
+
+#[test]
+fn fuzz_crash_seq_multibyte_after_name() {
+    // `~SEQx(SUB` followed by bytes that are not UTF-8 (each read as
+    // U+FFFD, three bytes): the byte skipped after the name cut a character.
+    let (t, _) = parse_bounded(include_bytes!(
+        "fuzz_regressions/crash-seq-multibyte-after-name.conf"
+    ));
+    assert!(!t.is_empty());
 }
