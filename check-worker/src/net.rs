@@ -63,9 +63,12 @@ fn prepare(
 /// Start a non-blocking TCP connect to `conn.dst`.
 pub fn tcp_connect(conn: &Connection, warn: &mut Warnings) -> io::Result<mio::net::TcpStream> {
     let sock = prepare(conn, Type::STREAM, Protocol::TCP, warn)?;
-    // A linger of 0: closing resets instead of leaving TIME_WAIT behind
-    // every check (keepalived does the same for its TCP_CHECK).
-    let _ = sock.set_linger(Some(std::time::Duration::ZERO));
+    // Closed the orderly way, FIN and not RST, as keepalived 2.2.7 closes
+    // every checker socket (its socket_bind_connect sets SO_LINGER
+    // {1, 5 s}). Not that linger itself: with a linger time close(2)
+    // blocks until the FIN is acknowledged, which would stall the whole
+    // event loop on a dead server; without one the kernel sends the same
+    // FIN after close returns.
     match sock.connect(&SockAddr::from(conn.dst)) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc_einprogress()) => {}

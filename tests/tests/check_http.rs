@@ -14,6 +14,7 @@
 //! Root is required; under CI (CI=true) a test that cannot run fails.
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -264,5 +265,138 @@ fn url_regex_and_ssl_client_certificates() {
     assert!(!log.contains("SIGSYS"), "{log}");
     drop(daemon);
     drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const WIRE_TCP: u16 = 7511;
+
+/// tshark in its own process group, ended with its dumpcap on drop.
+struct Capture(Child);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+const WIRE_HTTP: u16 = 7512;
+
+/// How the checkers end their connections, decoded by tshark from the
+/// namespace's loopback: keepalived 2.2.7 closes every checker socket the
+/// orderly way (SO_LINGER {1, 5 s}: a FIN, never a reset), so servers see
+/// a normal close. TCP_CHECK against a listener that waits for the
+/// checker's close (so the checker closes first) and HTTP_GET against a
+/// Python HTTP server: FINs from the checker, no RST from either side.
+#[test]
+fn checker_connections_end_with_fin_not_reset() {
+    if !require(
+        "checker connection close on the wire (network namespaces, tshark, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let dir = PathBuf::from(format!("/run/krs-check-wire-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("hc.txt"), b"alive\n").expect("write");
+    let ns = NetNs::new("chk-wire", &[]).expect("netns");
+    // Accepts, then reads until the checker closes: the checker's side
+    // closes first.
+    let hold = format!(
+        "import socket, threading\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {WIRE_TCP}))\ns.listen(64)\n\
+         def serve(c):\n    while c.recv(4096):\n        pass\n    c.close()\n\
+         while True:\n    c, _ = s.accept()\n    threading.Thread(target=serve, args=(c,), daemon=True).start()\n"
+    );
+    let _hold = spawn(&ns, &dir, &["python3", "-c", &hold]);
+    let port = WIRE_HTTP.to_string();
+    let _http = spawn(
+        &ns,
+        &dir,
+        &["python3", "-m", "http.server", "--bind", "127.0.0.1", &port],
+    );
+    wait_tcp(&ns, WIRE_TCP);
+    wait_tcp(&ns, WIRE_HTTP);
+    let pcap = dir.join("wire.pcap");
+    let err = dir.join("tshark.err");
+    let cap = ns
+        .command("tshark")
+        .process_group(0)
+        .args(["-q", "-n", "-i", "lo", "-f"])
+        .arg(format!("tcp port {WIRE_TCP} or tcp port {WIRE_HTTP}"))
+        .arg("-w")
+        .arg(&pcap)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).expect("tshark errors"))
+        .spawn()
+        .expect("start tshark");
+    let mut cap = Capture(cap);
+    tests::lan::wait_capturing(&err, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let conf = vs(
+        81,
+        WIRE_TCP,
+        "TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }",
+    ) + &vs(82, WIRE_HTTP, &http_get(""));
+    let d = tests::Daemon::start(&ns, "chk-wire", &conf, &["-C"]);
+    d.wait_ready(2);
+    d.wait_for("both up", Duration::from_secs(5), |s| {
+        rs(s, 81, WIRE_TCP) == Some(true) && rs(s, 82, WIRE_HTTP) == Some(true)
+    });
+    // Two more rounds of checks.
+    std::thread::sleep(Duration::from_millis(2300));
+    // Let the last frames reach the file, then stop the capture.
+    std::thread::sleep(Duration::from_millis(1000));
+    tests::daemon::signal_pid(cap.0.id(), "INT");
+    let _ = cap.0.wait();
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args(["-T", "fields", "-E", "separator=,"])
+        .args(["-e", "tcp.srcport", "-e", "tcp.dstport"])
+        .args([
+            "-e",
+            "tcp.flags.syn",
+            "-e",
+            "tcp.flags.fin",
+            "-e",
+            "tcp.flags.reset",
+        ])
+        .output()
+        .expect("tshark -r");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // (server port, from the checker?) -> (SYNs, FINs, RSTs)
+    let mut counts = std::collections::BTreeMap::<(u16, bool), [u32; 3]>::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let [src, dst, syn, fin, rst] = f[..] else {
+            continue;
+        };
+        let (src, dst): (u16, u16) = (src.parse().unwrap_or(0), dst.parse().unwrap_or(0));
+        let (server, from_checker) = if dst == WIRE_TCP || dst == WIRE_HTTP {
+            (dst, true)
+        } else {
+            (src, false)
+        };
+        let flag = |v: &str| u32::from(v == "1" || v == "True");
+        let c = counts.entry((server, from_checker)).or_default();
+        c[0] += flag(syn);
+        c[1] += flag(fin);
+        c[2] += flag(rst);
+    }
+    eprintln!("checker connections, (server port, from checker) -> [SYN, FIN, RST]: {counts:?}");
+    for port in [WIRE_TCP, WIRE_HTTP] {
+        let [syn, fin, rst] = counts.get(&(port, true)).copied().unwrap_or_default();
+        let [_, _, rst_back] = counts.get(&(port, false)).copied().unwrap_or_default();
+        assert!(syn >= 3, "port {port}: {syn} connections seen:\n{text}");
+        assert!(
+            fin >= syn - 1,
+            "port {port}: {fin} FINs for {syn} connections:\n{text}"
+        );
+        assert_eq!((rst, rst_back), (0, 0), "port {port}: resets:\n{text}");
+    }
+    assert!(!d.log().contains("SIGSYS"), "{}", d.log());
     let _ = std::fs::remove_dir_all(&dir);
 }

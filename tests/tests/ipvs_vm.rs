@@ -258,6 +258,21 @@ fn dynamic_checks(b: &BTreeMap<String, String>, console: &str, failures: &mut Ve
             ));
         }
     }
+    // The checkers close their connections as keepalived's do: an orderly
+    // close from the checker's side (TIME_WAIT there), no resets.
+    let (ka, rs) = (get("health ka wire"), get("health rs wire"));
+    let closes = |s: &str| {
+        let f = fields(s);
+        let n = |k| f.get(k).and_then(|v| v.parse::<u64>().ok());
+        (n("client_time_wait").map(|n| n > 0), n("abort_on_data"))
+    };
+    eprintln!("checker closes: keepalived {ka:?}, keepalived-rs {rs:?}");
+    let (k, r) = (closes(ka), closes(rs));
+    if k != r || k.0.is_none() || k.1.is_none() {
+        failures.push(format!(
+            "checker connection close: keepalived:\n{ka}keepalived-rs:\n{rs}"
+        ));
+    }
     let (up, down) = (get("health ka up"), get("health ka down"));
     assert_ne!(up, down, "the listener going down changed nothing");
     assert!(

@@ -32,6 +32,11 @@ unlisten() { # PORT
   kill "$(cat "/tmp/httpd.$1")" 2>/dev/null
   wait "$(cat "/tmp/httpd.$1")" 2>/dev/null
 }
+# The kernel's count of TCP connections closed by a reset where an
+# orderly close was possible (zero-linger closes among them).
+abort_on_data() {
+  awk '$1 == "TcpExt:" { if (!h) { split($0, k); h = 1 } else { for (i = 2; i <= NF; i++) if (k[i] == "TCPAbortOnData") print $i } }' /proc/net/netstat
+}
 # Wait until `ipvsadm -Ln` differs from file $1 (at most 20 s), then settle.
 wait_change() {
   n=0
@@ -73,6 +78,7 @@ for who in ka rs; do
   listen 8001; listen 8002; listen 8003
   : > /tmp/empty.txt
   ipvsadm -Ln > /tmp/pre.txt
+  aborts0=$(abort_on_data)
   if [ $who = ka ]; then
     keepalived -n -l -D -G -C -I -f /opt/dynamic/health.conf -p /run/ka.pid -c /run/ka-c.pid > /tmp/health-ka.log 2>&1 &
   else
@@ -83,6 +89,12 @@ for who in ka rs; do
   sleep 2; settle
   echo "=== health $who up"; ipvsadm -Ln
   ipvsadm -Ln > /tmp/up.txt
+  # How the checker closes its connections: TIME_WAIT sockets on the
+  # checker's side (remote port 8001-8003: it sent the first FIN) and the
+  # kernel's count of aborts (a zero-linger close resets: TCPAbortOnData).
+  echo "=== health $who wire"
+  awk 'NR > 1 && $4 == "06" && $3 ~ /:1F4[123]$/ { n++ } END { print "client_time_wait=" n + 0 }' /proc/net/tcp
+  echo "abort_on_data=$(($(abort_on_data) - aborts0))"
   unlisten 8001
   wait_change /tmp/up.txt
   echo "=== health $who down"; ipvsadm -Ln
