@@ -136,6 +136,31 @@ impl Lan {
         &self.bridge
     }
 
+    /// Give node `node` another interface `ifname` on the bridge (a veth
+    /// whose bridge end is `p{node+1}{ifname}`), up with its carrier, no
+    /// address, IPv6 DAD off.
+    pub fn add_port(&self, node: usize, ifname: &str) {
+        let ns = self.nodes[node].name();
+        let b = self.bridge.name();
+        let port = format!("p{}{ifname}", node + 1);
+        ip(&[
+            "-n", b, "link", "add", &port, "type", "veth", "peer", "name", ifname, "netns", ns,
+        ]);
+        ip(&["-n", b, "link", "set", &port, "master", "br0", "up"]);
+        let dad = self.nodes[node]
+            .command("sysctl")
+            .args(["-qw", &format!("net.ipv6.conf.{ifname}.accept_dad=0")])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(dad, "sysctl accept_dad");
+        ip(&["-n", ns, "link", "set", ifname, "up"]);
+        let t0 = Instant::now();
+        while !ip(&["-n", ns, "-o", "link", "show", ifname]).contains("state UP") {
+            assert!(t0.elapsed() < Duration::from_secs(5), "{ifname} not up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Node `node`'s `eth0` is up with a carrier.
     pub fn link_up(&self, node: usize) -> bool {
         ip(&["-n", self.nodes[node].name(), "-o", "link", "show", "eth0"]).contains("state UP")

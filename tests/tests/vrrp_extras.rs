@@ -1250,3 +1250,128 @@ fn lower_prio_no_advert_on_the_wire_as_keepalived() {
     assert!(ours.1.1 >= 3 && ours.1.0 <= 1, "{ours:?}");
     assert!(theirs.1.1 >= 3 && theirs.1.0 <= 1, "{theirs:?}");
 }
+
+// ------------------------------------------------------------ garp_extra_if
+
+/// `E`: VIPs on eth0 (its own), eth1 (two) and eth2 (an IPv6 excluded
+/// VIP), the global `vrrp_garp_extra_if all 2`; `F`: its own
+/// `vmac_garp_intvl 3` (the old name, no `all`) on a `vmac_xmit_base`
+/// VMAC, another VIP on eth1.
+fn extra_if_conf(v: u8) -> String {
+    let f = v + 1;
+    format!(
+        r#"
+global_defs {{
+    vrrp_garp_extra_if all 2
+}}
+vrrp_instance E {{
+    state MASTER
+    interface eth0
+    virtual_router_id {v}
+    priority 255
+    advert_int 1
+    garp_master_delay 0
+    virtual_ipaddress {{
+        10.201.0.{v}/24
+        10.202.0.{v}/24 dev eth1
+        10.202.1.{v}/24 dev eth1
+    }}
+    virtual_ipaddress_excluded {{
+        2001:db8:2::{v}/64 dev eth2
+    }}
+}}
+vrrp_instance F {{
+    state MASTER
+    interface eth0
+    virtual_router_id {f}
+    priority 255
+    advert_int 1
+    garp_master_delay 0
+    use_vmac
+    vmac_xmit_base
+    vmac_garp_intvl 3
+    virtual_ipaddress {{
+        10.201.1.{f}/24
+        10.202.2.{f}/24 dev eth1
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn garp_extra_if_as_keepalived() {
+    if !require(
+        "the garp_extra_if test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+    {
+        return;
+    }
+    let lan = Lan::new("vrextra", 2);
+    for n in 0..2 {
+        lan.add_port(n, "eth1");
+        lan.add_port(n, "eth2");
+    }
+    let mut cap = BridgeCapture::start_filtered(&lan, "extra", "arp or icmp6");
+    let mut rs = Daemon::start(&lan.nodes[0], "extra-rs", &extra_if_conf(61), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "extra-ka", &extra_if_conf(71), &["-P"]);
+    std::thread::sleep(Duration::from_millis(7600));
+    stop(&mut rs);
+    stop(&mut ka);
+    cap.stop();
+    let ann = decode_announcements(cap.pcap());
+    // Per VIP of a node: the times of its announcements after the first
+    // burst (becoming MASTER), in seconds after that burst.
+    let extra = |addr: String| {
+        let b = bursts(&ann, &addr);
+        b.iter()
+            .skip(1)
+            .map(|x| (x.0 * 10.0).round() / 10.0)
+            .collect::<Vec<f64>>()
+    };
+    let seen = |v: u8| {
+        let f = v + 1;
+        [
+            format!("10.201.0.{v}"),
+            format!("10.202.0.{v}"),
+            format!("10.202.1.{v}"),
+            format!("2001:db8:2::{v}"),
+            format!("10.201.1.{f}"),
+            format!("10.202.2.{f}"),
+        ]
+        .map(|a| {
+            let e = extra(a.clone());
+            (
+                a.replace(&format!(".{v}"), ".V")
+                    .replace(&format!(".{f}"), ".F")
+                    .replace(&format!("::{v}"), "::V"),
+                e,
+            )
+        })
+    };
+    let ours = seen(61);
+    let theirs = seen(71);
+    eprintln!("garp_extra_if: keepalived-rs {ours:?}\ngarp_extra_if: keepalived {theirs:?}");
+    for ((a, o), (_, t)) in ours.iter().zip(&theirs) {
+        // The same rounds: none, or one every 2 s (at the first advert
+        // after each 2 s: 2, 4, 6).
+        assert_eq!(o.len(), t.len(), "{a}: {ours:?} vs {theirs:?}");
+        for w in o.windows(2) {
+            assert!((w[1] - w[0] - 2.0).abs() < 0.35, "{a}: {o:?}");
+        }
+    }
+    let n = |a: &str| ours.iter().find(|x| x.0 == a).map_or(0, |x| x.1.len());
+    // eth1's first VIP and eth2's NA, every 2 s; nothing on the own
+    // interface, for a second VIP of eth1, or for F (no `all`, and its
+    // own VMAC is its own interface).
+    assert_eq!(n("10.202.0.V"), 3, "{ours:?}");
+    assert_eq!(n("2001:db8:2::V"), 3, "{ours:?}");
+    for a in ["10.201.0.V", "10.202.1.V", "10.201.1.F", "10.202.2.F"] {
+        assert_eq!(n(a), 0, "{a}: {ours:?}");
+    }
+}

@@ -66,6 +66,27 @@ fn instance_vips(cfg: &VrrpInstance) -> Vec<(String, &config::model::vrrp::IpAdd
         .collect()
 }
 
+/// Where an instance's `garp_extra_if` round sends: per interface of its
+/// VIPs and excluded VIPs, in their order, the first VIP on it, leaving
+/// out the instance's own interface (measured with keepalived 2.2.7: even
+/// a `vmac_xmit_base` VMAC, whose MAC the adverts do not refresh, gets
+/// none) and, unless `garp_extra_if all`, every interface that is not a
+/// VMAC of the configuration (`vmacs`).
+fn extra_garp_targets(cfg: &VrrpInstance, vmacs: &BTreeSet<String>) -> Vec<(String, IpAddr)> {
+    let own = vmac::vip_ifname(cfg).unwrap_or_default();
+    let mut out: Vec<(String, IpAddr)> = Vec::new();
+    for (dev, a) in instance_vips(cfg) {
+        if dev == own
+            || (!cfg.garp.extra_if_all && !vmacs.contains(&dev))
+            || out.iter().any(|(d, _)| *d == dev)
+        {
+            continue;
+        }
+        out.push((dev, a.addr));
+    }
+    out
+}
+
 /// Where the worker's actions go: the parent while the link is up; nowhere
 /// for reports once it is gone (the kernel side is still carried out).
 type Out<'a> = Option<&'a mut Link>;
@@ -240,6 +261,7 @@ impl VrrpWorker {
                 Action::AddVips { instance } => self.set_vips(out, instance, true),
                 Action::RemoveVips { instance } => self.set_vips(out, instance, false),
                 Action::SendGarp { instance, repeat } => self.send_garp(out, now, instance, repeat),
+                Action::SendExtraGarp { instance } => self.send_extra_garp(out, now, instance),
                 Action::Report(st) => {
                     if let Some(l) = out.as_deref_mut() {
                         let _ = l.send(&FromWorker::InstanceState(st));
@@ -463,6 +485,37 @@ impl VrrpWorker {
             for e in self
                 .shell
                 .queue_garp(now, &dev, &addrs, repeat, garp_interval, gna_interval)
+            {
+                log(out, LogLevel::Err, e);
+            }
+        }
+    }
+
+    /// The `garp_extra_if` round (keepalived's `vrrp_send_vmac_update`).
+    fn send_extra_garp(&mut self, out: &mut Out<'_>, now: Instant, id: InstanceId) {
+        let cfg = self.machine.config(id).clone();
+        let vmacs: BTreeSet<String> = self
+            .slice
+            .vrrp
+            .instances
+            .iter()
+            .filter_map(|i| vmac::plan(i).map(|p| p.name))
+            .collect();
+        let g = &self.slice.global;
+        let garp_interval = g.vrrp_garp_interval.unwrap_or_default();
+        let gna_interval = g.vrrp_gna_interval.unwrap_or_default();
+        for (dev, addr) in extra_garp_targets(&cfg, &vmacs) {
+            log(
+                out,
+                LogLevel::Debug,
+                format!(
+                    "({}) Sending/queueing gratuitous ARPs on {dev} for {addr}",
+                    cfg.name
+                ),
+            );
+            for e in self
+                .shell
+                .queue_garp(now, &dev, &[addr], 1, garp_interval, gna_interval)
             {
                 log(out, LogLevel::Err, e);
             }

@@ -152,6 +152,12 @@ pub struct GlobalDefs {
     /// Delay between gratuitous ARPs / unsolicited NAs on one interface.
     pub vrrp_garp_interval: Option<Duration>,
     pub vrrp_gna_interval: Option<Duration>,
+    /// `vrrp_garp_extra_if [all] SECS` (formerly `vrrp_vmac_garp_intvl`):
+    /// instances that set no `garp_extra_if` send a gratuitous ARP / NA
+    /// this often on the VMACs (with `all`: every interface) of their VIPs
+    /// other than their own interface, while MASTER.
+    pub vrrp_garp_extra_if: Option<Duration>,
+    pub vrrp_garp_extra_if_all: bool,
     pub vrrp_lower_prio_no_advert: bool,
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_down_timer_adverts: u32,
@@ -218,6 +224,8 @@ impl Default for GlobalDefs {
             vrrp_garp_lower_prio_delay: None,
             vrrp_garp_lower_prio_repeat: None,
             vrrp_garp_interval: None,
+            vrrp_garp_extra_if: None,
+            vrrp_garp_extra_if_all: false,
             vrrp_gna_interval: None,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
@@ -265,8 +273,6 @@ pub const IGNORED_GLOBAL_KEYWORDS: &[&str] = &[
     "min_auto_priority_delay",
     "disable_local_igmp",
     "vrrp_min_garp",
-    "vrrp_garp_extra_if",
-    "vrrp_vmac_garp_intvl",
     "vrrp_iptables",
     "vrrp_ipsets",
     "nftables",
@@ -1025,6 +1031,31 @@ fn parse_global_keyword(st: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics
                     loc,
                     format!("Invalid vrrp_down_timer_adverts [1:100] '{a}'"),
                 ),
+            }
+        }
+        "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+            let k = st.keyword.as_str();
+            if k == "vrrp_vmac_garp_intvl" {
+                diags.warn(
+                    loc,
+                    "Keyword \"vrrp_vmac_garp_intvl\" is deprecated - please use \"vrrp_garp_extra_if\"",
+                );
+            }
+            // As keepalived: `all` counts even when a later word is bad.
+            let mut secs = None;
+            for a in &st.args {
+                if a == "all" {
+                    out.vrrp_garp_extra_if_all = true;
+                } else if let Some(v) = read_unsigned(st, a, 1, 86400, diags) {
+                    secs = Some(v);
+                } else {
+                    diags.warn(loc, format!("{k} '{a}' invalid - ignoring"));
+                    return;
+                }
+            }
+            match secs {
+                Some(v) => out.vrrp_garp_extra_if = Some(Duration::from_secs(v)),
+                None => diags.warn(loc, format!("{k} specified without time - ignoring")),
             }
         }
         "vrrp_garp_interval" | "vrrp_gna_interval" => {

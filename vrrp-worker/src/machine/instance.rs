@@ -84,6 +84,9 @@ pub struct Inst {
     /// (a new advert never cancels the burst an earlier one scheduled).
     pub lower_prio_garp_at: std::collections::VecDeque<Instant>,
     pub garp_refresh_at: Option<Instant>,
+    /// keepalived's `vmac_garp_timer`: the `garp_extra_if` round is due
+    /// at the first advert after this.
+    pub extra_garp_at: Option<Instant>,
     pub counters: VrrpCounters,
     pub vips: Vec<IpAddr>,
     pub auth_type: u8,
@@ -131,6 +134,7 @@ impl Inst {
             garp_delay_at: None,
             lower_prio_garp_at: std::collections::VecDeque::new(),
             garp_refresh_at: None,
+            extra_garp_at: None,
             counters: VrrpCounters::default(),
             vips: cfg.virtual_ipaddresses.iter().map(|a| a.addr).collect(),
             auth_type,
@@ -183,6 +187,7 @@ impl Inst {
         self.garp_delay_at = None;
         self.lower_prio_garp_at.clear();
         self.garp_refresh_at = None;
+        self.extra_garp_at = None;
     }
 
     /// The advert this instance sends with `priority`.
@@ -324,6 +329,9 @@ impl Machine {
                 if !x.cfg.garp.master_refresh.is_zero() {
                     x.garp_refresh_at = Some(now + x.cfg.garp.master_refresh);
                 }
+                if !x.cfg.garp.extra_if.is_zero() {
+                    x.extra_garp_at = Some(now + x.cfg.garp.extra_if);
+                }
                 if let Some(g) = x.group {
                     self.groups[g].state = VrrpState::Master;
                 }
@@ -416,13 +424,19 @@ impl Machine {
             if !x.cfg.garp.master_delay.is_zero() {
                 x.garp_delay_at = Some(now + x.cfg.garp.master_delay);
             }
-        } else if !x.cfg.garp.master_refresh.is_zero() && x.garp_refresh_at.is_some_and(|t| now > t)
-        {
-            let repeat = x.cfg.garp.master_refresh_repeat;
-            x.garp_refresh_at = Some(now + x.cfg.garp.master_refresh);
+        } else {
             let instance = x.id;
-            if repeat > 0 {
-                self.push(Action::SendGarp { instance, repeat });
+            if !x.cfg.garp.master_refresh.is_zero() && x.garp_refresh_at.is_some_and(|t| now > t) {
+                let repeat = x.cfg.garp.master_refresh_repeat;
+                x.garp_refresh_at = Some(now + x.cfg.garp.master_refresh);
+                if repeat > 0 {
+                    self.push(Action::SendGarp { instance, repeat });
+                }
+            }
+            let x = &mut self.inst[i];
+            if !x.cfg.garp.extra_if.is_zero() && x.extra_garp_at.is_some_and(|t| now > t) {
+                x.extra_garp_at = Some(now + x.cfg.garp.extra_if);
+                self.push(Action::SendExtraGarp { instance });
             }
         }
     }
@@ -437,6 +451,9 @@ impl Machine {
         let repeat = x.cfg.garp.master_repeat;
         if !x.cfg.garp.master_refresh.is_zero() {
             x.garp_refresh_at = Some(now + x.cfg.garp.master_refresh);
+        }
+        if !x.cfg.garp.extra_if.is_zero() {
+            x.extra_garp_at = Some(now + x.cfg.garp.extra_if);
         }
         self.push(Action::AddVips { instance });
         if repeat > 0 {
@@ -489,6 +506,7 @@ impl Machine {
         let x = &mut self.inst[i];
         x.state = x.wantstate;
         x.garp_refresh_at = None;
+        x.extra_garp_at = None;
         self.send_instance_notifies(i);
         let x = &mut self.inst[i];
         x.ms_down_timer = x.ms_down();

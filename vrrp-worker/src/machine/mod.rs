@@ -54,6 +54,12 @@
 //!   (IPv4) / unsolicited NA (IPv6) for each VIP and excluded VIP, spaced
 //!   by `vrrp_garp_interval` / `vrrp_gna_interval` per interface (the
 //!   shell's job).
+//! * `SendExtraGarp { instance }`: the `garp_extra_if` round: one
+//!   gratuitous ARP / NA per interface of the instance's VIPs and
+//!   excluded VIPs that is not its own interface and is a VMAC (any
+//!   interface with `garp_extra_if all`), for the first VIP on it
+//!   (keepalived's `vrrp_send_vmac_update`, due at the first advert after
+//!   the interval).
 //! * `Report(InstanceState)`: send `FromWorker::InstanceState`. Always
 //!   before the notify scripts of the same change, so the parent's
 //!   `notify` arguments (TYPE NAME STATE PRIORITY) are current.
@@ -168,6 +174,10 @@ pub enum Action {
     RemoveVips { instance: InstanceId },
     /// Send `repeat` gratuitous ARPs / unsolicited NAs for each VIP.
     SendGarp { instance: InstanceId, repeat: u32 },
+    /// `garp_extra_if`: one gratuitous ARP / unsolicited NA on each
+    /// interface of the instance's VIPs other than its own (VMACs only,
+    /// unless `all`), for the first VIP on it.
+    SendExtraGarp { instance: InstanceId },
     /// Tell the parent the instance's state or priority changed.
     Report(InstanceState),
     /// Ask the parent to run a script; `request` comes back in

@@ -749,6 +749,16 @@ fn complete_instance(
                 .unwrap_or(global.vrrp_garp_master_refresh_repeat),
             lower_prio_delay,
             lower_prio_repeat,
+            // Measured with keepalived 2.2.7: an instance's own interval
+            // (0 included) takes the global one's place with its own
+            // `all`; without one the global interval applies, `all` from
+            // either.
+            extra_if: r.garp_extra_if.map_or(
+                global.vrrp_garp_extra_if.unwrap_or_default(),
+                Duration::from_secs,
+            ),
+            extra_if_all: r.garp_extra_if_all
+                || (r.garp_extra_if.is_none() && global.vrrp_garp_extra_if_all),
         },
         lower_prio_no_advert,
         higher_prio_send_advert,

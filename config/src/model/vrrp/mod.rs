@@ -217,6 +217,12 @@ pub struct GarpSettings {
     pub master_refresh_repeat: u32,
     pub lower_prio_delay: Duration,
     pub lower_prio_repeat: u32,
+    /// `garp_extra_if` (or `vrrp_garp_extra_if`): while MASTER, at the
+    /// first advert this long after the last time, one gratuitous ARP /
+    /// NA per interface of its VIPs other than its own, VMACs only unless
+    /// `extra_if_all`. Zero: never.
+    pub extra_if: Duration,
+    pub extra_if_all: bool,
 }
 
 /// A completed `vrrp_instance`.

@@ -72,6 +72,9 @@ pub(crate) struct RawInstance {
     pub garp_refresh_rep: Option<u32>,
     pub garp_lower_prio_delay: Option<u64>,
     pub garp_lower_prio_rep: Option<u32>,
+    /// `garp_extra_if` / `vmac_garp_intvl` seconds (0: off).
+    pub garp_extra_if: Option<u64>,
+    pub garp_extra_if_all: bool,
     pub lower_prio_no_advert: Option<bool>,
     pub higher_prio_send_advert: Option<bool>,
     pub promote_secondaries: bool,
@@ -131,6 +134,8 @@ impl RawInstance {
             garp_refresh_rep: None,
             garp_lower_prio_delay: None,
             garp_lower_prio_rep: None,
+            garp_extra_if: None,
+            garp_extra_if_all: false,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             promote_secondaries: false,
@@ -1599,7 +1604,34 @@ fn instance_keyword(
             crate::model::global::warn_ignored_top_level(st, diags);
             bfd::check_track_bfd(name, st, bfds, diags);
         }
-        "use_ipvlan" | "vrf" | "garp_extra_if" | "vmac_garp_intvl" => {
+        "garp_extra_if" | "vmac_garp_intvl" => {
+            if k == "vmac_garp_intvl" {
+                diags.warn(
+                    loc,
+                    "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"",
+                );
+            }
+            // As keepalived: `all` counts even when a later word is bad.
+            let mut secs = None;
+            for a in &st.args {
+                if a == "all" {
+                    inst.garp_extra_if_all = true;
+                } else if let Some(v) = read_unsigned(st, a, 0, 86400, diags) {
+                    secs = Some(v);
+                } else {
+                    diags.warn(loc, format!("({name}): {k} '{a}' invalid - ignoring"));
+                    return;
+                }
+            }
+            match secs {
+                Some(v) => inst.garp_extra_if = Some(v),
+                None => diags.warn(
+                    loc,
+                    format!("({name}): {k} specified without time - ignoring"),
+                ),
+            }
+        }
+        "use_ipvlan" | "vrf" => {
             crate::model::global::warn_ignored_top_level(st, diags);
         }
         _ => unknown(st, diags),

@@ -107,6 +107,8 @@ fn minimal_instance_defaults() {
             master_refresh_repeat: 1,
             lower_prio_delay: Duration::from_secs(5),
             lower_prio_repeat: 5,
+            extra_if: Duration::ZERO,
+            extra_if_all: false,
         }
     );
     assert!(!i.smtp_alert);
@@ -933,4 +935,98 @@ fn model_round_trips_through_json() {
     let j = serde_json::to_string(&l.config).unwrap();
     let back: crate::model::Config = serde_json::from_str(&j).unwrap();
     assert_eq!(back, l.config);
+}
+
+/// `garp_extra_if` / `vmac_garp_intvl` and the global
+/// `vrrp_garp_extra_if` / `vrrp_vmac_garp_intvl`, with keepalived 2.2.7's
+/// messages (`keepalived -t`) and its measured inheritance.
+#[test]
+fn garp_extra_if_as_keepalived() {
+    let one = |global: &str, body: &str| {
+        let g = if global.is_empty() {
+            String::new()
+        } else {
+            format!("global_defs {{\n    {global}\n}}\n")
+        };
+        let l = load(&format!(
+            "{g}{}",
+            inst("V", &format!("    virtual_router_id 5\n    {body}\n{VIP}"))
+        ));
+        let i = &l.config.vrrp.instances[0];
+        let got = (i.garp.extra_if.as_secs(), i.garp.extra_if_all);
+        let m: Vec<String> = msgs(&l).into_iter().map(|x| x.2).collect();
+        (got, m)
+    };
+    let none: Vec<String> = vec![];
+    assert_eq!(one("", ""), ((0, false), none.clone()));
+    assert_eq!(one("", "garp_extra_if 7"), ((7, false), none.clone()));
+    assert_eq!(one("", "garp_extra_if 2 all"), ((2, true), none.clone()));
+    assert_eq!(
+        one("vrrp_garp_extra_if all 3", ""),
+        ((3, true), none.clone())
+    );
+    // An own interval, even 0, replaces the global one and its `all`.
+    assert_eq!(
+        one("vrrp_garp_extra_if all 3", "garp_extra_if 0"),
+        ((0, false), none.clone())
+    );
+    assert_eq!(
+        one("vrrp_garp_extra_if all 3", "garp_extra_if 2"),
+        ((2, false), none.clone())
+    );
+    // `all` with no time: the line is ignored, its `all` is not.
+    assert_eq!(
+        one("vrrp_garp_extra_if 3", "garp_extra_if all"),
+        (
+            (3, true),
+            vec!["(V): garp_extra_if specified without time - ignoring".to_string()]
+        )
+    );
+    assert_eq!(
+        one("", "vmac_garp_intvl 4"),
+        (
+            (4, false),
+            vec![
+                "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""
+                    .to_string()
+            ]
+        )
+    );
+    assert_eq!(
+        one("", "garp_extra_if 86401"),
+        (
+            (0, false),
+            vec![
+                "number '86401' outside range [0, 86400]".to_string(),
+                "(V): garp_extra_if '86401' invalid - ignoring".to_string()
+            ]
+        )
+    );
+    assert_eq!(
+        one("vrrp_vmac_garp_intvl 6", ""),
+        (
+            (6, false),
+            vec![
+                "Keyword \"vrrp_vmac_garp_intvl\" is deprecated - please use \"vrrp_garp_extra_if\""
+                    .to_string()
+            ]
+        )
+    );
+    assert_eq!(
+        one("vrrp_garp_extra_if 0", ""),
+        (
+            (0, false),
+            vec![
+                "number '0' outside range [1, 86400]".to_string(),
+                "vrrp_garp_extra_if '0' invalid - ignoring".to_string()
+            ]
+        )
+    );
+    assert_eq!(
+        one("vrrp_garp_extra_if all", ""),
+        (
+            (0, true),
+            vec!["vrrp_garp_extra_if specified without time - ignoring".to_string()]
+        )
+    );
 }

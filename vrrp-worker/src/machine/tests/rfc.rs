@@ -619,3 +619,24 @@ fn ipv6_unicast_packet_on_multicast_instance_is_discarded_silently() {
     assert!(acts.is_empty());
     assert_eq!(h.counters("V6"), &VrrpCounters::default());
 }
+
+#[test]
+fn garp_extra_if_at_the_first_advert_after_each_interval_while_master() {
+    let conf = instance("VI_1", 51, 100, "garp_extra_if all 2\ngarp_master_delay 0");
+    let mut h = master(&conf);
+    let id = h.id("VI_1");
+    let extra = |acts: &[Action]| {
+        acts.iter()
+            .filter(|a| matches!(a, Action::SendExtraGarp { instance } if *instance == id))
+            .count()
+    };
+    // Became master at 3.609375 s: due after 5.609375, so at the adverts
+    // of 6.609375 and 9.609375 (keepalived's `timercmp(now, timer, >)`).
+    let acts = h.run_for(ms(6000));
+    assert_eq!(extra(&acts), 2);
+    // Not while BACKUP.
+    let mut acts = h.rx("VI_1", "10.0.0.9", 200);
+    assert_eq!(h.state("VI_1"), VrrpState::Backup);
+    acts.extend(h.run_for(ms(6000)));
+    assert_eq!(extra(&acts), 0);
+}
