@@ -195,6 +195,53 @@ pub fn checker_mail(router_id: &str, rs: &str, vs: &str, rs_up: bool, body: Stri
     }
 }
 
+/// keepalived's `SMTP_MSG_VS` alert for a quorum change
+/// (`do_vs_notifies` from `update_quorum_state`): `vs` is `FMT_VS`, `up`
+/// the quorum state after the change, `starting` at start or reload.
+/// The body shows `quorum+hysteresis=threshold <= weight sum` for a loss
+/// too, as keepalived's does.
+#[allow(clippy::too_many_arguments)]
+pub fn quorum_mail(
+    router_id: &str,
+    vs: &str,
+    up: bool,
+    starting: bool,
+    quorum: u32,
+    hysteresis: u32,
+    threshold: i64,
+    weight_sum: u64,
+) -> Mail {
+    let what = match (up, starting) {
+        (true, true) => "Starting with quorum up",
+        (true, false) => "Gained quorum",
+        (false, true) => "Starting with quorum down",
+        (false, false) => "Lost quorum",
+    };
+    vs_mail(
+        router_id,
+        vs,
+        up,
+        format!("=> {what} {quorum}+{hysteresis}={threshold} <= {weight_sum} <="),
+    )
+}
+
+/// keepalived's `SMTP_MSG_VS` alert: `[router_id] Virtualserver VS - UP|DOWN`.
+fn vs_mail(router_id: &str, vs: &str, up: bool, body: String) -> Mail {
+    Mail {
+        subject: cut(
+            format!(
+                "[{router_id}] Virtualserver {vs} - {}",
+                if up { "UP" } else { "DOWN" }
+            ),
+            MAX_SUBJECT,
+        ),
+        body: cut(body, MAX_BODY),
+    }
+}
+
+/// The body of keepalived's shutdown alerts (with `omega`).
+pub const SHUTTING_DOWN: &str = "=> Shutting down <=";
+
 /// `secs` since the epoch as RFC 822 wants it, in UTC
 /// (`Sun, 22 Nov 2026 07:17:58 +0000`, keepalived's strftime format).
 pub fn rfc822_date(secs: u64) -> String {
@@ -639,6 +686,68 @@ impl Mailer {
         }
     }
 
+    /// An LVS alert the parent decided on: a quorum change, or at stop
+    /// the `omega` "Shutting down" mails (a virtual server's, then its up
+    /// real servers' with `smtp_alert`, as keepalived's `clear_services`).
+    pub fn lvs(&mut self, alert: &ipc::LvsAlert, now: Instant) -> Vec<(LogLevel, String)> {
+        let Some(s) = self.settings.clone() else {
+            return Vec::new();
+        };
+        let mails: Vec<Mail> = match alert {
+            ipc::LvsAlert::Quorum {
+                virtual_server,
+                up,
+                starting,
+                quorum,
+                hysteresis,
+                threshold,
+                weight_sum,
+            } => vec![quorum_mail(
+                &s.router_id,
+                virtual_server,
+                *up,
+                *starting,
+                *quorum,
+                *hysteresis,
+                *threshold,
+                *weight_sum,
+            )],
+            ipc::LvsAlert::ShuttingDown {
+                virtual_servers,
+                real_servers,
+            } => {
+                let rs = real_servers.iter().filter_map(|k| {
+                    let info = self.rss.get(k).filter(|i| i.smtp_alert)?;
+                    Some(checker_mail(
+                        &s.router_id,
+                        &info.name,
+                        &info.vs_name,
+                        false,
+                        SHUTTING_DOWN.to_string(),
+                    ))
+                });
+                let rs: Vec<Mail> = rs.collect();
+                rs.into_iter()
+                    .chain(
+                        virtual_servers
+                            .iter()
+                            .map(|v| vs_mail(&s.router_id, v, false, SHUTTING_DOWN.into())),
+                    )
+                    .collect()
+            }
+        };
+        let mut logs = Vec::new();
+        for m in mails {
+            logs.extend(self.submit(m, now));
+        }
+        logs
+    }
+
+    /// No session under way and none waiting.
+    pub fn idle(&self) -> bool {
+        self.conns.is_empty() && self.queue.is_empty()
+    }
+
     /// One of this worker's checkers changed state.
     pub fn checker(&mut self, c: &CheckerChange, now: Instant) -> Vec<(LogLevel, String)> {
         let Some(s) = &self.settings else {
@@ -1032,6 +1141,83 @@ mod tests {
             checker_body(&CheckerKind::Tcp, false, Some("ignored")).unwrap(),
             "=> TCP CHECK failed on service <="
         );
+    }
+
+    #[test]
+    fn quorum_and_shutdown_mails_are_keepalived_s() {
+        // keepalived 2.2.7's do_vs_notifies: "=> %s %u+%u=%ld <= %ld <=",
+        // subject "[%s] Virtualserver %s - %s".
+        let vs = "[10.0.0.1]:tcp:80";
+        let cases = [
+            (
+                true,
+                true,
+                3,
+                3,
+                "UP",
+                "=> Starting with quorum up 2+1=3 <= 3 <=",
+            ),
+            (true, false, 3, 4, "UP", "=> Gained quorum 2+1=3 <= 4 <="),
+            (
+                false,
+                true,
+                3,
+                0,
+                "DOWN",
+                "=> Starting with quorum down 2+1=3 <= 0 <=",
+            ),
+            (false, false, 1, 0, "DOWN", "=> Lost quorum 2+1=1 <= 0 <="),
+        ];
+        for (up, starting, threshold, sum, word, body) in cases {
+            let m = quorum_mail("r", vs, up, starting, 2, 1, threshold, sum);
+            assert_eq!(m.subject, format!("[r] Virtualserver {vs} - {word}"));
+            assert_eq!(m.body, body);
+        }
+        // At stop with omega: the real server (with smtp_alert, even with
+        // no_checker_emails: keepalived's clear_service_rs checks neither
+        // that nor the checkers), then the virtual server.
+        let two = lvs(
+            "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 127.0.0.1 8080 {\n    TCP_CHECK {\n    }\n  }\n  real_server 127.0.0.3 8080 {\n    smtp_alert no\n    TCP_CHECK {\n    }\n  }\n}\n",
+        );
+        let v = &two.virtual_servers[0];
+        let keys: Vec<RealServerKey> = v.real_servers.iter().map(|r| rs_key(v, r)).collect();
+        let (_l, mut s) = silent_server();
+        s.no_checker_emails = true;
+        let poll = mio::Poll::new().unwrap();
+        let mut mailer = mailer(&s);
+        mailer.rss = rs_table(&two);
+        mailer.register(poll.registry()).unwrap();
+        assert!(mailer.idle());
+        let logs = mailer.lvs(
+            &ipc::LvsAlert::ShuttingDown {
+                virtual_servers: vec![vs.into()],
+                real_servers: keys,
+            },
+            Instant::now(),
+        );
+        assert!(logs.is_empty(), "{logs:?}");
+        let mut payloads: Vec<&str> = mailer
+            .conns
+            .values()
+            .map(|c| c.session.payload.as_str())
+            .collect();
+        // The Date may differ (a second boundary): real server first.
+        payloads.sort_by_key(|p| p.contains("Virtualserver"));
+        assert_eq!(payloads.len(), 2, "{payloads:?}");
+        assert!(
+            payloads[0].contains(
+                "\r\nSubject: [LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN\r\n"
+            ) && payloads[0].ends_with("\r\n\r\n=> Shutting down <=\r\n\r\n.\r\n"),
+            "{}",
+            payloads[0]
+        );
+        assert!(
+            payloads[1].contains("\r\nSubject: [LVS_1] Virtualserver [10.0.0.1]:tcp:80 - DOWN\r\n")
+                && payloads[1].ends_with("\r\n\r\n=> Shutting down <=\r\n\r\n.\r\n"),
+            "{}",
+            payloads[1]
+        );
+        assert!(!mailer.idle());
     }
 
     #[test]

@@ -52,7 +52,14 @@ pub struct CheckWorker {
     mailer: alert::Mailer,
     /// When the checkers' probe figures go to the parent next.
     stats_due: Instant,
+    /// Stopping: the checks are over; the worker exits once its mails are
+    /// out (the `omega` shutdown alerts), at the latest at this instant.
+    stopping: Option<Instant>,
 }
+
+/// How long a stopping worker waits for its last mails (the parent kills
+/// its workers after 5 s).
+pub const STOP_MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Send the engine's output to the parent.
 fn send_all(link: &mut Link, outs: Vec<Out>) -> Result<(), LinkError> {
@@ -95,6 +102,14 @@ impl CheckWorker {
             log_all(link, logs)?;
         }
         Ok(())
+    }
+
+    /// Stopping: exit once the mails are out or the wait is over.
+    fn stop_flow(&self, now: Instant) -> Flow {
+        match self.stopping {
+            Some(end) if self.mailer.idle() || now >= end => Flow::Exit(0),
+            _ => Flow::Continue,
+        }
     }
 
     fn dump(&self, _kind: DumpKind) -> String {
@@ -155,7 +170,12 @@ impl Worker for CheckWorker {
                     ));
                 }
             },
-            ToWorker::Shutdown => return Ok(Flow::Exit(0)),
+            ToWorker::Shutdown => {
+                if self.mailer.idle() {
+                    return Ok(Flow::Exit(0));
+                }
+                self.stopping = Some(Instant::now() + STOP_MAIL_WAIT);
+            }
             ToWorker::DumpRequest { kind } => link.send(&FromWorker::Dump {
                 kind,
                 text: self.dump(kind),
@@ -167,6 +187,10 @@ impl Worker for CheckWorker {
             }
             ToWorker::VrrpAlert { group, name, state } => {
                 let logs = self.mailer.vrrp(group, &name, state, Instant::now());
+                log_all(link, logs)?;
+            }
+            ToWorker::LvsAlert(a) => {
+                let logs = self.mailer.lvs(&a, Instant::now());
                 log_all(link, logs)?;
             }
             other => {
@@ -190,6 +214,9 @@ impl Worker for CheckWorker {
         if alert::Mailer::owns(event.token()) {
             let logs = self.mailer.on_event(event.token(), now);
             log_all(link, logs)?;
+            return Ok(self.stop_flow(now));
+        }
+        if self.stopping.is_some() {
             return Ok(Flow::Continue);
         }
         let outs = self
@@ -200,6 +227,11 @@ impl Worker for CheckWorker {
     }
 
     fn on_timer(&mut self, link: &mut Link, now: Instant) -> Result<Flow, LinkError> {
+        if self.stopping.is_some() {
+            let logs = self.mailer.on_timer(now);
+            log_all(link, logs)?;
+            return Ok(self.stop_flow(now));
+        }
         let outs = self.engine.on_timer(now);
         self.emit(link, outs, now)?;
         let logs = self.mailer.on_timer(now);
@@ -214,6 +246,9 @@ impl Worker for CheckWorker {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        if let Some(end) = self.stopping {
+            return Some(self.mailer.next_deadline().map_or(end, |d| d.min(end)));
+        }
         [
             self.engine.next_deadline(),
             self.mailer.next_deadline(),
@@ -252,6 +287,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         engine,
         mailer: alert::Mailer::new(&slice.global, &slice.lvs),
         stats_due: Instant::now() + ipc::CHECK_STATS_INTERVAL,
+        stopping: None,
     };
     // The engine and the mailer keep what they need: the configuration
     // (tens of MB with thousands of real servers) goes now, its memory

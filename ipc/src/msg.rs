@@ -243,6 +243,31 @@ impl HealthChange {
     }
 }
 
+/// An LVS mail for the check worker to send (keepalived's `SMTP_MSG_VS`
+/// and `SMTP_MSG_RS_SHUT` alerts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LvsAlert {
+    /// A virtual server's quorum changed (keepalived's
+    /// `update_quorum_state`): `starting` at start or reload (its "Starting
+    /// with quorum up/down"), else "Gained/Lost quorum".
+    Quorum {
+        /// keepalived's `FMT_VS`.
+        virtual_server: String,
+        up: bool,
+        starting: bool,
+        quorum: u32,
+        hysteresis: u32,
+        threshold: i64,
+        weight_sum: u64,
+    },
+    /// Stopping with `omega`: "Shutting down" for these virtual servers
+    /// (`FMT_VS`) and real servers.
+    ShuttingDown {
+        virtual_servers: Vec<String>,
+        real_servers: Vec<RealServerKey>,
+    },
+}
+
 /// A VRRP instance's state change (VRRP -> parent).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InstanceState {
@@ -650,6 +675,9 @@ pub enum ToWorker {
         state: VrrpState,
         vrid: u8,
     },
+    /// To the check worker: an LVS alert the parent decided on (quorum
+    /// changes, the `omega` shutdown mails); it mails it.
+    LvsAlert(LvsAlert),
     /// Sandbox test: try something and answer `TestProbeReply`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -715,6 +743,7 @@ impl ToWorker {
             ToWorker::ScriptDone { .. } => "ScriptDone",
             ToWorker::Health(_) => "Health",
             ToWorker::VrrpAlert { .. } => "VrrpAlert",
+            ToWorker::LvsAlert(_) => "LvsAlert",
             ToWorker::Metrics(_) => "Metrics",
             ToWorker::VrrpState { .. } => "VrrpState",
             #[cfg(feature = "test-messages")]

@@ -137,7 +137,7 @@ fn log_levels_are_syslog_priorities() {
 
 /// The index TestProbe takes when the feature is on: the number of normal
 /// ToWorker variants. Its frame: that index, then OpenNetlink (0).
-const TEST_PROBE_BYTES: [u8; 2] = [9, 0];
+const TEST_PROBE_BYTES: [u8; 2] = [10, 0];
 
 #[cfg(not(feature = "test-messages"))]
 #[test]

@@ -145,6 +145,8 @@ pub struct Daemon {
     ready_sent: Option<u64>,
     /// VRRP transitions for the check worker to mail.
     vrrp_alerts: crate::alerts::VrrpAlerts,
+    /// Quorum changes and `omega` shutdown mails for the check worker.
+    lvs_alerts: crate::alerts::LvsAlerts,
     /// Test builds: the workers' answers to `ctl probe`, oldest first.
     #[cfg(feature = "test-messages")]
     probes: Vec<serde_json::Value>,
@@ -286,6 +288,11 @@ impl Daemon {
             );
             crate::notify::Notifier::none()
         });
+        let state = State::new(cfg);
+        let mut lvs_alerts = crate::alerts::LvsAlerts::default();
+        if !opts.vrrp_only {
+            lvs_alerts.start(&state.config, &state.health);
+        }
         Ok(Self {
             notify,
             ready_sent: None,
@@ -298,7 +305,7 @@ impl Daemon {
             signals,
             control,
             slots,
-            state: State::new(cfg),
+            state,
             scripts,
             old_scripts: None,
             runner: Runner::new(),
@@ -306,6 +313,7 @@ impl Daemon {
             stop_deadline: None,
             dumps: Vec::new(),
             vrrp_alerts: Default::default(),
+            lvs_alerts,
             #[cfg(feature = "test-messages")]
             probes: Vec::new(),
             caps_limited: false,
@@ -718,7 +726,16 @@ impl Daemon {
                     return self.kill_worker(role, "sent a health report");
                 }
                 match self.state.on_health(&h) {
-                    Ok(true) => self.send(Role::Ipvs, &ToWorker::Health(h)),
+                    Ok(true) => {
+                        let st = &self.state;
+                        self.lvs_alerts.on_health(
+                            &st.config,
+                            &st.health,
+                            &h.real_server.virtual_server,
+                        );
+                        self.send(Role::Ipvs, &ToWorker::Health(h));
+                        self.send_vrrp_alerts();
+                    }
                     Ok(false) => {}
                     Err(e) => self.say(Level::Warning, &format!("check worker: {e}; ignored")),
                 }
@@ -760,8 +777,10 @@ impl Daemon {
 
     /// Hand the pending VRRP alerts to the check worker once it is ready
     /// (dropped when no check worker is to run).
+    /// Hand the check worker the VRRP and LVS mails once it is ready (or
+    /// drop them when it is not wanted).
     fn send_vrrp_alerts(&mut self) {
-        if !self.vrrp_alerts.has_pending() {
+        if !self.vrrp_alerts.has_pending() && !self.lvs_alerts.has_pending() {
             return;
         }
         let wanted = self.slots.get(&Role::Check).is_some_and(|s| s.wanted);
@@ -769,7 +788,8 @@ impl Daemon {
             .proc_mut(Role::Check)
             .is_some_and(|p| p.greeted && p.ready_generation.is_some());
         if ready || !wanted {
-            for m in self.vrrp_alerts.take() {
+            let lvs = self.lvs_alerts.take();
+            for m in self.vrrp_alerts.take().into_iter().chain(lvs) {
                 if ready {
                     self.send(Role::Check, &m);
                 }
@@ -1044,6 +1064,10 @@ impl Daemon {
             self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
         }
         self.stop_deadline = Some(now + CHILD_WAIT);
+        if !self.opts.vrrp_only && !self.opts.dont_release_ipvs {
+            self.lvs_alerts.stop(&self.state.config, &self.state.health);
+            self.send_vrrp_alerts();
+        }
         let roles: Vec<Role> = self.slots.keys().copied().collect();
         for role in roles {
             if let Some(s) = self.slots.get_mut(&role) {
@@ -1129,7 +1153,13 @@ impl Daemon {
             );
         }
         self.heartbeat = script_table::heartbeat_interval(&cfg);
+        let old = (self.state.config.clone(), self.state.health.clone());
         self.state.reload(cfg);
+        if !self.opts.vrrp_only {
+            let st = &self.state;
+            self.lvs_alerts
+                .reload(&old.0, &old.1, &st.config, &st.health);
+        }
         let generation = self.state.generation;
         let roles: Vec<Role> = self.slots.keys().copied().collect();
         for role in roles {
@@ -1179,6 +1209,7 @@ impl Daemon {
             &format!("Reload done, configuration generation {generation}"),
         );
         self.check_ready();
+        self.send_vrrp_alerts();
         Ok(generation)
     }
 

@@ -155,15 +155,16 @@ pub fn to_worker_index(m: &ToWorker) -> usize {
         ToWorker::VrrpAlert { .. } => 6,
         ToWorker::Metrics(_) => 7,
         ToWorker::VrrpState { .. } => 8,
+        ToWorker::LvsAlert(_) => 9,
         #[cfg(feature = "test-messages")]
-        ToWorker::TestProbe { .. } => 9,
+        ToWorker::TestProbe { .. } => 10,
     }
 }
 
 pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    10
+    11
 } else {
-    9
+    10
 };
 
 pub fn from_worker_index(m: &FromWorker) -> usize {
@@ -255,6 +256,19 @@ pub fn to_worker() -> Vec<ToWorker> {
             state,
         });
     }
+    v.push(ToWorker::LvsAlert(LvsAlert::Quorum {
+        virtual_server: "[192.0.2.10]:tcp:443".into(),
+        up: false,
+        starting: true,
+        quorum: 3,
+        hysteresis: 1,
+        threshold: 4,
+        weight_sum: 0,
+    }));
+    v.push(ToWorker::LvsAlert(LvsAlert::ShuttingDown {
+        virtual_servers: vec!["[192.0.2.10]:tcp:443".into()],
+        real_servers: vec![rs_key(3)],
+    }));
     let mut counters = VrrpCounters::default();
     counters.drops.insert(DropReason::Other("x".into()), 3);
     v.push(ToWorker::Metrics(Box::default()));
