@@ -666,6 +666,16 @@ fn ruleset(lan: &Lan, node: usize) -> serde_json::Value {
                     if let Some(e) = o.get_mut("elem").and_then(|e| e.as_array_mut()) {
                         e.sort_by_key(|x| x.to_string());
                     }
+                    // Counters (`nftables_counters`) count what each
+                    // namespace saw.
+                    if let Some(e) = o.get_mut("expr").and_then(|e| e.as_array_mut()) {
+                        for x in e.iter_mut() {
+                            if let Some(c) = x.get_mut("counter").and_then(|c| c.as_object_mut()) {
+                                c.insert("packets".into(), 0.into());
+                                c.insert("bytes".into(), 0.into());
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1373,5 +1383,126 @@ fn garp_extra_if_as_keepalived() {
     assert_eq!(n("2001:db8:2::V"), 3, "{ours:?}");
     for a in ["10.201.0.V", "10.202.1.V", "10.201.1.F", "10.202.2.F"] {
         assert_eq!(n(a), 0, "{a}: {ours:?}");
+    }
+}
+
+// ------------------------------------------------------------ nftables options
+
+/// `no_accept` instances (IPv4 on a VMAC, IPv6 with `dont_track_primary`)
+/// under the global nftables options `globals`; the VRIDs differ per node,
+/// the VIPs and VMAC name do not (each node has its own namespace).
+fn nft_options_conf(v: u8, globals: &str) -> String {
+    let v6 = v + 1;
+    format!(
+        r#"
+global_defs {{
+{globals}
+}}
+vrrp_instance V4 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {v}
+    version 3
+    priority 100
+    advert_int 0.5
+    no_accept
+    use_vmac vk4
+    virtual_ipaddress {{
+        10.201.0.100/24
+    }}
+}}
+vrrp_instance V6 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {v6}
+    priority 100
+    advert_int 0.5
+    no_accept
+    dont_track_primary
+    virtual_ipaddress {{
+        fe80::52/64
+        2001:db8::52/64
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn nftables_options_as_keepalived() {
+    if !require(
+        "the nftables options test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("nft")
+    {
+        return;
+    }
+    let lan = Lan::new("vrnftopt", 2);
+    let phases: [(&str, &str, &[&str], &[&str]); 2] = [
+        (
+            "named table, priority, counters",
+            "    nftables mytab\n    nftables_priority -5\n    nftables_counters",
+            &[
+                "table ip mytab",
+                "table ip6 mytab",
+                "type filter hook output priority filter - 5",
+                "ip daddr @vips counter packets",
+                "dup to ip daddr device oif map @vmac_map counter packets",
+                "ip6 daddr . iifname @vips_link_local_name counter packets",
+                "fe80::52 . \"eth0\"",
+            ],
+            &["table ip keepalived", "vips_link_local "],
+        ),
+        (
+            "nftables_ifindex",
+            "    nftables\n    nftables_ifindex",
+            &[
+                "table ip6 keepalived",
+                "type filter hook input priority filter - 1",
+                "ip6 daddr . iif @vips_link_local drop",
+            ],
+            &["counter", "vips_link_local_name"],
+        ),
+    ];
+    for (i, (what, globals, want, not)) in phases.iter().enumerate() {
+        let mut rs = Daemon::start(
+            &lan.nodes[0],
+            &format!("nftopt{i}-rs"),
+            &nft_options_conf(51, globals),
+            &[],
+        );
+        let mut ka = Daemon::start_keepalived(
+            &lan.nodes[1],
+            &format!("nftopt{i}-ka"),
+            &nft_options_conf(61, globals),
+            &["-P"],
+        );
+        wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+            (0..2).all(|n| {
+                on_dev(&lan, n, "vk4", "inet 10.201.0.100/24") && lan.has_addr(n, "2001:db8::52/64")
+            })
+        });
+        wait_until(
+            &format!("{what}: the same rule set"),
+            Duration::from_secs(3),
+            &[&rs, &ka],
+            || ruleset(&lan, 0) == ruleset(&lan, 1),
+        );
+        let text = nft_text(&lan, 0);
+        eprintln!("nftables options, {what}: both install:\n{text}");
+        for w in *want {
+            assert!(text.contains(w), "{what}: {w} missing:\n{text}");
+        }
+        for w in *not {
+            assert!(!text.contains(w), "{what}: {w} present:\n{text}");
+        }
+        stop(&mut rs);
+        stop(&mut ka);
+        assert_eq!(nft_text(&lan, 0), "", "{what}: left by keepalived-rs");
+        assert_eq!(nft_text(&lan, 1), "", "{what}: left by keepalived");
     }
 }

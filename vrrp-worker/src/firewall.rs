@@ -16,7 +16,7 @@
 //! Users are often surprised that a strict-mode VIP does not answer
 //! (keepalived#474, #2319): the worker says so once per instance.
 
-use crate::io::nft::{NFPROTO_IPV4, NFPROTO_IPV6, Nft};
+use crate::io::nft::{NFPROTO_IPV4, NFPROTO_IPV6, Nft, is_link_local};
 use crate::{Out, VrrpWorker, instance_vips, log};
 use config::model::vrrp::VrrpInstance;
 use ipc::LogLevel;
@@ -37,14 +37,34 @@ pub(crate) struct Firewall {
     /// The VMAC parts of the tables.
     vmac4: bool,
     vmac6: bool,
+    /// The IPv6 link-local sets (by interface index, by name) exist.
+    ll_index: bool,
+    ll_name: bool,
     open_error_logged: bool,
+    /// A reload changed the nftables options (said once).
+    opts_change_logged: bool,
 }
 
 impl VrrpWorker {
     fn nft(&mut self, out: &mut Out<'_>) -> Option<&mut Nft> {
+        let opts = &self.slice.global.nftables;
+        if let Some(n) = &self.firewall.nft
+            && n.opts != *opts
+            && !self.firewall.opts_change_logged
+        {
+            self.firewall.opts_change_logged = true;
+            let msg = format!(
+                "the nftables options changed (table {} priority {}); the table {} stays as it is until keepalived-rs restarts",
+                opts.table, opts.priority, n.opts.table
+            );
+            log(out, LogLevel::Warning, msg);
+        }
         if self.firewall.nft.is_none() {
             match Nft::open() {
-                Ok(n) => self.firewall.nft = Some(n),
+                Ok(mut n) => {
+                    n.opts = opts.clone();
+                    self.firewall.nft = Some(n);
+                }
                 Err(e) => {
                     if !self.firewall.open_error_logged {
                         self.firewall.open_error_logged = true;
@@ -85,8 +105,9 @@ impl VrrpWorker {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
                 Err(e) => errors.push(format!(
-                    "cannot delete nftables table {} keepalived: {e}",
-                    if family == NFPROTO_IPV4 { "ip" } else { "ip6" }
+                    "cannot delete nftables table {} {}: {e}",
+                    if family == NFPROTO_IPV4 { "ip" } else { "ip6" },
+                    nft.opts.table
                 )),
             }
         }
@@ -94,6 +115,8 @@ impl VrrpWorker {
         self.firewall.v6 = false;
         self.firewall.vmac4 = false;
         self.firewall.vmac6 = false;
+        self.firewall.ll_index = false;
+        self.firewall.ll_name = false;
         for e in errors {
             log(out, LogLevel::Err, e);
         }
@@ -104,22 +127,37 @@ impl VrrpWorker {
         if !blocks(cfg) {
             return;
         }
-        let vips: Vec<(IpAddr, u32)> = instance_vips(cfg)
+        // keepalived keys a `dont_track_primary` instance's link-local
+        // VIPs by interface name unless `nftables_ifindex`.
+        let by_name = cfg.dont_track_primary && !self.slice.global.nftables.ifindex;
+        let vips: Vec<(IpAddr, u32, Option<String>)> = instance_vips(cfg)
             .into_iter()
-            .filter_map(|(dev, a)| self.shell.ifindex(&dev).map(|i| (a.addr, i)))
+            .filter_map(|(dev, a)| {
+                let i = self.shell.ifindex(&dev)?;
+                Some((a.addr, i, by_name.then_some(dev)))
+            })
             .collect();
         if vips.is_empty() {
             return;
         }
-        let need4 = vips.iter().any(|(a, _)| a.is_ipv4());
-        let need6 = vips.iter().any(|(a, _)| a.is_ipv6());
+        let need4 = vips.iter().any(|(a, _, _)| a.is_ipv4());
+        let need6 = vips.iter().any(|(a, _, _)| a.is_ipv6());
+        let need_ll = vips
+            .iter()
+            .any(|(a, _, _)| matches!(a, IpAddr::V6(a) if is_link_local(a)));
         let (have4, have6) = (self.firewall.v4, self.firewall.v6);
+        let have_ll = if by_name {
+            self.firewall.ll_name
+        } else {
+            self.firewall.ll_index
+        };
         let something_installed = need4 && have4 || need6 && have6;
         if !add && !something_installed {
             return;
         }
         let name = cfg.name.clone();
         let Some(nft) = self.nft(out) else { return };
+        let table = nft.opts.table.clone();
         let mut b = nft.batch();
         if add {
             if need4 && !have4 {
@@ -128,11 +166,18 @@ impl VrrpWorker {
             if need6 && !have6 {
                 b.ipv6_table();
             }
+            if need_ll && !have_ll {
+                b.link_local_set(by_name);
+            }
             b.vips(&vips, true);
         } else {
-            let kept: Vec<(IpAddr, u32)> = vips
+            let kept: Vec<(IpAddr, u32, Option<String>)> = vips
                 .into_iter()
-                .filter(|(a, _)| if a.is_ipv4() { have4 } else { have6 })
+                .filter(|(a, _, _)| match a {
+                    IpAddr::V4(_) => have4,
+                    IpAddr::V6(a) if is_link_local(a) => have_ll,
+                    IpAddr::V6(_) => have6,
+                })
                 .collect();
             b.vips(&kept, false);
         }
@@ -142,12 +187,17 @@ impl VrrpWorker {
                 if add {
                     self.firewall.v4 |= need4;
                     self.firewall.v6 |= need6;
+                    if need_ll && by_name {
+                        self.firewall.ll_name = true;
+                    } else if need_ll {
+                        self.firewall.ll_index = true;
+                    }
                     if self.firewall_warned.insert(name.clone()) {
                         log(
                             out,
                             LogLevel::Warning,
                             format!(
-                                "({name}) strict mode / no_accept: traffic to and from its VIPs is dropped while MASTER (nftables table keepalived); set 'accept' to allow it"
+                                "({name}) strict mode / no_accept: traffic to and from its VIPs is dropped while MASTER (nftables table {table}); set 'accept' to allow it"
                             ),
                         );
                     }

@@ -158,6 +158,12 @@ pub struct GlobalDefs {
     /// other than their own interface, while MASTER.
     pub vrrp_garp_extra_if: Option<Duration>,
     pub vrrp_garp_extra_if_all: bool,
+    /// `nftables [TABLE]`, `nftables_priority`, `nftables_ifindex`,
+    /// `nftables_counters`: keepalived's nftables table name (both
+    /// families), its base chains' priority, IPv6 link-local VIPs of
+    /// `dont_track_primary` instances keyed by interface index rather than
+    /// name, and a counter in every rule.
+    pub nftables: NftablesOptions,
     pub vrrp_lower_prio_no_advert: bool,
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_down_timer_adverts: u32,
@@ -226,6 +232,7 @@ impl Default for GlobalDefs {
             vrrp_garp_interval: None,
             vrrp_garp_extra_if: None,
             vrrp_garp_extra_if_all: false,
+            nftables: NftablesOptions::default(),
             vrrp_gna_interval: None,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
@@ -243,6 +250,27 @@ impl Default for GlobalDefs {
             rs_init_notifies: false,
             no_checker_emails: false,
             metrics_listen: None,
+        }
+    }
+}
+
+/// The nftables options of `global_defs` (keepalived 2.2.7's defaults:
+/// table `keepalived`, priority -1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftablesOptions {
+    pub table: String,
+    pub priority: i32,
+    pub ifindex: bool,
+    pub counters: bool,
+}
+
+impl Default for NftablesOptions {
+    fn default() -> Self {
+        NftablesOptions {
+            table: "keepalived".to_string(),
+            priority: -1,
+            ifindex: false,
+            counters: false,
         }
     }
 }
@@ -275,13 +303,9 @@ pub const IGNORED_GLOBAL_KEYWORDS: &[&str] = &[
     "vrrp_min_garp",
     "vrrp_iptables",
     "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_ifindex",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "nftables_counters",
     "vrrp_priority",
     "vrrp_no_swap",
     "vrrp_rt_priority",
@@ -1033,6 +1057,27 @@ fn parse_global_keyword(st: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics
                 ),
             }
         }
+        "nftables" => {
+            if let Some(name) = st.arg(0) {
+                // The kernel's NFT_TABLE_MAXNAMELEN (256) with its NUL.
+                if name.len() >= 256 {
+                    diags.warn(loc, "nftables table name too long - ignoring");
+                } else {
+                    out.nftables.table = name.to_string();
+                }
+            }
+        }
+        "nftables_priority" => {
+            let Some(a) = arg_or_missing(st, 0, diags) else {
+                return;
+            };
+            match read_int(st, a, i64::from(i32::MIN), i64::from(i32::MAX), diags) {
+                Some(v) => out.nftables.priority = v as i32,
+                None => diags.warn(loc, format!("invalid nftables chain priority '{a}'")),
+            }
+        }
+        "nftables_ifindex" => out.nftables.ifindex = true,
+        "nftables_counters" => out.nftables.counters = true,
         "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
             let k = st.keyword.as_str();
             if k == "vrrp_vmac_garp_intvl" {

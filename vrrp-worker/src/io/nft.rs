@@ -25,6 +25,13 @@
 //! }
 //! ```
 //!
+//! `global_defs`' `nftables TABLE` names both tables, `nftables_priority`
+//! sets the base chains' priority (default -1), `nftables_counters` puts a
+//! counter before every rule's verdict. The link-local sets are made when
+//! a first link-local VIP needs one: `vips_link_local` (by interface
+//! index), or for a `dont_track_primary` instance without
+//! `nftables_ifindex` `vips_link_local_name` (`ip6 daddr . iifname`).
+//!
 //! Each change is one batch (NFNL_MSG_BATCH_BEGIN ... END), applied
 //! atomically by the kernel, every message acknowledged.
 
@@ -101,6 +108,8 @@ const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFT_CMP_EQ: u32 = 0;
 const NFT_META_IIF: u32 = 4;
 const NFT_META_OIF: u32 = 5;
+const NFT_META_IIFNAME: u32 = 6;
+const NFT_META_OIFNAME: u32 = 7;
 const NFT_META_L4PROTO: u32 = 16;
 const NFT_META_OIFKIND: u32 = 27;
 const NFT_SET_MAP: u32 = 0x8;
@@ -117,10 +126,12 @@ const TYPE_IPADDR: u32 = 7;
 const TYPE_IP6ADDR: u32 = 8;
 const TYPE_IFINDEX: u32 = 20;
 const TYPE_ICMP6_TYPE: u32 = 29;
+const TYPE_IFNAME: u32 = 41;
+/// IFNAMSIZ: an interface name in a set key, NUL-padded.
+const IFNAMSIZ: usize = 16;
 const TYPE_BITS: u32 = 6;
 
-/// The table keepalived uses, in both families.
-pub const TABLE: &str = "keepalived";
+pub use config::model::global::NftablesOptions;
 
 fn cstr(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
@@ -187,6 +198,14 @@ fn oifkind_macvlan(list: &mut Msg) {
     cmp_eq_reg(list, NFT_REG_2, &kind);
 }
 
+/// `counter` (`nftables_counters`), before a rule's verdict.
+fn counter(list: &mut Msg) {
+    expr(list, "counter", |d| {
+        d.attr(1, &0u64.to_be_bytes());
+        d.attr(2, &0u64.to_be_bytes());
+    });
+}
+
 fn verdict(list: &mut Msg, code: u32, chain: Option<&str>) {
     expr(list, "immediate", |d| {
         d.attr(1, &be32(NFT_REG_VERDICT));
@@ -239,14 +258,21 @@ pub struct Batch {
     msgs: Vec<Vec<u8>>,
     seq: u32,
     first: u32,
+    /// The table's name, NUL-terminated.
+    table: Vec<u8>,
+    priority: i32,
+    counters: bool,
 }
 
 impl Batch {
-    pub fn new(seq: u32) -> Batch {
+    pub fn new(seq: u32, opts: &NftablesOptions) -> Batch {
         let mut b = Batch {
             msgs: Vec::new(),
             seq,
             first: seq,
+            table: cstr(&opts.table),
+            priority: opts.priority,
+            counters: opts.counters,
         };
         b.control(NFNL_MSG_BATCH_BEGIN);
         b.first = b.seq;
@@ -292,14 +318,16 @@ impl Batch {
     }
 
     pub fn new_table(&mut self, family: u8) {
+        let t = self.table.clone();
         self.msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, |m| {
-            m.attr(NFTA_TABLE_NAME, &cstr(TABLE));
+            m.attr(NFTA_TABLE_NAME, &t);
         });
     }
 
     pub fn del_table(&mut self, family: u8) {
+        let t = self.table.clone();
         self.msg(NFT_MSG_DELTABLE, 0, family, |m| {
-            m.attr(NFTA_TABLE_NAME, &cstr(TABLE));
+            m.attr(NFTA_TABLE_NAME, &t);
         });
     }
 
@@ -325,8 +353,9 @@ impl Batch {
         flags: u32,
         data: Option<(u32, u32)>,
     ) {
+        let t = self.table.clone();
         self.msg(NFT_MSG_NEWSET, NLM_F_CREATE, family, |m| {
-            m.attr(NFTA_SET_TABLE, &cstr(TABLE));
+            m.attr(NFTA_SET_TABLE, &t);
             m.attr(NFTA_SET_NAME, &cstr(name));
             if flags != 0 {
                 m.attr(NFTA_SET_FLAGS, &be32(flags));
@@ -357,12 +386,13 @@ impl Batch {
     }
 
     fn base_chain(&mut self, family: u8, name: &str, hook: u32) {
+        let (t, prio) = (self.table.clone(), self.priority);
         self.msg(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, |m| {
-            m.attr(NFTA_CHAIN_TABLE, &cstr(TABLE));
+            m.attr(NFTA_CHAIN_TABLE, &t);
             m.attr(NFTA_CHAIN_NAME, &cstr(name));
             let h = nested(|h| {
                 h.attr(NFTA_HOOK_HOOKNUM, &be32(hook));
-                h.attr(NFTA_HOOK_PRIORITY, &be32(-1i32 as u32));
+                h.attr(NFTA_HOOK_PRIORITY, &prio.to_be_bytes());
             });
             m.attr(NFTA_CHAIN_HOOK | NLA_F_NESTED, &h);
             m.attr(NFTA_CHAIN_POLICY, &be32(NF_ACCEPT));
@@ -371,17 +401,34 @@ impl Batch {
     }
 
     fn chain(&mut self, family: u8, name: &str) {
+        let t = self.table.clone();
         self.msg(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, |m| {
-            m.attr(NFTA_CHAIN_TABLE, &cstr(TABLE));
+            m.attr(NFTA_CHAIN_TABLE, &t);
             m.attr(NFTA_CHAIN_NAME, &cstr(name));
         });
     }
 
-    fn rule(&mut self, family: u8, chain: &str, exprs: impl FnOnce(&mut Msg)) {
+    /// A rule: `exprs`, then (with `nftables_counters`) a counter, then the
+    /// verdict `code` (to chain `to` for a goto).
+    fn rule(
+        &mut self,
+        family: u8,
+        chain: &str,
+        (code, to): (u32, Option<&str>),
+        exprs: impl FnOnce(&mut Msg),
+    ) {
+        let (t, counters) = (self.table.clone(), self.counters);
         self.msg(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, |m| {
-            m.attr(NFTA_RULE_TABLE, &cstr(TABLE));
+            m.attr(NFTA_RULE_TABLE, &t);
             m.attr(NFTA_RULE_CHAIN, &cstr(chain));
-            m.attr(NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &nested(exprs));
+            let list = nested(|l| {
+                exprs(l);
+                if counters {
+                    counter(l);
+                }
+                verdict(l, code, to);
+            });
+            m.attr(NFTA_RULE_EXPRESSIONS | NLA_F_NESTED, &list);
         });
     }
 
@@ -397,8 +444,9 @@ impl Batch {
         } else {
             (NFT_MSG_DELSETELEM, 0)
         };
+        let t = self.table.clone();
         self.msg(ty, flags, family, |m| {
-            m.attr(NFTA_SET_ELEM_LIST_TABLE, &cstr(TABLE));
+            m.attr(NFTA_SET_ELEM_LIST_TABLE, &t);
             m.attr(NFTA_SET_ELEM_LIST_SET, &cstr(set));
             let list = nested(|l| {
                 for (k, v) in keys {
@@ -423,10 +471,9 @@ impl Batch {
         self.base_chain(f, "out", NF_INET_LOCAL_OUT);
         self.base_chain(f, "in", NF_INET_LOCAL_IN);
         for (chain, offset) in [("out", 12), ("in", 16)] {
-            self.rule(f, chain, |l| {
+            self.rule(f, chain, (NF_DROP, None), |l| {
                 payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 4, NFT_REG_1);
                 lookup(l, "vips", 1);
-                verdict(l, NF_DROP, None);
             });
         }
     }
@@ -445,14 +492,6 @@ impl Batch {
             NFT_SET_CONSTANT,
         );
         self.elems(f, "neighbor-discovery", &[vec![135], vec![136]], true);
-        self.new_set(
-            f,
-            "vips_link_local",
-            3,
-            (TYPE_IP6ADDR << TYPE_BITS) | TYPE_IFINDEX,
-            20,
-            0,
-        );
         self.base_chain(f, "out", NF_INET_LOCAL_OUT);
         self.base_chain(f, "in", NF_INET_LOCAL_IN);
         self.chain(f, "in_link_local");
@@ -465,36 +504,67 @@ impl Batch {
         mask[1] = 0xc0;
         for (chain, offset, ll_chain) in [("out", 8, "out_link_local"), ("in", 24, "in_link_local")]
         {
-            self.rule(f, chain, |l| {
+            self.rule(f, chain, (NF_ACCEPT, None), |l| {
                 // ip6 nexthdr icmpv6 (as nft's implicit dependency), then
                 // icmpv6 type @neighbor-discovery accept
                 payload(l, NFT_PAYLOAD_NETWORK_HEADER, 6, 1, NFT_REG_1);
                 cmp_eq(l, &[58]);
                 payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
                 lookup(l, "neighbor-discovery", 2);
-                verdict(l, NF_ACCEPT, None);
             });
-            self.rule(f, chain, |l| {
+            self.rule(f, chain, (NFT_GOTO, Some(ll_chain)), |l| {
                 payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
                 bitwise_mask(l, &mask);
                 cmp_eq(l, &ll);
-                verdict(l, NFT_GOTO, Some(ll_chain));
             });
-            self.rule(f, chain, |l| {
+            self.rule(f, chain, (NF_DROP, None), |l| {
                 payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
                 lookup(l, "vips", 1);
-                verdict(l, NF_DROP, None);
             });
         }
-        for (chain, offset, key) in [
-            ("in_link_local", 24, NFT_META_IIF),
-            ("out_link_local", 8, NFT_META_OIF),
-        ] {
-            self.rule(f, chain, |l| {
+    }
+
+    /// The set of IPv6 link-local VIPs with their interface and its drop
+    /// rules in `in_link_local` / `out_link_local`, made (as keepalived
+    /// does) when a first such VIP needs it: `vips_link_local` keyed by
+    /// interface index, or with `by_name` (a `dont_track_primary` instance
+    /// without `nftables_ifindex`) `vips_link_local_name` keyed by name.
+    pub fn link_local_set(&mut self, by_name: bool) {
+        let f = NFPROTO_IPV6;
+        let (set, id, key_type, key_len, keys) = if by_name {
+            let set = "vips_link_local_name";
+            (
+                set,
+                6,
+                TYPE_IFNAME,
+                32,
+                [NFT_META_IIFNAME, NFT_META_OIFNAME],
+            )
+        } else {
+            (
+                "vips_link_local",
+                3,
+                TYPE_IFINDEX,
+                20,
+                [NFT_META_IIF, NFT_META_OIF],
+            )
+        };
+        self.new_set(
+            f,
+            set,
+            id,
+            (TYPE_IP6ADDR << TYPE_BITS) | key_type,
+            key_len,
+            0,
+        );
+        for ((chain, offset), key) in [("in_link_local", 24), ("out_link_local", 8)]
+            .into_iter()
+            .zip(keys)
+        {
+            self.rule(f, chain, (NF_DROP, None), |l| {
                 payload(l, NFT_PAYLOAD_NETWORK_HEADER, offset, 16, NFT_REG_1);
                 meta(l, key, NFT_REG_2);
-                lookup(l, "vips_link_local", 3);
-                verdict(l, NF_DROP, None);
+                lookup(l, set, id);
             });
         }
     }
@@ -513,7 +583,7 @@ impl Batch {
             Some((TYPE_IFINDEX, 4)),
         );
         self.base_chain(f, "out", NF_INET_LOCAL_OUT);
-        self.rule(f, "out", |l| {
+        self.rule(f, "out", (NF_DROP, None), |l| {
             payload(l, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1);
             cmp_eq(l, &[2]);
             payload(l, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
@@ -521,7 +591,6 @@ impl Batch {
             meta(l, NFT_META_OIF, NFT_REG_2);
             lookup_reg(l, "vmac_map", 4, NFT_REG_2, Some(NFT_REG_2));
             dup(l, NFT_REG_1, NFT_REG_2);
-            verdict(l, NF_DROP, None);
         });
     }
 
@@ -541,7 +610,7 @@ impl Batch {
         );
         self.new_set(f, "vmac_set", 5, TYPE_IFINDEX, 4, 0);
         self.base_chain(f, "out", NF_INET_LOCAL_OUT);
-        self.rule(f, "out", |l| {
+        self.rule(f, "out", (NF_DROP, None), |l| {
             meta(l, NFT_META_L4PROTO, NFT_REG_1);
             cmp_eq(l, &[58]);
             payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
@@ -551,9 +620,8 @@ impl Batch {
             meta(l, NFT_META_OIF, NFT_REG_2);
             lookup_reg(l, "vmac_map", 4, NFT_REG_2, Some(NFT_REG_2));
             dup(l, NFT_REG_1, NFT_REG_2);
-            verdict(l, NF_DROP, None);
         });
-        self.rule(f, "out", |l| {
+        self.rule(f, "out", (NF_DROP, None), |l| {
             meta(l, NFT_META_L4PROTO, NFT_REG_1);
             cmp_eq(l, &[58]);
             payload(l, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
@@ -561,7 +629,6 @@ impl Batch {
             oifkind_macvlan(l);
             meta(l, NFT_META_OIF, NFT_REG_2);
             lookup_reg(l, "vmac_set", 5, NFT_REG_2, None);
-            verdict(l, NF_DROP, None);
         });
     }
 
@@ -581,19 +648,33 @@ impl Batch {
         }
     }
 
-    /// Add or remove VIPs: `(address, interface index)`; IPv6 link-local
-    /// ones go to `vips_link_local` with their interface.
-    pub fn vips(&mut self, vips: &[(IpAddr, u32)], add: bool) {
+    /// Add or remove VIPs: `(address, interface index, interface name)`;
+    /// IPv6 link-local ones go to `vips_link_local` with the index, or,
+    /// where a name is given, to `vips_link_local_name` with the name.
+    pub fn vips(&mut self, vips: &[(IpAddr, u32, Option<String>)], add: bool) {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
         let mut ll = Vec::new();
-        for (a, ifindex) in vips {
+        let mut ll_name = Vec::new();
+        for (a, ifindex, ifname) in vips {
             match a {
                 IpAddr::V4(a) => v4.push(a.octets().to_vec()),
                 IpAddr::V6(a) if is_link_local(a) => {
                     let mut k = a.octets().to_vec();
-                    k.extend_from_slice(&ifindex.to_ne_bytes());
-                    ll.push(k);
+                    match ifname {
+                        Some(n) => {
+                            let mut name = [0u8; IFNAMSIZ];
+                            let b = n.as_bytes();
+                            let len = b.len().min(IFNAMSIZ - 1);
+                            name[..len].copy_from_slice(&b[..len]);
+                            k.extend_from_slice(&name);
+                            ll_name.push(k);
+                        }
+                        None => {
+                            k.extend_from_slice(&ifindex.to_ne_bytes());
+                            ll.push(k);
+                        }
+                    }
                 }
                 IpAddr::V6(a) => v6.push(a.octets().to_vec()),
             }
@@ -601,6 +682,7 @@ impl Batch {
         for (family, set, keys) in [
             (NFPROTO_IPV4, "vips", v4),
             (NFPROTO_IPV6, "vips", v6),
+            (NFPROTO_IPV6, "vips_link_local_name", ll_name),
             (NFPROTO_IPV6, "vips_link_local", ll),
         ] {
             if !keys.is_empty() {
@@ -619,6 +701,8 @@ pub struct Nft {
     fd: OwnedFd,
     seq: u32,
     buf: Vec<u8>,
+    /// The table name, chain priority and counters of every batch.
+    pub opts: NftablesOptions,
 }
 
 impl Nft {
@@ -630,11 +714,12 @@ impl Nft {
             fd,
             seq: 1,
             buf: vec![0; 64 * 1024],
+            opts: NftablesOptions::default(),
         })
     }
 
     pub fn batch(&self) -> Batch {
-        Batch::new(self.seq)
+        Batch::new(self.seq, &self.opts)
     }
 
     /// Send a batch and wait for every message's acknowledgement. The
@@ -704,7 +789,7 @@ mod tests {
 
     #[test]
     fn the_ipv4_table_is_keepalived_s() {
-        let mut b = Batch::new(100);
+        let mut b = Batch::new(100, &NftablesOptions::default());
         b.ipv4_table();
         let (bytes, seqs) = b.finish();
         let ms = messages(&bytes);
@@ -758,20 +843,64 @@ mod tests {
     }
 
     #[test]
+    fn options_name_the_table_set_the_priority_and_add_counters() {
+        let opts = NftablesOptions {
+            table: "mytab".to_string(),
+            priority: -5,
+            ifindex: false,
+            counters: true,
+        };
+        let mut b = Batch::new(1, &opts);
+        b.ipv4_table();
+        let (bytes, _) = b.finish();
+        let ms = messages(&bytes);
+        for m in &ms[1..ms.len() - 1] {
+            let a = attrs(m.body, 4);
+            // Every message's first attribute names the table.
+            assert_eq!(a[0].1, b"mytab\0", "{:?}", m.ty);
+        }
+        let chain = ms
+            .iter()
+            .find(|m| m.ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN)
+            .expect("a chain");
+        let hook = attrs(find(&attrs(chain.body, 4), NFTA_CHAIN_HOOK), 0);
+        assert_eq!(find(&hook, NFTA_HOOK_PRIORITY), (-5i32).to_be_bytes());
+        let rule = ms
+            .iter()
+            .find(|m| m.ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)
+            .expect("a rule");
+        let exprs = attrs(find(&attrs(rule.body, 4), NFTA_RULE_EXPRESSIONS), 0);
+        let names: Vec<Vec<u8>> = exprs
+            .iter()
+            .map(|(_, e)| find(&attrs(e, 0), NFTA_EXPR_NAME).to_vec())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                b"payload\0".to_vec(),
+                b"lookup\0".to_vec(),
+                b"counter\0".to_vec(),
+                b"immediate\0".to_vec()
+            ]
+        );
+    }
+
+    #[test]
     fn vips_go_to_their_family_s_set() {
-        let mut b = Batch::new(1);
+        let mut b = Batch::new(1, &NftablesOptions::default());
         b.vips(
             &[
-                ("10.0.0.1".parse().unwrap(), 3),
-                ("2001:db8::1".parse().unwrap(), 3),
-                ("fe80::1".parse().unwrap(), 3),
+                ("10.0.0.1".parse().unwrap(), 3, None),
+                ("2001:db8::1".parse().unwrap(), 3, None),
+                ("fe80::1".parse().unwrap(), 3, None),
+                ("fe80::2".parse().unwrap(), 3, Some("eth0".to_string())),
             ],
             false,
         );
         let (bytes, _) = b.finish();
         let ms = messages(&bytes);
-        assert_eq!(ms.len(), 5);
-        let sets: Vec<(u8, Vec<u8>, usize)> = ms[1..4]
+        assert_eq!(ms.len(), 6);
+        let sets: Vec<(u8, Vec<u8>, usize)> = ms[1..5]
             .iter()
             .map(|m| {
                 assert_eq!(m.ty, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELSETELEM);
@@ -790,6 +919,7 @@ mod tests {
             [
                 (NFPROTO_IPV4, b"vips\0".to_vec(), 4),
                 (NFPROTO_IPV6, b"vips\0".to_vec(), 16),
+                (NFPROTO_IPV6, b"vips_link_local_name\0".to_vec(), 32),
                 (NFPROTO_IPV6, b"vips_link_local\0".to_vec(), 20),
             ]
         );
@@ -799,7 +929,7 @@ mod tests {
 
     #[test]
     fn the_vmac_rule_is_keepalived_s() {
-        let mut b = Batch::new(1);
+        let mut b = Batch::new(1, &NftablesOptions::default());
         b.ipv4_vmac_table();
         b.vmac(false, 6, 3);
         let (bytes, _) = b.finish();

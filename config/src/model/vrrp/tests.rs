@@ -1030,3 +1030,48 @@ fn garp_extra_if_as_keepalived() {
         )
     );
 }
+
+/// The global nftables options, with keepalived 2.2.7's `-t` messages.
+#[test]
+fn nftables_options_as_keepalived() {
+    let one = |lines: &str| {
+        let l = load(&format!(
+            "global_defs {{\n{lines}\n}}\n{}",
+            inst("V", &format!("    virtual_router_id 5\n{VIP}"))
+        ));
+        let m: Vec<String> = msgs(&l).into_iter().map(|x| x.2).collect();
+        (l.config.global.nftables.clone(), m)
+    };
+    let none: Vec<String> = vec![];
+    let d = crate::model::global::NftablesOptions::default();
+    assert_eq!((d.table.as_str(), d.priority), ("keepalived", -1));
+    assert_eq!(one("nftables"), (d.clone(), none.clone()));
+    let (o, m) = one("nftables mytab\nnftables_priority -5\nnftables_ifindex\nnftables_counters");
+    assert_eq!(m, none);
+    assert_eq!(
+        (o.table.as_str(), o.priority, o.ifindex, o.counters),
+        ("mytab", -5, true, true)
+    );
+    assert_eq!(one("nftables_priority -2147483648").0.priority, i32::MIN);
+    assert_eq!(
+        one("nftables_priority 2147483648"),
+        (
+            d.clone(),
+            vec![
+                "number '2147483648' outside integer range".to_string(),
+                "invalid nftables chain priority '2147483648'".to_string()
+            ]
+        )
+    );
+    assert_eq!(
+        one(&format!("nftables {}", "x".repeat(255))).0.table.len(),
+        255
+    );
+    assert_eq!(
+        one(&format!("nftables {}", "x".repeat(256))),
+        (
+            d.clone(),
+            vec!["nftables table name too long - ignoring".to_string()]
+        )
+    );
+}
