@@ -221,6 +221,11 @@ impl Daemon {
         for (level, msg) in crate::alerts::resolve(&mut cfg.global) {
             log.log(level, ident(None), std::process::id(), &msg);
         }
+        if let Some(msg) = cfg.clear_missing_sync_instance()
+            && !opts.check_only
+        {
+            log.log(Level::Info, ident(None), std::process::id(), &msg);
+        }
         let poll = Poll::new()?;
         let mut signals = Signals::new([
             SIGHUP,
@@ -1128,6 +1133,11 @@ impl Daemon {
         let mut cfg = loaded.config;
         for (level, msg) in crate::alerts::resolve(&mut cfg.global) {
             self.say(level, &msg);
+        }
+        if let Some(msg) = cfg.clear_missing_sync_instance()
+            && !self.opts.check_only
+        {
+            self.say(Level::Info, &msg);
         }
         let mut wanted = wanted_roles(&self.opts, &cfg);
         if self.metrics.is_some() {

@@ -481,6 +481,35 @@ fn vrrp_only_and_check_only() {
     }
 }
 
+/// keepalived 2.2.7's vrrp_complete_init: an lvs_sync_daemon naming no
+/// instance of the configuration is logged and dropped, at start and at
+/// each reload (not a configuration error).
+#[test]
+fn a_sync_daemon_naming_a_missing_instance_is_logged_and_cleared() {
+    if !require_root() {
+        return;
+    }
+    let line = "Unable to find vrrp instance VI_9 for lvs_syncd - clearing lvs_syncd config";
+    let conf = CONF.replace(
+        "router_id supervisor_test\n",
+        "router_id supervisor_test\n    lvs_sync_daemon eth0 VI_9 id 5\n",
+    );
+    assert!(conf.contains("VI_9"));
+    let d = Node::start("sup-syncd", &conf);
+    assert_eq!(d.log().matches(line).count(), 1, "{}", d.log());
+    d.signal("HUP");
+    let t0 = Instant::now();
+    while !d.log().contains("Reload done") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(d.log().matches(line).count(), 2, "{}", d.log());
+    // The instance that exists: nothing said.
+    let ok = conf.replace("VI_9", "VI_1");
+    let d = Node::start("sup-syncd", &ok);
+    assert!(!d.log().contains("lvs_syncd"), "{}", d.log());
+}
+
 #[test]
 fn a_reload_racing_a_restart_does_not_break_the_new_worker() {
     if !require_root() {

@@ -1455,4 +1455,26 @@ mod tests {
             Some(25)
         );
     }
+
+    #[test]
+    fn a_sync_daemon_naming_a_missing_instance_is_cleared_as_keepalived_does() {
+        let vi = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 52\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+        let mut l = load(&format!(
+            "global_defs {{\n  lvs_sync_daemon eth0 VI_9 id 5\n}}\n{vi}"
+        ));
+        // Not a configuration error: keepalived -t says nothing.
+        assert!(l.diagnostics.is_empty(), "{:?}", msgs(&l));
+        assert_eq!(
+            l.config.clear_missing_sync_instance().as_deref(),
+            Some("Unable to find vrrp instance VI_9 for lvs_syncd - clearing lvs_syncd config")
+        );
+        assert_eq!(l.config.global.lvs_sync_daemon, None);
+        assert_eq!(l.config.clear_missing_sync_instance(), None);
+        // An instance that exists, or none named: kept.
+        for sd in ["eth0 VI_1 id 5", "eth0 inst VI_1", "eth0"] {
+            let mut l = load(&format!("global_defs {{\n  lvs_sync_daemon {sd}\n}}\n{vi}"));
+            assert_eq!(l.config.clear_missing_sync_instance(), None, "{sd}");
+            assert!(l.config.global.lvs_sync_daemon.is_some(), "{sd}");
+        }
+    }
 }

@@ -31,6 +31,24 @@ pub struct Config {
     pub bfd_instances: Vec<bfd::BfdInstance>,
 }
 
+impl Config {
+    /// keepalived 2.2.7's `vrrp_complete_init`: an `lvs_sync_daemon` whose
+    /// VRRP instance the configuration does not have is dropped (no sync
+    /// daemon runs). Returns keepalived's log line (LOG_INFO, when the VRRP
+    /// side loads the configuration; not a configuration error: `-t`
+    /// reports nothing).
+    pub fn clear_missing_sync_instance(&mut self) -> Option<String> {
+        let name = self.global.lvs_sync_daemon.as_ref()?.instance.clone()?;
+        if self.vrrp.instance(&name).is_some() {
+            return None;
+        }
+        self.global.lvs_sync_daemon = None;
+        Some(format!(
+            "Unable to find vrrp instance {name} for lvs_syncd - clearing lvs_syncd config"
+        ))
+    }
+}
+
 /// The keepalived processes that read a top-level keyword.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Readers {
