@@ -19,9 +19,9 @@ mod sys;
 mod vmac;
 
 use config::model::vrrp::{Family, VrrpInstance};
-use io::IpFamily;
 use io::netlink::AddrSpec;
 use io::shell::{EVENTS_TOKEN, NetChanges, Shell, SockKey};
+use io::{IPPROTO_AH, IPPROTO_VRRP, IpFamily};
 use ipc::link::{Flow, LINK_TOKEN, Link, LinkError, Worker, run_loop};
 use ipc::{
     DumpKind, FromWorker, InstanceRestore, LogLevel, Role, ScriptEntry, Slice, ToWorker,
@@ -44,6 +44,18 @@ fn ip_family(f: Family) -> IpFamily {
         Family::Ipv4 => IpFamily::V4,
         Family::Ipv6 => IpFamily::V6,
     }
+}
+
+/// The IP protocol of an instance's adverts: 51 (AH) for `auth_type AH`
+/// (VRRPv2 over IPv4: the configuration drops AH elsewhere), else 112.
+fn advert_protocol(cfg: &VrrpInstance) -> u8 {
+    let ah = cfg.family == Family::Ipv4
+        && cfg.version == config::model::global::VrrpVersion::V2
+        && cfg
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == config::model::vrrp::AuthType::Ah);
+    if ah { IPPROTO_AH } else { IPPROTO_VRRP }
 }
 
 fn state_name(s: VrrpState) -> &'static str {
@@ -204,7 +216,9 @@ impl VrrpWorker {
             let Some(ifname) = vmac::advert_ifname(i) else {
                 continue;
             };
-            let groups = m.entry((ifname, ip_family(i.family))).or_default();
+            let groups = m
+                .entry((ifname, ip_family(i.family), advert_protocol(i)))
+                .or_default();
             if !i.unicast {
                 groups.extend(i.mcast_dst_ip);
             }
@@ -257,7 +271,11 @@ impl VrrpWorker {
     fn run(&mut self, out: &mut Out<'_>, now: Instant, actions: Vec<Action>) {
         for a in actions {
             match a {
-                Action::SendAdvert { instance, advert } => self.send_advert(out, instance, &advert),
+                Action::SendAdvert {
+                    instance,
+                    advert,
+                    ah,
+                } => self.send_advert(out, instance, &advert, ah),
                 Action::AddVips { instance } => self.set_vips(out, instance, true),
                 Action::RemoveVips { instance } => self.set_vips(out, instance, false),
                 Action::SendGarp { instance, repeat } => self.send_garp(out, now, instance, repeat),
@@ -277,7 +295,13 @@ impl VrrpWorker {
         }
     }
 
-    fn send_advert(&mut self, out: &mut Out<'_>, id: InstanceId, advert: &packet::Advert) {
+    fn send_advert(
+        &mut self,
+        out: &mut Out<'_>,
+        id: InstanceId,
+        advert: &packet::Advert,
+        ah: Option<machine::AhTx>,
+    ) {
         let cfg = self.machine.config(id);
         let name = cfg.name.clone();
         let Some(src) = self.machine.source_address(id) else {
@@ -286,7 +310,9 @@ impl VrrpWorker {
         let Some(ifname) = vmac::advert_ifname(cfg) else {
             return;
         };
-        let key = (ifname, ip_family(cfg.family));
+        let key = (ifname, ip_family(cfg.family), advert_protocol(cfg));
+        let unicast = !cfg.unicast_peers.is_empty();
+        let key_bytes = self.machine.ah_key(id);
         let dsts: Vec<(IpAddr, Option<u8>)> = if cfg.unicast {
             cfg.unicast_peers
                 .iter()
@@ -300,7 +326,21 @@ impl VrrpWorker {
             None => err = Some(format!("no VRRP socket on {}", key.0)),
             Some(sock) => {
                 for (dst, ttl) in dsts {
-                    let bytes = advert.encode(src, dst);
+                    let (bytes, ttl) = match (ah, src, dst) {
+                        (Some(ah), IpAddr::V4(s), IpAddr::V4(d)) if sock.header_included() => (
+                            advert.encode_ipv4_ah(
+                                s,
+                                d,
+                                ttl.unwrap_or(packet::VRRP_TTL),
+                                ah.ip_id,
+                                ah.seq,
+                                &key_bytes,
+                                unicast,
+                            ),
+                            None,
+                        ),
+                        _ => (advert.encode(src, dst), ttl),
+                    };
                     if let Err(e) = sock.send(&bytes, Some(src), dst, ttl) {
                         err = Some(format!("sending an advert to {dst} on {}: {e}", key.0));
                     }

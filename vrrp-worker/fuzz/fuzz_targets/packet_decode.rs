@@ -3,7 +3,9 @@
 //! something that decodes to the same advert.
 //!
 //! The first byte picks the family: even = an IPv4 datagram as a raw socket
-//! returns it (IP header first), odd = an IPv6 VRRP message.
+//! returns it (IP header first), odd = an IPv6 VRRP message. IPv4 datagrams
+//! with protocol 51 go through the AH path (ICV, SPI, sequence number), and
+//! every decoded IPv4 advert is re-encoded with AH, which must verify.
 #![no_main]
 
 use config::model::global::VrrpVersion;
@@ -28,6 +30,7 @@ fn expects<'a>(family: Family, vips: &'a [IpAddr], peers: &'a [UnicastPeer]) -> 
                     check_addrs,
                     unicast_peers,
                     check_unicast_src: true,
+                    ah_seq: 0,
                 });
             }
         }
@@ -58,14 +61,39 @@ fuzz_target!(|data: &[u8]| {
         }];
         if let Ok(p) = packet::parse_ipv4(bytes) {
             let meta = RxMeta::from_ipv4(&p);
-            for e in expects(Family::Ipv4, &vips, &peers) {
-                let _ = packet::check(p.vrrp, &meta, &e);
+            for mut e in expects(Family::Ipv4, &vips, &peers) {
+                let (r, seq) = packet::check_counting(p.vrrp, &meta, &e);
+                // A sequence number is only taken from an AH datagram
+                // whose ICV verified, and it is then above the counter.
+                if let Some(s) = seq {
+                    assert!(p.ah.is_some() && s > e.ah_seq);
+                    e.ah_seq = s;
+                    let (r2, seq2) = packet::check_counting(p.vrrp, &meta, &e);
+                    assert_eq!(seq2, None);
+                    assert!(matches!(r2, Err(packet::Reject::AhSequence { .. })));
+                }
+                let _ = r;
+                if let Some(ah) = &p.ah {
+                    let _ = packet::ah_icv_ok(ah, p.vrrp, &e.password, sel & 2 == 0);
+                }
             }
             if let Ok(a) = Advert::decode(p.vrrp, Family::Ipv4) {
                 roundtrip(&a, Family::Ipv4, meta.src, meta.dst);
                 let d = a.encode_ipv4(p.src, p.dst, p.ttl, 7);
                 let q = packet::parse_ipv4(&d).expect("encoded datagram parses");
                 assert_eq!(q.vrrp.len() + 20, d.len());
+                // The same advert with AH: it parses, and its ICV verifies
+                // with the key it was made with and not with another.
+                let key = packet::password_bytes(b"secret12");
+                let unicast = sel & 2 != 0;
+                let seq = u32::from(sel);
+                let d = a.encode_ipv4_ah(p.src, p.dst, p.ttl, 7, seq, &key, unicast);
+                let q = packet::parse_ipv4(&d).expect("encoded AH datagram parses");
+                let ah = q.ah.expect("an AH header");
+                assert_eq!((ah.seq(), ah.spi()), (seq, p.src.octets()));
+                assert!(packet::ah_icv_ok(&ah, q.vrrp, &key, unicast));
+                let other = packet::password_bytes(b"secret13");
+                assert!(!packet::ah_icv_ok(&ah, q.vrrp, &other, unicast));
             }
         }
         let _ = Advert::decode(bytes, Family::Ipv4);

@@ -10,6 +10,10 @@
 //! of each advert is chosen per send with a packet-info control message, so
 //! instances with different `mcast_src_ip`/`unicast_src_ip` share it.
 //!
+//! An IPv4 socket for AH (protocol 51) sends whole datagrams it is given
+//! (`IP_HDRINCL`), as keepalived's: the AH ICV covers the IP header, so
+//! its id and length must be ours, not the kernel's.
+//!
 //! Receiving: IPv4 raw sockets deliver the IP header with the payload, from
 //! which the TTL, source and destination are read; IPv6 ones deliver the
 //! payload, with the hop limit and destination in `IPV6_HOPLIMIT` and
@@ -143,6 +147,9 @@ impl VrrpSocket {
                     libc::IP_MTU_DISCOVER,
                     libc::IP_PMTUDISC_DONT,
                 )?;
+                if protocol == IPPROTO_AH {
+                    sys::setsockopt_int(f, libc::IPPROTO_IP, libc::IP_HDRINCL, 1)?;
+                }
             }
             IpFamily::V6 => {
                 sys::setsockopt_int(
@@ -231,7 +238,14 @@ impl VrrpSocket {
         &self.groups
     }
 
-    /// Send `payload` (a VRRP packet) to `dst` from `src` (`None`: the
+    /// Whether [`VrrpSocket::send`] takes whole IPv4 datagrams (an IPv4 AH
+    /// socket: `IP_HDRINCL`).
+    pub fn header_included(&self) -> bool {
+        self.family == IpFamily::V4 && self.protocol == IPPROTO_AH
+    }
+
+    /// Send `payload` (a VRRP packet; on an IPv4 AH socket the whole
+    /// datagram, whose header gives the TTL) to `dst` from `src` (`None`: the
     /// kernel's choice), with TTL / hop limit `ttl` (`None`: the socket's,
     /// 255 unless [`VrrpSocket::set_ttl`] changed it). Returns
     /// `WouldBlock` when the socket's buffer is full.

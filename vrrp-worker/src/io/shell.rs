@@ -6,7 +6,7 @@
 //! interfaces, addresses and sockets and tells it what to send and
 //! install.
 
-use super::advert::{IPPROTO_VRRP, IpFamily, Received, RecvError, VrrpSocket};
+use super::advert::{IpFamily, Received, RecvError, VrrpSocket};
 use super::garp::{FrameSender, ipv6_forwarding};
 use super::netlink::{
     AddrInfo, AddrSpec, Applied, IFA_F_DADFAILED, IFA_F_SECONDARY, IFA_F_TENTATIVE, LinkInfo,
@@ -26,7 +26,8 @@ pub const EVENTS_TOKEN: Token = Token(1);
 const FIRST_SOCKET_TOKEN: usize = 16;
 
 /// Which advert socket: interface name and family.
-pub type SockKey = (String, IpFamily);
+/// An advert socket: interface, family, IP protocol (112, or 51 for AH).
+pub type SockKey = (String, IpFamily, u8);
 
 /// A frame waiting for its turn on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +184,7 @@ impl Shell {
                 continue; // opened when the interface appears
             };
             if !self.sockets.contains_key(key) {
-                match VrrpSocket::open(&key.0, index, key.1, IPPROTO_VRRP, &[]) {
+                match VrrpSocket::open(&key.0, index, key.1, key.2, &[]) {
                     Ok(sock) => {
                         let token = Token(self.next_token);
                         self.next_token += 1;
@@ -201,8 +202,8 @@ impl Shell {
                     }
                     Err(e) => {
                         errors.push(format!(
-                            "cannot open the VRRP socket on {} ({:?}): {e}",
-                            key.0, key.1
+                            "cannot open the VRRP socket on {} ({:?}, protocol {}): {e}",
+                            key.0, key.1, key.2
                         ));
                         continue;
                     }

@@ -7,7 +7,7 @@
 //! `down_instance`, `vrrp_set_effective_priority`).
 
 use super::{Action, InstanceId, Machine};
-use crate::packet::{self, AUTH_AH, AUTH_NONE, AUTH_PASS, Advert, Expect};
+use crate::packet::{self, AUTH_AH, AUTH_NONE, AUTH_PASS, Advert, AhCounter, Expect};
 use config::model::global::VrrpVersion;
 use config::model::vrrp::{AuthType, State, VrrpInstance};
 use ipc::{InstanceRestore, InstanceState, LogLevel, NotifyEvent, VrrpCounters, VrrpState};
@@ -91,6 +91,14 @@ pub struct Inst {
     pub vips: Vec<IpAddr>,
     pub auth_type: u8,
     pub password: [u8; packet::AUTH_LEN],
+    /// `auth_type AH`: the sequence number counter.
+    pub ah: AhCounter,
+    /// The IPv4 id of the last advert (keepalived's `ip_id`: counts up
+    /// from 1, skipping 0).
+    pub ip_id: u16,
+    /// AH: the sequence number of the advert being processed, once
+    /// accepted.
+    pub rx_ah_seq: Option<u32>,
     /// The state last handed to notify scripts (or the restored one).
     pub notified: Option<VrrpState>,
     pub last_report: Option<InstanceState>,
@@ -139,6 +147,9 @@ impl Inst {
             vips: cfg.virtual_ipaddresses.iter().map(|a| a.addr).collect(),
             auth_type,
             password,
+            ah: AhCounter::default(),
+            ip_id: 0,
+            rx_ah_seq: None,
             notified: restore.map(|r| r.state),
             last_report: None,
             restore,
@@ -219,6 +230,7 @@ impl Inst {
             check_addrs,
             unicast_peers: &self.cfg.unicast_peers,
             check_unicast_src: self.cfg.check_unicast_src,
+            ah_seq: self.ah.seq,
         }
     }
 
@@ -406,6 +418,8 @@ impl Machine {
             self.inst[i].wantstate = VrrpState::Master;
             return;
         }
+        // AH: after a cycled counter, the anti-replay counter starts again.
+        self.inst[i].ah.goto_master();
         self.inst[i].state = VrrpState::Master;
         self.init_sands(now, i);
         self.master_tx(now, i);
@@ -634,6 +648,14 @@ impl Machine {
                 }
             );
             self.log(LogLevel::Info, msg);
+            let x = &mut self.inst[i];
+            if x.auth_type == AUTH_AH
+                && let Some(seq) = x.rx_ah_seq
+            {
+                x.ah.sync_lower(seq);
+                let msg = format!("({}) IPSEC-AH : Syncing seq_num - Increment seq", x.name());
+                self.log(LogLevel::Info, msg);
+            }
             if !self.inst[i].cfg.lower_prio_no_advert {
                 self.send_advert(i, eff);
             }
@@ -661,6 +683,9 @@ impl Machine {
                     x.name()
                 )
             };
+            if x.auth_type == AUTH_AH {
+                x.ah.sync_higher();
+            }
             if x.cfg.version == VrrpVersion::V3 {
                 x.master_adver_int = adopted_interval(adv);
             }

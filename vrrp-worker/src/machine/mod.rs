@@ -43,10 +43,12 @@
 //! missing and no process matches.
 //!
 //! [`Action`]s, carried out in the order given:
-//! * `SendAdvert { instance, advert }`: encode with
+//! * `SendAdvert { instance, advert, ah }`: encode with
 //!   [`crate::packet::Advert::encode`] (or `encode_ipv4`, TTL from the
-//!   instance, IP id counting up from 1) from the instance's source
-//!   address to its multicast group, or to each `unicast_peer`, and send.
+//!   instance, IP id counting up from 1; with `ah`,
+//!   [`crate::packet::Advert::encode_ipv4_ah`] with its sequence number and
+//!   IP id) from the instance's source address to its multicast group, or
+//!   to each `unicast_peer`, and send.
 //! * `AddVips` / `RemoveVips`: install / remove the instance's
 //!   `virtual_ipaddress`, `virtual_ipaddress_excluded`, `virtual_routes`,
 //!   `virtual_rules`.
@@ -131,7 +133,6 @@
 //! * A restored instance does not know its track scripts' last results:
 //!   until they report, weighted scripts add nothing to its priority (a
 //!   weight-0 script does not hold a restored MASTER or BACKUP back).
-//! * IPsec AH is not verified (see [`crate::packet`]).
 //! * Interface up/down debounce timers.
 
 pub mod instance;
@@ -167,6 +168,9 @@ pub enum Action {
     SendAdvert {
         instance: InstanceId,
         advert: Advert,
+        /// `auth_type AH`: what goes in the IP and AH headers (see
+        /// [`crate::packet::Advert::encode_ipv4_ah`]).
+        ah: Option<AhTx>,
     },
     /// Install the instance's virtual addresses, routes and rules.
     AddVips { instance: InstanceId },
@@ -185,6 +189,15 @@ pub enum Action {
     RunScript { request: u64, id: ScriptId },
     /// A line for syslog, worded as keepalived words it.
     Log { level: LogLevel, message: String },
+}
+
+/// The per-advert fields of an AH-authenticated advert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AhTx {
+    /// The AH sequence number (every unicast peer gets the same).
+    pub seq: u32,
+    /// The IPv4 id.
+    pub ip_id: u16,
 }
 
 /// The VRRP side of the worker: every instance, sync group and tracked
@@ -353,6 +366,16 @@ impl Machine {
 
     pub fn counters(&self, id: InstanceId) -> &VrrpCounters {
         &self.inst[id.0].counters
+    }
+
+    /// The AH key of an instance: its password as keepalived pads it.
+    pub fn ah_key(&self, id: InstanceId) -> [u8; packet::AUTH_LEN] {
+        self.inst[id.0].password
+    }
+
+    /// An instance's AH sequence number counter.
+    pub fn ah_counter(&self, id: InstanceId) -> packet::AhCounter {
+        self.inst[id.0].ah
     }
 
     /// The source address adverts are sent from (and ties are broken by).
@@ -669,9 +692,21 @@ impl Machine {
         if priority == 0 {
             x.counters.priority_zero_sent += 1;
         }
+        // keepalived's vrrp_update_pkt: the IP id counts up skipping 0
+        // (the kernel would fill a 0 in), the AH sequence number is the
+        // counter's next.
+        x.ip_id = x.ip_id.wrapping_add(1);
+        if x.ip_id == 0 {
+            x.ip_id = 1;
+        }
+        let ah = (x.auth_type == packet::AUTH_AH).then(|| AhTx {
+            seq: x.ah.next_seq(),
+            ip_id: x.ip_id,
+        });
         self.out.push(Action::SendAdvert {
             instance: x.id,
             advert: adv,
+            ah,
         });
     }
 
@@ -695,7 +730,11 @@ impl Machine {
             _ => true,
         };
         let exp = x.expect(check_addrs);
-        let res = packet::check(vrrp, meta, &exp);
+        let (res, ah_seq) = packet::check_counting(vrrp, meta, &exp);
+        self.inst[i].rx_ah_seq = ah_seq;
+        if let Some(seq) = ah_seq {
+            self.inst[i].ah.accepted(seq, state == VrrpState::Backup);
+        }
         let advert = match res {
             Err(r) => {
                 self.count_drop(i, &r);
@@ -789,8 +828,23 @@ impl Machine {
                 "({name}) Invalid auth type: {}",
                 vrrp.get(4).copied().unwrap_or(0)
             ),
-            R::AuthTypeMismatch => format!("({name}) received an unexpected auth type"),
+            R::AuthTypeMismatch => format!(
+                "({name}) received a {} auth, expecting {}!",
+                vrrp.get(4).copied().unwrap_or(0),
+                x.auth_type
+            ),
             R::AuthFailure => format!("({name}) received an invalid passwd!"),
+            R::AhUnexpected => format!("({name}) Received AH header but auth type not AH"),
+            R::AhMissing => format!("({name}) No AH header but auth type is AH"),
+            R::AhIcv => format!(
+                "({name}) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
+            ),
+            R::AhSpi { saddr, spi } => {
+                format!("IPSEC AH : invalid IPSEC SPI value. {saddr} and expect {spi}")
+            }
+            R::AhSequence { seq, local } => format!(
+                "({name}) IPSEC-AH : sequence number {seq} already processed. Packet dropped. Local({local})"
+            ),
             R::AdvertInterval => format!(
                 "({name}) advertisement interval mismatch mine={} sec rcv'd={} sec",
                 x.cfg.advert_int.as_secs(),
@@ -811,9 +865,6 @@ impl Machine {
                 meta.src
             ),
             R::AhOtherProtocol => return,
-            R::AhNotSupported => {
-                format!("({name}) IPSEC-AH authentication is not supported - advert dropped")
-            }
         };
         self.log(LogLevel::Info, msg);
     }

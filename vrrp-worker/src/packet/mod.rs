@@ -19,7 +19,9 @@
 //!   as a received advert before rejecting it.
 //! * [`Advert::encode`] (the VRRP message with its checksum) and
 //!   [`Advert::encode_ipv4`] (with the IPv4 header keepalived builds:
-//!   TOS 0xc0, DF clear, the caller's TTL and IP id, protocol 112).
+//!   TOS 0xc0, DF clear, the caller's TTL and IP id, protocol 112), and
+//!   [`Advert::encode_ipv4_ah`] (the same with protocol 51 and an AH
+//!   header, as keepalived's `vrrp_build_ipsecah` / `vrrp_update_pkt`).
 //!
 //! # Wire formats
 //!
@@ -47,11 +49,27 @@
 //! configured password with zeros). VRRPv2 over IPv6 carries no
 //! authentication data (keepalived sends none); its auth type byte is
 //! still compared, the password cannot be (keepalived 2.2.7 reads it from
-//! an offset computed from a nonexistent IPv4 header). IPsec AH (HMAC-MD5-96 over an AH
-//! header between the IPv4 header and the message) is recognised and its
-//! presence checked as keepalived checks it, but the ICV is not verified
-//! here: an AH-authenticated advert is rejected with
-//! [`Reject::AhNotSupported`].
+//! an offset computed from a nonexistent IPv4 header).
+//!
+//! IPsec AH (RFC 2402, IPv4 only), as keepalived 2.2.7 does it:
+//!
+//! ```text
+//! | IPv4 header, protocol 51 | Next hdr=112 | Len=4 | Reserved=0   |
+//! | SPI = the sender's IPv4 source address                        |
+//! | Sequence number                                               |
+//! | ICV (12 bytes)                                                |
+//! | VRRPv2 message, auth type 2, 8 zero authentication bytes      |
+//! ```
+//!
+//! The ICV is HMAC-MD5 truncated to 96 bits, keyed with the 8 password
+//! bytes (the password zero padded, as for PASS), over the IP header with
+//! TOS, flags and fragment offset, header checksum (and, for unicast
+//! instances only, TTL) zeroed, then the AH header with its ICV zeroed,
+//! then the VRRP message. The IP id and total length are covered, so the
+//! sender builds the IP header itself (`IP_HDRINCL`). The receiver checks
+//! the ICV, then that the SPI is the source address, then that the
+//! sequence number is above its counter ([`Expect::ah_seq`]); the counter
+//! rules (start, increments, wrap, new master) are [`AhCounter`]'s.
 
 use config::model::global::VrrpVersion;
 use config::model::vrrp::{Family, UnicastPeer};
@@ -72,6 +90,13 @@ pub const AUTH_LEN: usize = 8;
 /// keepalived's `ipsec_ah_t`: next header, length, reserved, SPI, sequence
 /// number, 96-bit ICV.
 pub const AH_LEN: usize = 24;
+/// The AH payload length field: the header's length in 32-bit words
+/// minus 2 (keepalived's `IPSEC_AH_PLEN`).
+pub const AH_PAYLOAD_LEN: u8 = 4;
+/// HMAC-MD5-96: the ICV is the digest's first 12 bytes.
+pub const AH_ICV_LEN: usize = 12;
+/// The longest IPv4 header (60 bytes) and the AH header.
+pub const AH_HEADERS_MAX: usize = 60 + AH_LEN;
 /// The only VRRP packet type.
 pub const TYPE_ADVERT: u8 = 1;
 /// keepalived's IPv4 TOS for adverts (internetwork control).
@@ -147,8 +172,21 @@ pub enum Reject {
     UnicastSource,
     /// An AH header for some other protocol: not ours, ignored.
     AhOtherProtocol,
-    /// AH authentication is configured; keepalived-rs does not verify it.
-    AhNotSupported,
+    /// An AH header, but the instance's auth type is not AH (counted as
+    /// an auth type mismatch).
+    AhUnexpected,
+    /// No AH header, but the instance's auth type is AH (counted as an
+    /// auth type mismatch).
+    AhMissing,
+    /// AH: the ICV is wrong (another password, or a changed packet).
+    /// Counted as an authentication failure.
+    AhIcv,
+    /// AH: the SPI is not the source address (authentication failure).
+    /// The values as keepalived logs them: the 32-bit words in host order.
+    AhSpi { saddr: u32, spi: u32 },
+    /// AH: the sequence number is not above the instance's counter (a
+    /// replay, or a restarted sender; authentication failure).
+    AhSequence { seq: u32, local: u32 },
 }
 
 impl Reject {
@@ -159,8 +197,13 @@ impl Reject {
             Reject::IpTtl => DropReason::IpTtl,
             Reject::Version => DropReason::Version,
             Reject::InvalidAuthType => DropReason::InvalidAuthType,
-            Reject::AuthTypeMismatch => DropReason::AuthTypeMismatch,
-            Reject::AuthFailure | Reject::AhNotSupported => DropReason::AuthFailure,
+            Reject::AuthTypeMismatch | Reject::AhUnexpected | Reject::AhMissing => {
+                DropReason::AuthTypeMismatch
+            }
+            Reject::AuthFailure
+            | Reject::AhIcv
+            | Reject::AhSpi { .. }
+            | Reject::AhSequence { .. } => DropReason::AuthFailure,
             Reject::AdvertInterval => DropReason::AdvertInterval,
             Reject::InvalidType => DropReason::InvalidType,
             Reject::AddressList => DropReason::AddressList,
@@ -181,12 +224,85 @@ pub struct Ipv4Rx<'a> {
     pub total_len: u16,
     /// The number of bytes received (IP header included).
     pub received_len: usize,
-    /// Whether an AH header sits between the IP header and the message.
-    pub ah: bool,
-    /// The AH header's next-header field, if any.
-    pub ah_next_header: Option<u8>,
+    /// The IP and AH headers, when an AH header sits between the IP
+    /// header and the message.
+    pub ah: Option<AhRx>,
     /// The VRRP message: everything after the IP (and AH) header.
     pub vrrp: &'a [u8],
+}
+
+/// The IP header and the AH header of a received AH datagram, as received
+/// (what the ICV check needs besides the VRRP message).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AhRx {
+    headers: [u8; AH_HEADERS_MAX],
+    len: u8,
+}
+
+impl std::fmt::Debug for AhRx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AhRx")
+            .field("headers", &&self.headers[..usize::from(self.len)])
+            .finish()
+    }
+}
+
+impl AhRx {
+    /// From the IP header (any length from 20 to 60) followed by the AH
+    /// header; `None` if `headers` is not that.
+    pub fn new(headers: &[u8]) -> Option<AhRx> {
+        let ihl = usize::from(*headers.first()? & 0x0f) * 4;
+        if ihl < 20 || headers.len() != ihl + AH_LEN {
+            return None;
+        }
+        let mut h = [0u8; AH_HEADERS_MAX];
+        h[..headers.len()].copy_from_slice(headers);
+        Some(AhRx {
+            headers: h,
+            len: headers.len() as u8,
+        })
+    }
+
+    /// The IP header and the AH header.
+    pub fn headers(&self) -> &[u8] {
+        &self.headers[..usize::from(self.len)]
+    }
+
+    fn ihl(&self) -> usize {
+        usize::from(self.len) - AH_LEN
+    }
+
+    fn ah(&self) -> &[u8] {
+        &self.headers[self.ihl()..usize::from(self.len)]
+    }
+
+    pub fn next_header(&self) -> u8 {
+        self.ah()[0]
+    }
+
+    /// The source address from the IP header.
+    pub fn saddr(&self) -> [u8; 4] {
+        [
+            self.headers[12],
+            self.headers[13],
+            self.headers[14],
+            self.headers[15],
+        ]
+    }
+
+    pub fn spi(&self) -> [u8; 4] {
+        let a = self.ah();
+        [a[4], a[5], a[6], a[7]]
+    }
+
+    pub fn seq(&self) -> u32 {
+        let a = self.ah();
+        u32::from_be_bytes([a[8], a[9], a[10], a[11]])
+    }
+
+    pub fn icv(&self) -> &[u8] {
+        &self.ah()[12..AH_LEN]
+    }
 }
 
 /// Split what an IPv4 raw socket returned (keepalived's `vrrp_get_header`):
@@ -200,14 +316,13 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<Ipv4Rx<'_>, Reject> {
     if ihl < 20 || buf.len() < ihl + HEADER_LEN {
         return Err(Reject::PacketLength);
     }
-    let ah = buf[9] == IPPROTO_AH;
-    let start = if ah {
+    let (start, ah) = if buf[9] == IPPROTO_AH {
         if buf.len() < ihl + AH_LEN + HEADER_LEN {
             return Err(Reject::PacketLength);
         }
-        ihl + AH_LEN
+        (ihl + AH_LEN, AhRx::new(&buf[..ihl + AH_LEN]))
     } else {
-        ihl
+        (ihl, None)
     };
     Ok(Ipv4Rx {
         src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
@@ -216,7 +331,6 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<Ipv4Rx<'_>, Reject> {
         total_len: u16::from_be_bytes([buf[2], buf[3]]),
         received_len: buf.len(),
         ah,
-        ah_next_header: ah.then(|| buf[ihl]),
         vrrp: &buf[start..],
     })
 }
@@ -238,8 +352,7 @@ pub fn parse_ipv4_short(buf: &[u8]) -> Result<Ipv4Rx<'_>, Reject> {
                 ttl: buf[8],
                 total_len: u16::from_be_bytes([buf[2], buf[3]]),
                 received_len: buf.len(),
-                ah: false,
-                ah_next_header: None,
+                ah: None,
                 vrrp: &buf[ihl..],
             })
         }
@@ -415,6 +528,162 @@ impl Advert {
         p.extend_from_slice(&msg);
         p
     }
+
+    /// The AH-authenticated IPv4 datagram keepalived sends for
+    /// `auth_type AH` (built with `IP_HDRINCL`): IPv4 header as in
+    /// [`Advert::encode_ipv4`] but protocol 51 and the total length
+    /// covering AH; the AH header (next header 112, payload length 4, SPI
+    /// = `src`, sequence number `seq`, the ICV); then [`Advert::encode`].
+    /// `key` is the password as [`password_bytes`] pads it; `unicast`
+    /// says the instance has unicast peers (its TTL is left out of the
+    /// ICV).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_ipv4_ah(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        id: u16,
+        seq: u32,
+        key: &[u8; AUTH_LEN],
+        unicast: bool,
+    ) -> Vec<u8> {
+        let msg = self.encode(IpAddr::V4(src), IpAddr::V4(dst));
+        let total = (20 + AH_LEN + msg.len()) as u16;
+        let mut p = Vec::with_capacity(usize::from(total));
+        p.extend_from_slice(&[0x45, IPV4_TOS]);
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&id.to_be_bytes());
+        p.extend_from_slice(&[0, 0, ttl, IPPROTO_AH, 0, 0]);
+        p.extend_from_slice(&src.octets());
+        p.extend_from_slice(&dst.octets());
+        p.extend_from_slice(&[IPPROTO_VRRP, AH_PAYLOAD_LEN, 0, 0]);
+        p.extend_from_slice(&src.octets());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0; AH_ICV_LEN]);
+        let icv = ah_icv(&p, &msg, key, unicast);
+        p[20 + 12..20 + AH_LEN].copy_from_slice(&icv);
+        let hc = fold(sum_words(&p[..20], 0));
+        p[10..12].copy_from_slice(&hc.to_be_bytes());
+        p.extend_from_slice(&msg);
+        p
+    }
+}
+
+// ------------------------------------------------------------- IPsec AH
+
+type HmacMd5 = hmac::Hmac<md5::Md5>;
+
+/// keepalived's ICV computation: HMAC-MD5 keyed with `key` over `headers`
+/// (the IPv4 header, options included, then the AH header) with the
+/// mutable fields zeroed as keepalived zeroes them (TOS, flags and
+/// fragment offset, header checksum, the ICV, and the TTL when `unicast`),
+/// then `msg` (the VRRP message).
+fn ah_mac(headers: &[u8], msg: &[u8], key: &[u8; AUTH_LEN], unicast: bool) -> HmacMd5 {
+    use hmac::Mac;
+    let mut h = [0u8; AH_HEADERS_MAX];
+    let n = headers.len().min(AH_HEADERS_MAX);
+    let h = &mut h[..n];
+    h.copy_from_slice(&headers[..n]);
+    if n >= 20 + AH_LEN {
+        h[1] = 0;
+        h[6] = 0;
+        h[7] = 0;
+        h[10] = 0;
+        h[11] = 0;
+        if unicast {
+            h[8] = 0;
+        }
+        h[n - AH_ICV_LEN..].fill(0);
+    }
+    // HMAC accepts keys of any length.
+    let mut m = <HmacMd5 as hmac::digest::KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    m.update(h);
+    m.update(msg);
+    m
+}
+
+/// The 96-bit ICV of an AH datagram: see [`ah_mac`].
+pub fn ah_icv(headers: &[u8], msg: &[u8], key: &[u8; AUTH_LEN], unicast: bool) -> [u8; AH_ICV_LEN] {
+    use hmac::Mac;
+    let d = ah_mac(headers, msg, key, unicast).finalize().into_bytes();
+    let mut icv = [0u8; AH_ICV_LEN];
+    icv.copy_from_slice(&d[..AH_ICV_LEN]);
+    icv
+}
+
+/// Whether a received AH datagram's ICV is right for `key` (compared in
+/// constant time, as keepalived's `memcmp_constant_time`).
+pub fn ah_icv_ok(ah: &AhRx, msg: &[u8], key: &[u8; AUTH_LEN], unicast: bool) -> bool {
+    use hmac::Mac;
+    ah_mac(ah.headers(), msg, key, unicast)
+        .verify_truncated_left(ah.icv())
+        .is_ok()
+}
+
+/// Above this the sequence number is not incremented: keepalived's
+/// "cycled" limit (`0xFFFFFFFD`).
+pub const AH_SEQ_LIMIT: u32 = 0xFFFF_FFFD;
+
+/// An instance's AH sequence number state, keepalived 2.2.7's
+/// `ipsecah_counter`: one counter for what it sends and what it accepts.
+///
+/// * It starts at 0; each advert sent increments it first (the first
+///   advert carries 1), unless it is above [`AH_SEQ_LIMIT`]: then it stays
+///   and `cycle` is set (one advert for every unicast peer carries the
+///   same number).
+/// * A received advert is accepted only with a number above the counter,
+///   which then takes that number (so a backup that becomes master goes on
+///   from the last master's number). Accepted in BACKUP, `cycle` clears.
+/// * A master receiving a lower-priority advert sets it to that advert's
+///   number plus one ("Syncing seq_num - Increment seq"), clearing
+///   `cycle`; a higher-priority advert clears `cycle`.
+/// * Becoming master with `cycle` set starts again from 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AhCounter {
+    pub seq: u32,
+    pub cycle: bool,
+}
+
+impl AhCounter {
+    /// The number for the next advert sent.
+    pub fn next_seq(&mut self) -> u32 {
+        if self.seq > AH_SEQ_LIMIT {
+            self.cycle = true;
+        } else {
+            self.seq += 1;
+        }
+        self.seq
+    }
+
+    /// A received advert's number passed [`check_counting`] (which
+    /// compared it with `seq`); `backup`: the instance is in BACKUP.
+    pub fn accepted(&mut self, seq: u32, backup: bool) {
+        self.seq = seq;
+        if backup {
+            self.cycle = false;
+        }
+    }
+
+    /// A master received a lower-priority advert numbered `seq`.
+    pub fn sync_lower(&mut self, seq: u32) {
+        self.seq = seq.wrapping_add(1);
+        self.cycle = false;
+    }
+
+    /// A master received a higher-priority advert.
+    pub fn sync_higher(&mut self) {
+        self.cycle = false;
+    }
+
+    /// Becoming master: keepalived's anti-replay reset after a cycle.
+    pub fn goto_master(&mut self) {
+        if self.cycle {
+            self.cycle = false;
+            self.seq = 0;
+        }
+    }
 }
 
 /// The v2 interval field (whole seconds, at most 255) or the v3 one
@@ -517,6 +786,9 @@ pub struct Expect<'a> {
     pub unicast_peers: &'a [UnicastPeer],
     /// `check_unicast_src` (instance or global).
     pub check_unicast_src: bool,
+    /// AH: the instance's sequence number counter ([`AhCounter::seq`]); an
+    /// advert must carry a higher one.
+    pub ah_seq: u32,
 }
 
 /// What the socket told about a received message.
@@ -529,10 +801,9 @@ pub struct RxMeta {
     /// IPv4: the header's total length and the number of bytes received
     /// (IP header included), from [`Ipv4Rx`].
     pub ipv4_lengths: Option<(u16, usize)>,
-    /// IPv4: an AH header preceded the message.
-    pub ah: bool,
-    /// IPv4: the AH header's next-header field.
-    pub ah_next_header: Option<u8>,
+    /// IPv4: the IP and AH headers, when an AH header preceded the
+    /// message.
+    pub ah: Option<AhRx>,
 }
 
 impl RxMeta {
@@ -544,7 +815,6 @@ impl RxMeta {
             ttl: Some(p.ttl),
             ipv4_lengths: Some((p.total_len, p.received_len)),
             ah: p.ah,
-            ah_next_header: p.ah_next_header,
         }
     }
 
@@ -555,8 +825,7 @@ impl RxMeta {
             dst: IpAddr::V6(dst),
             ttl: hop_limit,
             ipv4_lengths: None,
-            ah: false,
-            ah_next_header: None,
+            ah: None,
         }
     }
 }
@@ -574,15 +843,17 @@ pub struct Checked {
 /// keepalived 2.2.7's `vrrp_check_packet`, in its order:
 ///
 /// 1. IPv4: an AH header present if and only if AH is configured
-///    (AuthTypeMismatch);
+///    (AhUnexpected / AhMissing, counted as AuthTypeMismatch);
 /// 2. the length implied by the header's version and count, then
 ///    ([`Advert::decode`]) the structure (PacketLength);
 /// 3. multicast instances: TTL / hop limit 255 (IpTtl);
 /// 4. the configured version (Version);
 /// 5. v2: auth type known (InvalidAuthType), equal to the configured one
-///    (AuthTypeMismatch), the PASS password (AuthFailure), AH (see the
-///    module docs); the advert interval equal to the configured one
-///    (AdvertInterval);
+///    (AuthTypeMismatch), the PASS password (AuthFailure); AH: a next
+///    header other than 112 is ignored (AhOtherProtocol), then the ICV
+///    (AhIcv), the SPI (AhSpi) and the sequence number (AhSequence), all
+///    counted as AuthFailure; the advert interval equal to the configured
+///    one (AdvertInterval);
 /// 6. type 1 (InvalidType);
 /// 7. unless `skip_check_adv_addr`: the address count (AddressList);
 /// 8. IPv4: total length equal to the bytes received (PacketLength);
@@ -596,9 +867,36 @@ pub struct Checked {
 /// (UnicastSource) with a TTL in its range (IpTtl): those land in
 /// [`Checked::late_reject`].
 pub fn check(vrrp: &[u8], meta: &RxMeta, exp: &Expect<'_>) -> Result<Checked, Reject> {
+    check_counting(vrrp, meta, exp).0
+}
+
+/// [`check`], and the AH sequence number it accepted, if it got that far:
+/// keepalived advances the instance's counter as soon as the number
+/// passes, even when a later check rejects the advert (give it to
+/// [`AhCounter::accepted`]).
+pub fn check_counting(
+    vrrp: &[u8],
+    meta: &RxMeta,
+    exp: &Expect<'_>,
+) -> (Result<Checked, Reject>, Option<u32>) {
+    let mut ah_seq = None;
+    let r = check_inner(vrrp, meta, exp, &mut ah_seq);
+    (r, ah_seq)
+}
+
+fn check_inner(
+    vrrp: &[u8],
+    meta: &RxMeta,
+    exp: &Expect<'_>,
+    ah_seq: &mut Option<u32>,
+) -> Result<Checked, Reject> {
     let unicast = !exp.unicast_peers.is_empty();
-    if exp.family == Family::Ipv4 && meta.ah != (exp.auth_type == AUTH_AH) {
-        return Err(Reject::AuthTypeMismatch);
+    if exp.family == Family::Ipv4 && meta.ah.is_some() != (exp.auth_type == AUTH_AH) {
+        return Err(if meta.ah.is_some() {
+            Reject::AhUnexpected
+        } else {
+            Reject::AhMissing
+        });
     }
     let exp_len = expected_len(vrrp, exp.family).ok_or(Reject::PacketLength)?;
     if vrrp.len() != exp_len {
@@ -625,10 +923,29 @@ pub fn check(vrrp: &[u8], meta: &RxMeta, exp: &Expect<'_>) -> Result<Checked, Re
             return Err(Reject::AuthFailure);
         }
         if exp.auth_type == AUTH_AH {
-            if meta.ah_next_header.is_some_and(|n| n != IPPROTO_VRRP) {
+            // The configuration refuses AH on IPv6, so an AH instance is
+            // IPv4 and the header was checked present above.
+            let ah = meta.ah.as_ref().ok_or(Reject::AhMissing)?;
+            if ah.next_header() != IPPROTO_VRRP {
                 return Err(Reject::AhOtherProtocol);
             }
-            return Err(Reject::AhNotSupported);
+            if !ah_icv_ok(ah, vrrp, &exp.password, unicast) {
+                return Err(Reject::AhIcv);
+            }
+            if ah.spi() != ah.saddr() {
+                return Err(Reject::AhSpi {
+                    saddr: u32::from_ne_bytes(ah.saddr()),
+                    spi: u32::from_ne_bytes(ah.spi()),
+                });
+            }
+            let seq = ah.seq();
+            if seq <= exp.ah_seq {
+                return Err(Reject::AhSequence {
+                    seq,
+                    local: exp.ah_seq,
+                });
+            }
+            *ah_seq = Some(seq);
         }
         if Duration::from_secs(u64::from(advert.interval)) != exp.adver_int {
             return Err(Reject::AdvertInterval);

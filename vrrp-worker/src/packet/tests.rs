@@ -67,6 +67,7 @@ fn expect_for(vrid: u8) -> (Expect<'static>, VrrpVersion) {
         check_addrs: true,
         unicast_peers: &[],
         check_unicast_src: false,
+        ah_seq: 0,
     };
     match vrid {
         51 => {
@@ -419,47 +420,275 @@ fn ipv6_checks() {
     assert_eq!(check(&short, &meta, &exp), Err(Reject::PacketLength));
 }
 
+/// The AH adverts keepalived 2.2.7 sent (tests/data/capture-ah.sh):
+/// (unicast, datagram).
+const AH_CAPTURE: &str = include_str!("../../tests/data/keepalived-2.2.7-ah.txt");
+
+fn ah_captured() -> Vec<(bool, Vec<u8>)> {
+    AH_CAPTURE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (tag, h) = l.split_once(' ').unwrap();
+            (tag == "uc", hex(h))
+        })
+        .collect()
+}
+
+static AH_VIPS: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::new(10, 211, 0, 100))];
+static AH_PEERS: [UnicastPeer; 1] = [UnicastPeer {
+    addr: IpAddr::V4(Ipv4Addr::new(10, 211, 0, 2)),
+    min_ttl: 0,
+    max_ttl: 255,
+}];
+
+/// capture-ah.sh's instance.
+fn ah_expect(unicast: bool) -> Expect<'static> {
+    Expect {
+        family: Family::Ipv4,
+        version: VrrpVersion::V2,
+        auth_type: AUTH_AH,
+        password: password_bytes(b"secret12"),
+        adver_int: Duration::from_secs(1),
+        vips: &AH_VIPS,
+        check_addrs: true,
+        unicast_peers: if unicast { &AH_PEERS } else { &[] },
+        check_unicast_src: false,
+        ah_seq: 0,
+    }
+}
+
+fn check_ah(d: &[u8], exp: &Expect<'_>) -> (Result<Checked, Reject>, Option<u32>) {
+    let p = parse_ipv4(d).unwrap();
+    check_counting(p.vrrp, &RxMeta::from_ipv4(&p), exp)
+}
+
+/// Re-sign a datagram after changing it (as a sender with `key` would).
+fn ah_resign(d: &mut [u8], key: &[u8; 8], unicast: bool) {
+    let icv = ah_icv(&d[..20 + AH_LEN], &d[20 + AH_LEN..], key, unicast);
+    d[32..44].copy_from_slice(&icv);
+}
+
 #[test]
-fn ah_is_checked_for_presence_and_not_accepted() {
-    let (exp, _) = expect_for(51);
-    // An AH header in front of a PASS advert: mismatch.
-    let good = v2_datagram();
-    let mut d = good[..20].to_vec();
-    d[9] = IPPROTO_AH;
-    let mut ah = [0u8; AH_LEN];
-    ah[0] = IPPROTO_VRRP;
-    d.extend_from_slice(&ah);
-    d.extend_from_slice(&good[20..]);
-    let total = d.len() as u16;
-    d[2..4].copy_from_slice(&total.to_be_bytes());
-    let p = parse_ipv4(&d).unwrap();
-    assert!(p.ah);
-    assert_eq!(p.vrrp, &good[20..]);
+fn ah_adverts_of_keepalived_verify_and_encode_identically() {
+    let cap = ah_captured();
+    assert_eq!(cap.iter().filter(|(u, _)| !u).count(), 5);
+    assert_eq!(cap.iter().filter(|(u, _)| *u).count(), 5);
+    for (unicast, d) in &cap {
+        let p = parse_ipv4(d).unwrap();
+        let ah = p.ah.expect("an AH header");
+        assert_eq!(ah.next_header(), IPPROTO_VRRP);
+        assert_eq!(ah.spi(), [10, 211, 0, 1]);
+        let seq = ah.seq();
+        // keepalived's first advert carries 1, then one more per advert;
+        // the IP id counts alongside.
+        assert_eq!(u32::from(u16::from_be_bytes([d[4], d[5]])), seq);
+        let mut exp = ah_expect(*unicast);
+        let (r, accepted) = check_ah(d, &exp);
+        let c = r.unwrap_or_else(|e| panic!("{e:?} for {}", hexs(d)));
+        assert_eq!(c.late_reject, None);
+        assert_eq!(accepted, Some(seq));
+        // Replayed: the counter has it.
+        exp.ah_seq = seq;
+        assert_eq!(
+            check_ah(d, &exp),
+            (Err(Reject::AhSequence { seq, local: seq }), None)
+        );
+        // Encoding the same advert gives the same bytes.
+        let a = c.advert;
+        let dst = match p.dst {
+            d if *unicast => d,
+            _ => Ipv4Addr::new(224, 0, 0, 18),
+        };
+        let mine = a.encode_ipv4_ah(
+            p.src,
+            dst,
+            p.ttl,
+            u16::from_be_bytes([d[4], d[5]]),
+            seq,
+            &password_bytes(b"secret12"),
+            *unicast,
+        );
+        assert_eq!(hexs(&mine), hexs(d));
+    }
+}
+
+fn hexs(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn ah_icv_covers_what_keepalived_covers() {
+    let cap = ah_captured();
+    let key = password_bytes(b"secret12");
+    let (_, mc) = cap.iter().find(|(u, _)| !u).unwrap().clone();
+    let (_, uc) = cap.iter().find(|(u, _)| *u).unwrap().clone();
+    // Another password: the ICV does not match.
+    let mut other = ah_expect(false);
+    other.password = password_bytes(b"secret13");
+    assert_eq!(check_ah(&mc, &other).0, Err(Reject::AhIcv));
+    // keepalived keys with the 8 padded bytes: a longer password is the
+    // same key.
+    other.password = password_bytes(b"secret12-and-more");
+    assert!(check_ah(&mc, &other).0.is_ok());
+    // Mutable fields are left out: TOS, flags/fragment offset, header
+    // checksum.
+    let mut d = mc.clone();
+    d[1] = 0x10;
+    d[6] = 0x40;
+    d[10] ^= 0xff;
+    assert!(check_ah(&d, &ah_expect(false)).0.is_ok());
+    // The TTL is covered for multicast (where it must be 255 anyway) and
+    // left out for unicast.
+    let mut d = uc.clone();
+    d[8] = 64;
+    assert!(check_ah(&d, &ah_expect(true)).0.is_ok());
+    let mut d = mc.clone();
+    d[8] = 64;
+    let mut e = ah_expect(false);
+    e.unicast_peers = &AH_PEERS;
+    // (a multicast packet on a unicast instance passes the AH check, then
+    // fails the destination check; with the TTL covered it fails the ICV)
+    assert_eq!(check_ah(&d, &e).0, Err(Reject::AhIcv));
+    // Everything else is covered: the IP id, addresses, the AH header, the
+    // message.
+    for at in [4, 5, 12, 19, 21, 27, 31, 44, 46, 60, 63] {
+        let mut d = mc.clone();
+        d[at] ^= 1;
+        let r = check_ah(&d, &ah_expect(false)).0;
+        assert!(
+            matches!(r, Err(Reject::AhIcv | Reject::AhOtherProtocol)),
+            "byte {at}: {r:?}"
+        );
+    }
+    // The SPI must be the source address (checked after the ICV).
+    let mut d = mc.clone();
+    d[27] = 9;
+    ah_resign(&mut d, &key, false);
     assert_eq!(
-        check(p.vrrp, &RxMeta::from_ipv4(&p), &exp),
+        check_ah(&d, &ah_expect(false)).0,
+        Err(Reject::AhSpi {
+            saddr: u32::from_ne_bytes([10, 211, 0, 1]),
+            spi: u32::from_ne_bytes([10, 211, 0, 9]),
+        })
+    );
+}
+
+#[test]
+fn ah_checks_in_keepalived_order() {
+    let cap = ah_captured();
+    let (_, mc) = cap.iter().find(|(u, _)| !u).unwrap().clone();
+    let key = password_bytes(b"secret12");
+    // AH on a non-AH instance, and no AH on an AH instance: auth type
+    // mismatches, before anything else.
+    let mut pass = ah_expect(false);
+    pass.auth_type = AUTH_PASS;
+    assert_eq!(check_ah(&mc, &pass).0, Err(Reject::AhUnexpected));
+    assert_eq!(
+        Reject::AhUnexpected.drop_reason(),
+        DropReason::AuthTypeMismatch
+    );
+    let (exp51, _) = expect_for(51);
+    let plain = v2_datagram();
+    let ah51 = Expect {
+        auth_type: AUTH_AH,
+        ..exp51.clone()
+    };
+    assert_eq!(check_v4(&plain, &ah51), Err(Reject::AhMissing));
+    assert_eq!(
+        Reject::AhMissing.drop_reason(),
+        DropReason::AuthTypeMismatch
+    );
+    // The message's auth type byte must say AH.
+    let mut d = mc.clone();
+    d[44 + 4] = AUTH_PASS;
+    assert_eq!(
+        check_ah(&d, &ah_expect(false)).0,
         Err(Reject::AuthTypeMismatch)
     );
-    // AH configured but a plain advert: mismatch too.
-    let exp_ah = Expect {
-        auth_type: AUTH_AH,
-        ..exp.clone()
-    };
-    assert_eq!(check_v4(&good, &exp_ah), Err(Reject::AuthTypeMismatch));
-    // AH configured, AH present, auth type 2 in the message: not verified.
-    let mut d2 = d.clone();
-    d2[20 + AH_LEN + 4] = AUTH_AH;
-    let p = parse_ipv4(&d2).unwrap();
+    // AH for another protocol is ignored, not counted as a failure.
+    let mut d = mc.clone();
+    d[20] = 6;
     assert_eq!(
-        check(p.vrrp, &RxMeta::from_ipv4(&p), &exp_ah),
-        Err(Reject::AhNotSupported)
-    );
-    // AH for another protocol: not ours.
-    d2[20] = 6;
-    let p = parse_ipv4(&d2).unwrap();
-    assert_eq!(
-        check(p.vrrp, &RxMeta::from_ipv4(&p), &exp_ah),
+        check_ah(&d, &ah_expect(false)).0,
         Err(Reject::AhOtherProtocol)
     );
+    // ICV, SPI and sequence failures are authentication failures.
+    for r in [
+        Reject::AhIcv,
+        Reject::AhSpi { saddr: 1, spi: 2 },
+        Reject::AhSequence { seq: 1, local: 1 },
+    ] {
+        assert_eq!(r.drop_reason(), DropReason::AuthFailure);
+    }
+    // A sequence number is taken (keepalived advances its counter) even
+    // when a later check rejects the advert: here the interval.
+    let mut slow = ah_expect(false);
+    slow.adver_int = Duration::from_secs(2);
+    assert_eq!(check_ah(&mc, &slow), (Err(Reject::AdvertInterval), Some(1)));
+    // ... but not when the ICV fails first.
+    let mut d = mc.clone();
+    d[60] ^= 1;
+    assert_eq!(check_ah(&d, &slow), (Err(Reject::AhIcv), None));
+    // A too-short AH datagram does not parse (keepalived: "IPv4 VRRP
+    // packet with AH too short").
+    assert_eq!(
+        parse_ipv4(&mc[..20 + AH_LEN + 4]),
+        Err(Reject::PacketLength)
+    );
+    // The VRRP checksum is still checked after the ICV.
+    let mut d = mc.clone();
+    d[44 + 6] ^= 1;
+    ah_resign(&mut d, &key, false);
+    assert_eq!(check_ah(&d, &ah_expect(false)).0, Err(Reject::Checksum));
+}
+
+#[test]
+fn ah_counter_follows_keepalived() {
+    let mut c = AhCounter::default();
+    assert_eq!((c.next_seq(), c.next_seq()), (1, 2));
+    // Accepted numbers replace the counter; a master goes on from there.
+    c.accepted(41, true);
+    assert_eq!(c.next_seq(), 42);
+    // A master hearing a lower priority takes its number plus one (and
+    // increments again to send).
+    c.sync_lower(100);
+    assert_eq!(c.next_seq(), 102);
+    c.sync_lower(u32::MAX);
+    assert_eq!(c.seq, 0);
+    // Near the top it stops incrementing and marks the cycle.
+    let mut c = AhCounter {
+        seq: AH_SEQ_LIMIT - 1,
+        cycle: false,
+    };
+    assert_eq!(c.next_seq(), AH_SEQ_LIMIT);
+    assert_eq!(c.next_seq(), AH_SEQ_LIMIT + 1);
+    assert!(!c.cycle);
+    assert_eq!(c.next_seq(), AH_SEQ_LIMIT + 1);
+    assert!(c.cycle);
+    assert_eq!(c.next_seq(), AH_SEQ_LIMIT + 1);
+    // Becoming master after a cycle starts again from 0; without one it
+    // goes on.
+    let mut d = c;
+    d.goto_master();
+    assert_eq!((d.seq, d.cycle), (0, false));
+    assert_eq!(d.next_seq(), 1);
+    let mut e = AhCounter {
+        seq: 7,
+        cycle: false,
+    };
+    e.goto_master();
+    assert_eq!(e.next_seq(), 8);
+    // A backup accepting an advert, or a master hearing a higher priority,
+    // clears the cycle; a master accepting one does not.
+    let mut f = c;
+    f.accepted(AH_SEQ_LIMIT + 2, false);
+    assert!(f.cycle);
+    f.accepted(AH_SEQ_LIMIT + 2, true);
+    assert!(!f.cycle);
+    let mut g = c;
+    g.sync_higher();
+    assert!(!g.cycle);
 }
 
 #[test]
@@ -480,6 +709,7 @@ fn unicast_checks() {
         check_addrs: true,
         unicast_peers: &peers,
         check_unicast_src: true,
+        ah_seq: 0,
     };
     let mut a = Advert::new(VrrpVersion::V3, 52, 150, 50);
     a.addrs = vips.to_vec();

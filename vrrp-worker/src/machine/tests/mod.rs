@@ -8,6 +8,7 @@ use ipc::{DropReason, ScriptEntry, ScriptId, ScriptOutcome};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
+mod ah;
 mod rfc;
 mod sync;
 mod tracking;
@@ -190,7 +191,9 @@ impl H {
                 config::model::vrrp::AuthType::Pass => crate::packet::AUTH_PASS,
                 config::model::vrrp::AuthType::Ah => crate::packet::AUTH_AH,
             };
-            a.auth_data = crate::packet::password_bytes(&auth.password);
+            if a.auth_type == crate::packet::AUTH_PASS {
+                a.auth_data = crate::packet::password_bytes(&auth.password);
+            }
         }
         a
     }
@@ -279,7 +282,9 @@ impl H {
 pub fn sent(acts: &[Action], id: InstanceId) -> Vec<u8> {
     acts.iter()
         .filter_map(|a| match a {
-            Action::SendAdvert { instance, advert } if *instance == id => Some(advert.priority),
+            Action::SendAdvert {
+                instance, advert, ..
+            } if *instance == id => Some(advert.priority),
             _ => None,
         })
         .collect()
