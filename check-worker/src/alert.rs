@@ -22,15 +22,15 @@
 //! zone database.
 
 use config::model::global::{GlobalDefs, SmtpHost};
-use config::model::lvs::{CheckerKind, LvsConfig};
-use ipc::keys::rs_key;
+use config::model::lvs::CheckerKind;
 use ipc::{LogLevel, RealServerKey, VrrpState};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// keepalived's `SMTP_BUFFER_MAX`: a reply that does not fit is an error.
@@ -519,7 +519,7 @@ fn reply_code(line: &[u8]) -> i32 {
 /// A checker changed state (from the core, with what the alert needs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckerChange {
-    pub real_server: RealServerKey,
+    pub rs: RsAlert,
     pub kind: CheckerKind,
     /// The checker's new state.
     pub up: bool,
@@ -530,54 +530,40 @@ pub struct CheckerChange {
     pub reason: Option<String>,
 }
 
-/// A real server's names and `smtp_alert`.
-#[derive(Debug, Clone)]
-struct RsInfo {
-    name: String,
-    vs_name: String,
-    smtp_alert: bool,
+/// A real server as its alerts name it, with its `smtp_alert`. The names
+/// are the core's (held once in the worker, not in a table of the
+/// mailer's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RsAlert {
+    /// keepalived's `FMT_RS`.
+    pub name: Arc<str>,
+    /// keepalived's `FMT_VS` of its virtual server.
+    pub vs_name: Arc<str>,
+    pub smtp_alert: bool,
 }
 
-fn rs_table(lvs: &LvsConfig) -> BTreeMap<RealServerKey, RsInfo> {
-    let mut t = BTreeMap::new();
-    for vs in &lvs.virtual_servers {
-        let proto = vs.protocol.map_or("tcp", |p| p.as_str());
-        for rs in &vs.real_servers {
-            t.insert(
-                rs_key(vs, rs),
-                RsInfo {
-                    name: format!("[{}]:{proto}:{}", rs.addr.ip(), rs.addr.port()),
-                    vs_name: vs.display_name(),
-                    smtp_alert: rs.smtp_alert,
-                },
-            );
+impl RsAlert {
+    pub fn of(r: &crate::sched::RsRef<'_>) -> RsAlert {
+        RsAlert {
+            name: Arc::clone(r.name),
+            vs_name: Arc::clone(r.vs_name),
+            smtp_alert: r.smtp_alert,
         }
     }
-    t
 }
 
 /// Which mail a checker change sends, if any (keepalived's epilogs: the
 /// real server's `smtp_alert`, and with `no_checker_emails` only when the
 /// real server itself changed).
-pub fn checker_alert(s: &Settings, lvs: &LvsConfig, c: &CheckerChange) -> Option<Mail> {
-    let table = rs_table(lvs);
-    checker_alert_in(s, &table, c)
-}
-
-fn checker_alert_in(
-    s: &Settings,
-    table: &BTreeMap<RealServerKey, RsInfo>,
-    c: &CheckerChange,
-) -> Option<Mail> {
-    let info = table.get(&c.real_server)?;
-    if !info.smtp_alert || (s.no_checker_emails && c.rs_was_up == c.rs_up) {
+pub fn checker_alert(s: &Settings, c: &CheckerChange) -> Option<Mail> {
+    if !c.rs.smtp_alert || (s.no_checker_emails && c.rs_was_up == c.rs_up) {
         return None;
     }
     let body = checker_body(&c.kind, c.up, c.reason.as_deref())?;
     Some(checker_mail(
         &s.router_id,
-        &info.name,
-        &info.vs_name,
+        &c.rs.name,
+        &c.rs.vs_name,
         c.rs_up,
         body,
     ))
@@ -595,7 +581,6 @@ struct Conn {
 /// The alerts' sessions on the worker's loop.
 pub struct Mailer {
     settings: Option<Settings>,
-    rss: BTreeMap<RealServerKey, RsInfo>,
     registry: Option<Registry>,
     conns: HashMap<usize, Conn>,
     deadlines: BTreeSet<(Instant, usize)>,
@@ -606,10 +591,9 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(global: &GlobalDefs, lvs: &LvsConfig) -> Mailer {
+    pub fn new(global: &GlobalDefs) -> Mailer {
         Mailer {
             settings: Settings::from_global(global),
-            rss: rs_table(lvs),
             registry: None,
             conns: HashMap::new(),
             deadlines: BTreeSet::new(),
@@ -626,28 +610,21 @@ impl Mailer {
     }
 
     /// A new configuration; sessions under way finish with the old one.
-    /// Each real server the reload removes while it was up (`was_up`)
-    /// mails keepalived's "Removing" alert (its `clear_service_rs`).
+    /// Each real server the reload removed while it was up (`removed_up`,
+    /// see [`crate::engine::Engine::removed`]) mails keepalived's
+    /// "Removing" alert (its `clear_service_rs`) when it has `smtp_alert`.
     pub fn reload(
         &mut self,
         global: &GlobalDefs,
-        lvs: &LvsConfig,
-        was_up: &[RealServerKey],
+        removed_up: &[RsAlert],
         now: Instant,
     ) -> Vec<(LogLevel, String)> {
-        let old = std::mem::replace(&mut self.rss, rs_table(lvs));
         self.settings = Settings::from_global(global);
         let mut logs = Vec::new();
         let Some(s) = self.settings.clone() else {
             return logs;
         };
-        for k in was_up {
-            if self.rss.contains_key(k) {
-                continue;
-            }
-            let Some(info) = old.get(k).filter(|i| i.smtp_alert) else {
-                continue;
-            };
+        for info in removed_up.iter().filter(|i| i.smtp_alert) {
             let mail = checker_mail(
                 &s.router_id,
                 &info.name,
@@ -689,7 +666,13 @@ impl Mailer {
     /// An LVS alert the parent decided on: a quorum change, or at stop
     /// the `omega` "Shutting down" mails (a virtual server's, then its up
     /// real servers' with `smtp_alert`, as keepalived's `clear_services`).
-    pub fn lvs(&mut self, alert: &ipc::LvsAlert, now: Instant) -> Vec<(LogLevel, String)> {
+    /// `rss` names the real servers (see [`crate::engine::Engine::rs_alerts`]).
+    pub fn lvs(
+        &mut self,
+        alert: &ipc::LvsAlert,
+        rss: impl Fn(&[RealServerKey]) -> Vec<Option<RsAlert>>,
+        now: Instant,
+    ) -> Vec<(LogLevel, String)> {
         let Some(s) = self.settings.clone() else {
             return Vec::new();
         };
@@ -716,8 +699,8 @@ impl Mailer {
                 virtual_servers,
                 real_servers,
             } => {
-                let rs = real_servers.iter().filter_map(|k| {
-                    let info = self.rss.get(k).filter(|i| i.smtp_alert)?;
+                let rs = rss(real_servers).into_iter().filter_map(|info| {
+                    let info = info.filter(|i| i.smtp_alert)?;
                     Some(checker_mail(
                         &s.router_id,
                         &info.name,
@@ -753,7 +736,7 @@ impl Mailer {
         let Some(s) = &self.settings else {
             return Vec::new();
         };
-        match checker_alert_in(s, &self.rss, c) {
+        match checker_alert(s, c) {
             Some(m) => self.submit(m, now),
             None => Vec::new(),
         }
@@ -1046,7 +1029,10 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Engine;
     use config::model::global::SmtpServer;
+    use config::model::lvs::LvsConfig;
+    use ipc::keys::rs_key;
 
     fn settings() -> Settings {
         Settings {
@@ -1181,11 +1167,18 @@ mod tests {
         );
         let v = &two.virtual_servers[0];
         let keys: Vec<RealServerKey> = v.real_servers.iter().map(|r| rs_key(v, r)).collect();
+        let (e, _) = Engine::new(
+            two.clone(),
+            &[],
+            &Default::default(),
+            Instant::now(),
+            Box::new(|| 0.0),
+            1,
+        );
         let (_l, mut s) = silent_server();
         s.no_checker_emails = true;
         let poll = mio::Poll::new().unwrap();
         let mut mailer = mailer(&s);
-        mailer.rss = rs_table(&two);
         mailer.register(poll.registry()).unwrap();
         assert!(mailer.idle());
         let logs = mailer.lvs(
@@ -1193,6 +1186,7 @@ mod tests {
                 virtual_servers: vec![vs.into()],
                 real_servers: keys,
             },
+            |k| e.rs_alerts(k),
             Instant::now(),
         );
         assert!(logs.is_empty(), "{logs:?}");
@@ -1435,7 +1429,6 @@ mod tests {
     fn mailer(s: &Settings) -> Mailer {
         Mailer {
             settings: Some(s.clone()),
-            rss: BTreeMap::new(),
             registry: None,
             conns: HashMap::new(),
             deadlines: BTreeSet::new(),
@@ -1532,7 +1525,7 @@ mod tests {
         let now = Instant::now();
         assert!(m.vrrp(false, "VI_1", VrrpState::Fault, now).is_empty());
         assert!(m.conns.is_empty());
-        let mut m = Mailer::new(&GlobalDefs::default(), &LvsConfig::default());
+        let mut m = Mailer::new(&GlobalDefs::default());
         assert!(m.vrrp(false, "VI_1", VrrpState::Master, now).is_empty());
         assert!(m.conns.is_empty() && m.queue.is_empty());
     }
@@ -1545,8 +1538,6 @@ mod tests {
         let one = lvs(
             "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 127.0.0.2 8080 {\n    TCP_CHECK {\n    }\n  }\n}\n",
         );
-        let vs = &two.virtual_servers[0];
-        let keys: Vec<RealServerKey> = vs.real_servers.iter().map(|r| rs_key(vs, r)).collect();
         let (_l, s) = silent_server();
         let g = GlobalDefs {
             router_id: Some("LVS_1".into()),
@@ -1559,12 +1550,34 @@ mod tests {
             ..Default::default()
         };
         let poll = mio::Poll::new().unwrap();
-        let mut m = mailer(&s);
-        m.rss = rs_table(&two);
-        m.register(poll.registry()).unwrap();
+        // The engine says which up real servers the reload removed; the
+        // mailer mails those with smtp_alert. `down`: the real servers the
+        // parent holds down.
+        let reload = |down: &[u16]| {
+            let vs = &two.virtual_servers[0];
+            let restored = vs
+                .real_servers
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let up = !down.contains(&(i as u16));
+                    (rs_key(vs, r), ipc::Health { up, weight: 1 })
+                })
+                .collect();
+            let now = Instant::now();
+            let jitter = Box::new(|| 0.0);
+            let (mut e, _) = Engine::new(two.clone(), &[], &restored, now, jitter, 1);
+            let before = e.up_real_servers();
+            e.reload(one.clone(), &[], now);
+            let removed = e.removed(before);
+            let mut m = mailer(&s);
+            m.register(poll.registry()).unwrap();
+            assert!(m.reload(&g, &removed, now).is_empty());
+            m
+        };
         // All three were up: .1 is removed (mailed), .2 stays, .3 has no
         // smtp_alert.
-        assert!(m.reload(&g, &one, &keys, Instant::now()).is_empty());
+        let m = reload(&[]);
         let payloads: Vec<&str> = m
             .conns
             .values()
@@ -1580,10 +1593,7 @@ mod tests {
         );
         // Removed but down (only .3 was up, and it has no smtp_alert):
         // nothing.
-        let mut m = mailer(&s);
-        m.rss = rs_table(&two);
-        m.register(poll.registry()).unwrap();
-        assert!(m.reload(&g, &one, &keys[2..], Instant::now()).is_empty());
+        let m = reload(&[0, 1]);
         assert!(m.conns.is_empty());
     }
 
@@ -1602,27 +1612,33 @@ mod tests {
         let cfg = lvs(
             "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 127.0.0.1 8080 {\n    TCP_CHECK {\n    }\n  }\n  real_server 127.0.0.2 8080 {\n    smtp_alert no\n    TCP_CHECK {\n    }\n  }\n}\n",
         );
-        let vs = &cfg.virtual_servers[0];
-        let k1 = rs_key(vs, &vs.real_servers[0]);
-        let k2 = rs_key(vs, &vs.real_servers[1]);
+        let (e, _) = Engine::new(
+            cfg,
+            &[],
+            &Default::default(),
+            Instant::now(),
+            Box::new(|| 0.0),
+            1,
+        );
+        let rss: Vec<RsAlert> = e.up_real_servers().into_iter().map(|(_, a)| a).collect();
         let mut s = settings();
-        let change = |k: &RealServerKey, rs_was_up, rs_up| CheckerChange {
-            real_server: k.clone(),
+        let change = |rs: &RsAlert, rs_was_up, rs_up| CheckerChange {
+            rs: rs.clone(),
             kind: CheckerKind::Tcp,
             up: rs_up,
             rs_was_up,
             rs_up,
             reason: None,
         };
-        let m = checker_alert(&s, &cfg, &change(&k1, true, false)).unwrap();
+        let m = checker_alert(&s, &change(&rss[0], true, false)).unwrap();
         assert_eq!(
             m.subject,
             "[LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN"
         );
-        assert_eq!(checker_alert(&s, &cfg, &change(&k2, true, false)), None);
+        assert_eq!(checker_alert(&s, &change(&rss[1], true, false)), None);
         // no_checker_emails: only when the real server changes.
         s.no_checker_emails = true;
-        assert!(checker_alert(&s, &cfg, &change(&k1, true, false)).is_some());
-        assert_eq!(checker_alert(&s, &cfg, &change(&k1, false, false)), None);
+        assert!(checker_alert(&s, &change(&rss[0], true, false)).is_some());
+        assert_eq!(checker_alert(&s, &change(&rss[0], false, false)), None);
     }
 }

@@ -131,8 +131,8 @@ pub struct Engine {
     files_due: Option<Instant>,
     /// notify_up/notify_down scripts by (real server, up).
     notify_ids: HashMap<(RealServerKey, bool), ScriptId>,
-    /// Each real server's up state as last reported (the notify scripts
-    /// run on a change).
+    /// The up state as last reported of each real server that has a
+    /// notify script (they run on a change); the others need no entry.
     rs_up: HashMap<RealServerKey, bool>,
     /// The `SSL` block's client certificate (from the parent).
     client_tls: Option<ipc::ClientTls>,
@@ -259,17 +259,20 @@ pub fn random_seed() -> u64 {
 
 impl Engine {
     /// The engine for `lvs`, starting from the parent's `restored` health.
+    /// The configuration's checkers move into the engine.
     pub fn new(
-        lvs: &LvsConfig,
+        lvs: LvsConfig,
         scripts: &[ScriptEntry],
         restored: &BTreeMap<RealServerKey, Health>,
         now: Instant,
         jitter: Jitter,
         seed: u64,
     ) -> (Engine, Vec<Out>) {
-        let paths = sched::file_paths(lvs);
+        let paths = sched::file_paths(&lvs);
         let files = read_files(&paths);
-        let (core, first) = Core::with_files(lvs, restored, now, jitter, &files);
+        let mut out = Vec::new();
+        let regexes = compile_regexes(&lvs, &mut out);
+        let (core, first) = Core::from_config(lvs, restored, now, jitter, &files);
         let mut e = Engine {
             core,
             registry: None,
@@ -283,7 +286,7 @@ impl Engine {
             logged_once: HashSet::new(),
             rng: seed | 1,
             files_due: (!paths.is_empty()).then(|| now + FILE_POLL),
-            regexes: HashMap::new(),
+            regexes,
             client_tls: None,
             pending_logs: Vec::new(),
             notify_ids: notify_table(scripts),
@@ -291,8 +294,6 @@ impl Engine {
             stats: Default::default(),
             buf: vec![0; READ_BUF],
         };
-        let mut out = Vec::new();
-        e.regexes = compile_regexes(lvs, &mut out);
         e.absorb(first, now, &mut out);
         // The starting state (configured or restored) is no transition.
         e.sync_rs_up();
@@ -315,12 +316,18 @@ impl Engine {
         Ok(())
     }
 
-    /// A new configuration and script table.
-    pub fn reload(&mut self, lvs: &LvsConfig, scripts: &[ScriptEntry], now: Instant) -> Vec<Out> {
+    /// A new configuration and script table (the configuration's checkers
+    /// move into the engine).
+    pub fn reload(&mut self, lvs: LvsConfig, scripts: &[ScriptEntry], now: Instant) -> Vec<Out> {
         self.misc_ids = misc_table(scripts);
         self.notify_ids = notify_table(scripts);
-        let paths = sched::file_paths(lvs);
-        let res = self.core.reload_with_files(lvs, now, &read_files(&paths));
+        // The state before the reload of the real servers that now have a
+        // notify script: the reload's own changes run them.
+        self.sync_rs_up();
+        let paths = sched::file_paths(&lvs);
+        let mut out = Vec::new();
+        self.regexes = compile_regexes(&lvs, &mut out);
+        let res = self.core.reload_from(lvs, now, &read_files(&paths));
         self.files_due = (!paths.is_empty()).then(|| now + FILE_POLL);
         // Probes of checkers the reload removed or replaced.
         let gone: Vec<usize> = self
@@ -332,18 +339,25 @@ impl Engine {
         for t in gone {
             self.drop_probe(t);
         }
-        let mut out = Vec::new();
-        self.regexes = compile_regexes(lvs, &mut out);
         self.absorb(res, now, &mut out);
         self.sync_rs_up();
         out
     }
 
-    /// Know every real server's state (new ones from a reload; gone ones
+    /// Know the state of every real server with a notify script (new ones
+    /// from a reload; gone ones, and ones whose scripts are gone,
     /// forgotten).
     fn sync_rs_up(&mut self) {
-        let now: HashMap<RealServerKey, bool> =
-            self.core.health().map(|(k, h)| (k.clone(), h.up)).collect();
+        let notify = &self.notify_ids;
+        let has_notify = |k: &RealServerKey| {
+            notify.contains_key(&(k.clone(), true)) || notify.contains_key(&(k.clone(), false))
+        };
+        let now: HashMap<RealServerKey, bool> = self
+            .core
+            .health()
+            .filter(|(k, _)| has_notify(k))
+            .map(|(k, h)| (k.clone(), h.up))
+            .collect();
         self.rs_up.retain(|k, _| now.contains_key(k));
         for (k, up) in now {
             self.rs_up.entry(k).or_insert(up);
@@ -456,7 +470,7 @@ impl Engine {
             .filter_map(|t| {
                 let c = self.core.checker(t.id)?;
                 Some(crate::alert::CheckerChange {
-                    real_server: c.real_server.clone(),
+                    rs: crate::alert::RsAlert::of(&c.rs),
                     kind: c.checker.kind.clone(),
                     up: t.up,
                     rs_was_up: t.rs_was_up,
@@ -470,6 +484,40 @@ impl Engine {
     /// Every real server's health as reported.
     pub fn health(&self) -> impl Iterator<Item = (&RealServerKey, Health)> {
         self.core.health()
+    }
+
+    /// The real servers that are up, with their names: taken before a
+    /// reload, for [`Engine::removed`].
+    pub fn up_real_servers(&self) -> Vec<(RealServerKey, crate::alert::RsAlert)> {
+        self.core
+            .real_servers()
+            .filter(|r| r.reported.up)
+            .map(|r| (r.key.clone(), crate::alert::RsAlert::of(&r)))
+            .collect()
+    }
+
+    /// The real servers `keys` (`None` for one the configuration does not
+    /// have).
+    pub fn rs_alerts(&self, keys: &[RealServerKey]) -> Vec<Option<crate::alert::RsAlert>> {
+        let all: HashMap<&RealServerKey, sched::RsRef<'_>> =
+            self.core.real_servers().map(|r| (r.key, r)).collect();
+        keys.iter()
+            .map(|k| all.get(k).map(crate::alert::RsAlert::of))
+            .collect()
+    }
+
+    /// Those of `before` (from [`Engine::up_real_servers`]) that the
+    /// configuration no longer has.
+    pub fn removed(
+        &self,
+        before: Vec<(RealServerKey, crate::alert::RsAlert)>,
+    ) -> Vec<crate::alert::RsAlert> {
+        let remaining: HashSet<&RealServerKey> = self.core.health().map(|(k, _)| k).collect();
+        before
+            .into_iter()
+            .filter(|(k, _)| !remaining.contains(k))
+            .map(|(_, a)| a)
+            .collect()
     }
 
     /// The state of every checker, for dumps.
@@ -493,7 +541,10 @@ impl Engine {
                     // keepalived's notify_up/notify_down, on a change of
                     // state only (not of weight). Their outcome is not
                     // waited for.
-                    let was = self.rs_up.insert(h.real_server.clone(), h.up);
+                    let was = self
+                        .rs_up
+                        .get_mut(&h.real_server)
+                        .map(|up| std::mem::replace(up, h.up));
                     if was.is_some_and(|w| w != h.up)
                         && let Some(&id) = self.notify_ids.get(&(h.real_server.clone(), h.up))
                     {
@@ -1064,5 +1115,139 @@ fn smtp(sock: &mut TcpStream, s: &mut Smtp) -> (Step, bool) {
             // keepalived takes any answer to QUIT.
             SmtpStep::Quit => return (Step::Done(ProbeResult::Success), true),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipc::UpDown;
+
+    fn lvs(text: &str) -> LvsConfig {
+        let l = config::load_str(
+            std::path::Path::new("t.conf"),
+            text,
+            &config::LoadOptions::default(),
+        );
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config.lvs
+    }
+
+    /// Two real servers with a MISC_CHECK each (`misc` its path); `.1` has
+    /// the notify scripts in `notify`.
+    fn conf(misc: &str, notify: &str) -> LvsConfig {
+        lvs(&format!(
+            "virtual_server 10.0.0.1 80 {{\n protocol TCP\n real_server 10.0.0.2 80 {{\n{notify}\n  MISC_CHECK {{\n   misc_path \"{misc}\"\n  }}\n }}\n real_server 10.0.0.3 80 {{\n  MISC_CHECK {{\n   misc_path \"{misc}\"\n  }}\n }}\n}}\n"
+        ))
+    }
+
+    /// The script table for `lvs`: MISC_CHECK of the real server i is id
+    /// 10+i; notify_up/notify_down (when configured) 20+i / 30+i.
+    fn scripts(lvs: &LvsConfig) -> Vec<ScriptEntry> {
+        let vs = &lvs.virtual_servers[0];
+        let mut v = Vec::new();
+        for (i, rs) in vs.real_servers.iter().enumerate() {
+            let key = sched::rs_key(vs, rs);
+            let i = i as u32;
+            v.push(ScriptEntry {
+                id: ScriptId(10 + i),
+                purpose: ScriptPurpose::MiscCheck {
+                    real_server: key.clone(),
+                    index: 0,
+                },
+            });
+            for (id, set, event) in [
+                (20 + i, rs.notify_up.is_some(), UpDown::Up),
+                (30 + i, rs.notify_down.is_some(), UpDown::Down),
+            ] {
+                if set {
+                    v.push(ScriptEntry {
+                        id: ScriptId(id),
+                        purpose: ScriptPurpose::RealServerNotify {
+                            real_server: key.clone(),
+                            event,
+                        },
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    /// Run every due MISC_CHECK at `t`, each exiting with `code`; what
+    /// came out (the scripts' own RunScripts left out).
+    fn round(e: &mut Engine, t: Instant, code: i32) -> Vec<Out> {
+        let mut out = Vec::new();
+        for o in e.on_timer(t) {
+            match o {
+                Out::RunScript { request, id } if id.0 < 20 => {
+                    out.extend(e.script_done(request, ScriptOutcome::Exited { code }, t));
+                }
+                o => out.push(o),
+            }
+        }
+        out
+    }
+
+    fn notified(out: &[Out]) -> Vec<u32> {
+        out.iter()
+            .filter_map(|o| match o {
+                Out::RunScript { id, .. } => Some(id.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn notify_scripts_run_on_state_changes_of_their_real_server_only() {
+        let notify = "  notify_up /bin/up\n  notify_down /bin/down";
+        let cfg = conf("/bin/a", notify);
+        let t0 = Instant::now();
+        let table = scripts(&cfg);
+        let (mut e, first) = Engine::new(cfg, &table, &BTreeMap::new(), t0, Box::new(|| 0.0), 1);
+        assert!(first.is_empty(), "{first:?}");
+        // Only the real server with notify scripts is tracked.
+        assert_eq!(e.rs_up.len(), 1);
+        // Both go down: .1's notify_down runs, and nothing for .2.
+        let out = round(&mut e, t0 + Duration::from_secs(2), 1);
+        assert_eq!(notified(&out), [30]);
+        assert_eq!(
+            out.iter().filter(|o| matches!(o, Out::Health(_))).count(),
+            2
+        );
+        // Still down: no change, nothing runs.
+        let out = round(&mut e, t0 + Duration::from_secs(70), 1);
+        assert_eq!(notified(&out), [0u32; 0]);
+        // Up again: notify_up.
+        let out = round(&mut e, t0 + Duration::from_secs(140), 0);
+        assert_eq!(notified(&out), [20]);
+    }
+
+    #[test]
+    fn a_reload_that_adds_notify_scripts_runs_them_for_its_own_changes() {
+        let cfg = conf("/bin/a", "");
+        let t0 = Instant::now();
+        let table = scripts(&cfg);
+        let (mut e, _) = Engine::new(cfg, &table, &BTreeMap::new(), t0, Box::new(|| 0.0), 1);
+        assert!(e.rs_up.is_empty());
+        let out = round(&mut e, t0 + Duration::from_secs(2), 1);
+        assert_eq!(notified(&out), [0u32; 0]);
+        // The reload replaces the down checkers (another misc_path: a new
+        // checker, up since it has no alpha) and gives .1 a notify_up:
+        // the reload brings it up, and notify_up runs.
+        let cfg = conf("/bin/b", "  notify_up /bin/up");
+        let table = scripts(&cfg);
+        let out = e.reload(cfg, &table, t0 + Duration::from_secs(3));
+        assert_eq!(notified(&out), [20]);
+        assert_eq!(
+            out.iter().filter(|o| matches!(o, Out::Health(_))).count(),
+            2
+        );
+        assert_eq!(e.rs_up.len(), 1);
+        // A reload without the scripts forgets the real server.
+        let cfg = conf("/bin/b", "");
+        let table = scripts(&cfg);
+        e.reload(cfg, &table, t0 + Duration::from_secs(4));
+        assert!(e.rs_up.is_empty());
     }
 }

@@ -146,18 +146,15 @@ impl Worker for CheckWorker {
             ToWorker::Reload(r) => match r.slice {
                 Slice::Check(s) => {
                     let now = Instant::now();
-                    self.engine.set_client_tls(s.client_tls.clone());
-                    let was_up: Vec<_> = self
-                        .engine
-                        .health()
-                        .filter(|(_, h)| h.up)
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    let outs = self.engine.reload(&s.lvs, &r.scripts, now);
-                    let logs = self.mailer.reload(&s.global, &s.lvs, &was_up, now);
+                    let s = *s;
+                    self.engine.set_client_tls(s.client_tls);
+                    let was_up = self.engine.up_real_servers();
+                    self.virtual_servers = s.lvs.virtual_servers.len();
+                    let outs = self.engine.reload(s.lvs, &r.scripts, now);
+                    let removed = self.engine.removed(was_up);
+                    let logs = self.mailer.reload(&s.global, &removed, now);
                     log_all(link, logs)?;
                     self.scripts = r.scripts.len();
-                    self.virtual_servers = s.lvs.virtual_servers.len();
                     self.generation = r.generation;
                     self.emit(link, outs, now)?;
                     link.send(&FromWorker::Ready {
@@ -190,7 +187,8 @@ impl Worker for CheckWorker {
                 log_all(link, logs)?;
             }
             ToWorker::LvsAlert(a) => {
-                let logs = self.mailer.lvs(&a, Instant::now());
+                let engine = &self.engine;
+                let logs = self.mailer.lvs(&a, |k| engine.rs_alerts(k), Instant::now());
                 log_all(link, logs)?;
             }
             other => {
@@ -270,30 +268,31 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         return 1;
     };
     let seed = engine::random_seed();
-    let (engine, first) = Engine::new(
-        &slice.lvs,
+    let slice = *slice;
+    let virtual_servers = slice.lvs.virtual_servers.len();
+    let mailer = alert::Mailer::new(&slice.global);
+    // The engine takes the configuration's checkers and frees the rest of
+    // it as it goes (with thousands of real servers, a copy alongside the
+    // configuration was the worker's peak memory).
+    let (mut engine, first) = Engine::new(
+        slice.lvs,
         &init.scripts,
         &health,
         Instant::now(),
         jitter(seed),
         seed.rotate_left(17),
     );
-    let mut engine = engine;
-    engine.set_client_tls(slice.client_tls.clone());
+    engine.set_client_tls(slice.client_tls);
+    drop(health);
     let mut w = CheckWorker {
         generation: init.generation,
         scripts: init.scripts.len(),
-        virtual_servers: slice.lvs.virtual_servers.len(),
+        virtual_servers,
         engine,
-        mailer: alert::Mailer::new(&slice.global, &slice.lvs),
+        mailer,
         stats_due: Instant::now() + ipc::CHECK_STATS_INTERVAL,
         stopping: None,
     };
-    // The engine and the mailer keep what they need: the configuration
-    // (tens of MB with thousands of real servers) goes now, its memory
-    // reused by the probes.
-    drop(slice);
-    drop(health);
     let n = w.virtual_servers;
     let generation = w.generation;
     let started = (|| {

@@ -103,7 +103,22 @@ pub struct CheckerRef<'a> {
     /// MISC_CHECK: its number among the real server's MISC_CHECKs.
     pub misc_index: u32,
     /// keepalived's `FMT_CHK`: `[addr]:proto:port` of what is checked.
-    pub name: &'a str,
+    pub name: &'a Arc<str>,
+    /// Its real server's names and `smtp_alert`, for alerts.
+    pub rs: RsRef<'a>,
+}
+
+/// A real server as alerts and reports name it.
+#[derive(Debug, Clone, Copy)]
+pub struct RsRef<'a> {
+    pub key: &'a RealServerKey,
+    /// What the parent was last told.
+    pub reported: Health,
+    /// keepalived's `FMT_RS`.
+    pub name: &'a Arc<str>,
+    /// keepalived's `FMT_VS` of its virtual server.
+    pub vs_name: &'a Arc<str>,
+    pub smtp_alert: bool,
 }
 
 /// How a checker's results move it (keepalived's epilogs).
@@ -125,7 +140,9 @@ struct Chk {
     spec: Arc<Checker>,
     flavor: Flavor,
     misc_index: u32,
-    name: String,
+    /// The real server's name when they are the same text (the usual
+    /// case): shared, not copied.
+    name: Arc<str>,
     is_up: bool,
     has_run: bool,
     retry_it: u32,
@@ -151,10 +168,12 @@ struct FileChk {
 #[derive(Debug, Clone)]
 struct Rs {
     key: RealServerKey,
-    /// keepalived's `FMT_RS` and `FMT_VS`.
-    name: String,
-    vs_name: String,
+    /// keepalived's `FMT_RS` and `FMT_VS` (one allocation per virtual
+    /// server, shared by its real servers).
+    name: Arc<str>,
+    vs_name: Arc<str>,
     inhibit: bool,
+    smtp_alert: bool,
     /// The configured weight.
     config_weight: u32,
     /// The current weight (config, or a misc_dynamic one).
@@ -257,6 +276,21 @@ impl Core {
         jitter: Jitter,
         files: &FileValues,
     ) -> (Core, Vec<Output>) {
+        Core::from_config(lvs.clone(), restored, now, jitter, files)
+    }
+
+    /// [`Core::with_files`] taking the configuration: its checkers move
+    /// into the core instead of being copied (with thousands of real
+    /// servers, the configuration and a copy of every checker were the
+    /// check worker's peak memory), and each virtual server's part is freed
+    /// as soon as the core has taken what it needs.
+    pub fn from_config(
+        lvs: LvsConfig,
+        restored: &BTreeMap<RealServerKey, Health>,
+        now: Instant,
+        jitter: Jitter,
+        files: &FileValues,
+    ) -> (Core, Vec<Output>) {
         let mut core = Core {
             rss: Vec::new(),
             chks: Vec::new(),
@@ -270,9 +304,10 @@ impl Core {
         };
         core.set_file_values(files);
         let mut out = Vec::new();
-        for vs in &lvs.virtual_servers {
-            for rs in &vs.real_servers {
-                let key = rs_key(vs, rs);
+        for (vs, real_servers) in split(lvs) {
+            let vs_name: Arc<str> = vs.display_name().into();
+            for mut rs in real_servers {
+                let key = rs_key(&vs, &rs);
                 let initial = Health {
                     up: !rs.alpha,
                     weight: rs.weight,
@@ -281,25 +316,27 @@ impl Core {
                     Some(h) => (*h, true),
                     None => (initial, false),
                 };
-                let r = core.add_rs(vs, rs, key, reported);
-                for c in &rs.checkers {
+                let r = core.add_rs(&vs, &rs, &vs_name, key, reported);
+                for (c, misc_index) in take_checkers(&mut rs) {
                     // A restored real server's checkers take its state; one
                     // the parent does not know starts as keepalived starts
                     // (alpha: down).
                     let up = if known { reported.up } else { !c.alpha };
-                    core.add_checker(vs, rs, r, c, up, now);
+                    core.add_checker(&vs, &rs, r, c, misc_index, up, now);
                 }
                 // The files are read afresh. The parent's weight is the
                 // configured one (first start) or the last reported one,
                 // which includes what weighted FILE_CHECKs added: with
                 // those, start from the configured weight (a misc_dynamic
                 // weight comes back at the script's next run).
-                core.add_files(r, rs);
+                core.add_files(r, &mut rs);
                 let weighted = core.rss[r].files.iter().any(|f| f.spec.weight != 0);
                 core.rss[r].weight = if weighted { rs.weight } else { reported.weight };
                 core.update_rs(r, &mut out);
             }
         }
+        core.rss.shrink_to_fit();
+        core.chks.shrink_to_fit();
         (core, out)
     }
 
@@ -307,14 +344,16 @@ impl Core {
         &mut self,
         vs: &VirtualServer,
         rs: &RealServer,
+        vs_name: &Arc<str>,
         key: RealServerKey,
         reported: Health,
     ) -> usize {
         self.rss.push(Rs {
-            name: format!("[{}]:{}:{}", rs.addr.ip(), proto_name(vs), rs.addr.port()),
-            vs_name: vs.display_name(),
+            name: format!("[{}]:{}:{}", rs.addr.ip(), proto_name(vs), rs.addr.port()).into(),
+            vs_name: Arc::clone(vs_name),
             key,
             inhibit: rs.inhibit_on_failure,
+            smtp_alert: rs.smtp_alert,
             config_weight: rs.weight,
             weight: rs.weight,
             file_delta: 0,
@@ -344,18 +383,15 @@ impl Core {
     /// Real server `r`'s FILE_CHECKs from the files' current values
     /// (keepalived's set_track_file_weights and
     /// set_track_file_checkers_down); returns what they add to its weight.
-    fn add_files(&mut self, r: usize, rs: &RealServer) -> i64 {
+    fn add_files(&mut self, r: usize, rs: &mut RealServer) -> i64 {
         let mut delta = 0;
-        for f in &rs.file_checks {
+        for f in std::mem::take(&mut rs.file_checks) {
             let value = self.file_values.get(&f.path).copied().unwrap_or(0);
             let status = filecheck::status(value, f.weight, f.reverse);
             if status != FAULT {
                 delta += status;
             }
-            self.rss[r].files.push(FileChk {
-                spec: f.clone(),
-                status,
-            });
+            self.rss[r].files.push(FileChk { spec: f, status });
         }
         self.rss[r].file_delta = delta;
         delta
@@ -451,38 +487,38 @@ impl Core {
 
     /// A new checker, first run after the bootstrap delay and warmup; one
     /// failure is enough to take it down until it has run (keepalived).
+    #[allow(clippy::too_many_arguments)]
     fn add_checker(
         &mut self,
         vs: &VirtualServer,
         rs: &RealServer,
         r: usize,
-        c: &Checker,
+        c: Checker,
+        misc_index: u32,
         up: bool,
         now: Instant,
     ) -> usize {
         let id = self.next_id;
         self.next_id += 1;
-        let misc_index = rs
-            .checkers
-            .iter()
-            .take_while(|x| !std::ptr::eq(*x, c))
-            .filter(|x| matches!(x.kind, CheckerKind::Misc(_)))
-            .count() as u32;
         let warmup = c.warmup.mul_f64((self.jitter)().clamp(0.0, 1.0));
         let due = now + BOOTSTRAP_DELAY + warmup;
+        let name = match c.kind {
+            CheckerKind::Misc(_) => format!("[{}]", rs.addr.ip()),
+            _ => chk_name(vs, rs, &c),
+        };
         let k = Chk {
             id,
             rs: r,
-            name: match c.kind {
-                CheckerKind::Misc(_) => format!("[{}]", rs.addr.ip()),
-                _ => chk_name(vs, rs, c),
+            name: match &self.rss[r].name {
+                n if **n == *name => Arc::clone(n),
+                _ => name.into(),
             },
-            spec: Arc::new(c.clone()),
-            flavor: flavor(c),
+            flavor: flavor(&c),
+            retry_it: c.retry,
+            spec: Arc::new(c),
             misc_index,
             is_up: up,
             has_run: false,
-            retry_it: c.retry,
             url_it: Some(0),
             failed_url: None,
             due: Some(due),
@@ -513,17 +549,30 @@ impl Core {
         now: Instant,
         files: &FileValues,
     ) -> Vec<Output> {
+        self.reload_from(lvs.clone(), now, files)
+    }
+
+    /// [`Core::reload_with_files`] taking the configuration (its checkers
+    /// move into the core, see [`Core::from_config`]).
+    pub fn reload_from(&mut self, lvs: LvsConfig, now: Instant, files: &FileValues) -> Vec<Output> {
         self.set_file_values(files);
         let old_rss = std::mem::take(&mut self.rss);
         let old_chks = std::mem::take(&mut self.chks);
+        let old_by_key: BTreeMap<&RealServerKey, usize> = old_rss
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (&o.key, i))
+            .rev()
+            .collect();
         self.by_id.clear();
         self.queue.clear();
         let mut taken = vec![false; old_chks.len()];
         let mut out = Vec::new();
-        for vs in &lvs.virtual_servers {
-            for rs in &vs.real_servers {
-                let key = rs_key(vs, rs);
-                let old = old_rss.iter().find(|o| o.key == key);
+        for (vs, real_servers) in split(lvs) {
+            let vs_name: Arc<str> = vs.display_name().into();
+            for mut rs in real_servers {
+                let key = rs_key(&vs, &rs);
+                let old = old_by_key.get(&key).map(|&i| &old_rss[i]);
                 // The parent keeps a remaining real server's health and
                 // starts a new one as keepalived does (up unless alpha).
                 let reported = match old {
@@ -533,7 +582,7 @@ impl Core {
                         weight: rs.weight,
                     },
                 };
-                let r = self.add_rs(vs, rs, key, reported);
+                let r = self.add_rs(&vs, &rs, &vs_name, key, reported);
                 if let Some(o) = old {
                     self.rss[r].weight = if o.config_weight == rs.weight {
                         o.weight
@@ -542,12 +591,12 @@ impl Core {
                     };
                 }
                 let rs_was_up = old.is_some_and(|o| o.checkers.iter().all(|&i| old_chks[i].is_up));
-                for c in &rs.checkers {
+                for (c, misc_index) in take_checkers(&mut rs) {
                     let found = old.and_then(|o| {
                         o.checkers
                             .iter()
                             .copied()
-                            .find(|&i| !taken[i] && same_checker(&old_chks[i].spec, c))
+                            .find(|&i| !taken[i] && same_checker(&old_chks[i].spec, &c))
                     });
                     match found {
                         Some(i) => {
@@ -560,14 +609,12 @@ impl Core {
                                 k.retry_it = c.retry;
                             }
                             k.rs = r;
-                            k.spec = Arc::new(c.clone());
-                            k.flavor = flavor(c);
-                            k.misc_index = rs
-                                .checkers
-                                .iter()
-                                .take_while(|x| !std::ptr::eq(*x, c))
-                                .filter(|x| matches!(x.kind, CheckerKind::Misc(_)))
-                                .count() as u32;
+                            if *k.name == *self.rss[r].name {
+                                k.name = Arc::clone(&self.rss[r].name);
+                            }
+                            k.flavor = flavor(&c);
+                            k.spec = Arc::new(c);
+                            k.misc_index = misc_index;
                             if let Some(d) = k.due {
                                 self.queue.insert((d, k.id));
                             }
@@ -585,12 +632,12 @@ impl Core {
                                 Some(_) if rs_was_up => (true, 0),
                                 _ => (!c.alpha, c.retry),
                             };
-                            let n = self.add_checker(vs, rs, r, c, up, now);
+                            let n = self.add_checker(&vs, &rs, r, c, misc_index, up, now);
                             self.chks[n].retry_it = retry_it;
                         }
                     }
                 }
-                self.add_files(r, rs);
+                self.add_files(r, &mut rs);
                 self.update_rs(r, &mut out);
             }
         }
@@ -982,13 +1029,20 @@ impl Core {
     /// Checker `id`, if it exists.
     pub fn checker(&self, id: CheckerId) -> Option<CheckerRef<'_>> {
         let k = &self.chks[*self.by_id.get(&id)?];
+        let rs = rs_ref(&self.rss[k.rs]);
         Some(CheckerRef {
             id,
-            real_server: &self.rss[k.rs].key,
+            real_server: rs.key,
             checker: &k.spec,
             misc_index: k.misc_index,
             name: &k.name,
+            rs,
         })
+    }
+
+    /// Every real server.
+    pub fn real_servers(&self) -> impl Iterator<Item = RsRef<'_>> {
+        self.rss.iter().map(rs_ref)
     }
 
     /// Whether checker `id` has a probe running.
@@ -1050,6 +1104,39 @@ impl Core {
             }
         }
     }
+}
+
+fn rs_ref(r: &Rs) -> RsRef<'_> {
+    RsRef {
+        key: &r.key,
+        reported: r.reported,
+        name: &r.name,
+        vs_name: &r.vs_name,
+        smtp_alert: r.smtp_alert,
+    }
+}
+
+/// Each virtual server (its real servers taken out) with its real
+/// servers, by value and one at a time: what the core has taken is freed
+/// before the next.
+fn split(lvs: LvsConfig) -> impl Iterator<Item = (VirtualServer, Vec<RealServer>)> {
+    lvs.virtual_servers.into_iter().map(|mut vs| {
+        let rss = std::mem::take(&mut vs.real_servers);
+        (vs, rss)
+    })
+}
+
+/// A real server's checkers, taken out, each with its number among the
+/// real server's MISC_CHECKs.
+fn take_checkers(rs: &mut RealServer) -> impl Iterator<Item = (Checker, u32)> + use<> {
+    let mut misc = 0;
+    std::mem::take(&mut rs.checkers).into_iter().map(move |c| {
+        let index = misc;
+        if matches!(c.kind, CheckerKind::Misc(_)) {
+            misc += 1;
+        }
+        (c, index)
+    })
 }
 
 /// A real server's weight with what its FILE_CHECKs add, within IPVS's

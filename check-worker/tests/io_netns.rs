@@ -91,7 +91,7 @@ impl Run {
             }
             let mut poll = mio::Poll::new().expect("poll");
             let now = Instant::now();
-            let (mut e, first) = Engine::new(&lvs, &[], &restored, now, Box::new(|| 0.0), 7);
+            let (mut e, first) = Engine::new(lvs.clone(), &[], &restored, now, Box::new(|| 0.0), 7);
             for o in first {
                 let _ = tx.send((now, o));
             }

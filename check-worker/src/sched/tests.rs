@@ -792,3 +792,56 @@ fn poll_max_starts_a_bounded_batch_and_keeps_the_rest_due() {
     ids.dedup();
     assert_eq!(ids.len(), 5, "each checker started once");
 }
+
+/// Each checker's MISC_CHECK number and name, and its real server's names,
+/// as the core hands them out (also after a reload that reorders them).
+#[test]
+fn checker_identities_misc_numbers_and_shared_names() {
+    let body = "TCP_CHECK {\n }\n MISC_CHECK {\n misc_path /bin/a\n }\n \
+                TCP_CHECK {\n connect_port 81\n }\n MISC_CHECK {\n misc_path /bin/b\n }";
+    let s = Sim::new(&conf(body), &[]);
+    let ids: Vec<CheckerId> = (1..=4).collect();
+    let of = |core: &Core, id| {
+        let c = core.checker(id).unwrap();
+        (
+            c.checker.kind.keyword(),
+            c.misc_index,
+            c.name.to_string(),
+            Arc::ptr_eq(c.name, c.rs.name),
+        )
+    };
+    let got: Vec<_> = ids.iter().map(|&id| of(&s.core, id)).collect();
+    assert_eq!(
+        got,
+        [
+            ("TCP_CHECK", 0, "[10.0.1.1]:tcp:80".to_string(), true),
+            ("MISC_CHECK", 0, "[10.0.1.1]".to_string(), false),
+            ("TCP_CHECK", 1, "[10.0.1.1]:tcp:81".to_string(), false),
+            ("MISC_CHECK", 1, "[10.0.1.1]".to_string(), false),
+        ]
+    );
+    let c = s.core.checker(1).unwrap();
+    assert_eq!(
+        (&**c.rs.name, &**c.rs.vs_name),
+        ("[10.0.1.1]:tcp:80", "[10.0.0.1]:tcp:80")
+    );
+    assert!(c.rs.smtp_alert && c.rs.reported.up);
+    // Reloaded in another order: the TCP_CHECKs keep their ids, the
+    // MISC_CHECKs (their scripts' lines changed) are new; each has its
+    // new number (a TCP_CHECK's counts the MISC_CHECKs before it, unused).
+    let mut s = s;
+    let swapped = "MISC_CHECK {\n misc_path /bin/b\n }\n TCP_CHECK {\n }\n \
+                   MISC_CHECK {\n misc_path /bin/a\n }\n TCP_CHECK {\n connect_port 81\n }";
+    s.core.reload(&lvs(&conf(swapped)), s.t0);
+    let got: Vec<_> = [1, 3, 5, 6].iter().map(|&id| of(&s.core, id)).collect();
+    assert_eq!(
+        got,
+        [
+            ("TCP_CHECK", 1, "[10.0.1.1]:tcp:80".to_string(), true),
+            ("TCP_CHECK", 2, "[10.0.1.1]:tcp:81".to_string(), false),
+            ("MISC_CHECK", 0, "[10.0.1.1]".to_string(), false),
+            ("MISC_CHECK", 1, "[10.0.1.1]".to_string(), false),
+        ]
+    );
+    assert!(s.core.checker(2).is_none() && s.core.checker(4).is_none());
+}
