@@ -65,7 +65,7 @@ impl Loaded {
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
     let mut diags = Diagnostics::new();
     let tree = frontend::parse_file(path, opts, &mut diags);
-    let config = model::build(&tree, &mut diags);
+    let config = model::build(tree, &mut diags);
     Loaded {
         config,
         diagnostics: diags.into_vec(),
@@ -78,7 +78,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
 pub fn load_str(name: &Path, text: &str, opts: &LoadOptions) -> Loaded {
     let mut diags = Diagnostics::new();
     let tree = frontend::parse_str(name, text, opts, &mut diags);
-    let config = model::build(&tree, &mut diags);
+    let config = model::build(tree, &mut diags);
     Loaded {
         config,
         diagnostics: diags.into_vec(),

@@ -117,10 +117,16 @@ fn checker_top(keyword: &str) -> Kind {
 
 /// Build the model from the front end's tree. Never panics; every problem
 /// goes to `diags`.
-pub fn build(tree: &[Node], diags: &mut Diagnostics) -> Config {
+pub fn build(tree: Vec<Node>, diags: &mut Diagnostics) -> Config {
     let mut cfg = Config::default();
-    let read = relevel::read(tree, &[parent_top, vrrp_top, checker_top], diags);
-    for section in &read.sections {
+    let relevel::Read {
+        sections,
+        positions,
+    } = relevel::read(&tree, &[parent_top, vrrp_top, checker_top], diags);
+    // The sections hold what the model needs: the tree goes now, and each
+    // section once it is parsed (a large configuration is not held twice).
+    drop(tree);
+    for section in sections {
         let node = &section.node;
         let mut parsed = Diagnostics::new();
         let d = &mut parsed;
@@ -143,7 +149,7 @@ pub fn build(tree: &[Node], diags: &mut Diagnostics) -> Config {
             k if global::is_ignored_top_level(k) => global::ignored_section(node, d),
             other => d.warn(&node.loc, format!("Unknown keyword '{other}'")),
         }
-        read.report(section, parsed, diags);
+        positions.report(&section, parsed, diags);
     }
     vrrp::finish(&mut cfg.vrrp, &cfg.global, diags);
     lvs::finish(&mut cfg.lvs, &cfg.global, diags);

@@ -279,8 +279,12 @@ pub struct Section {
 /// The configuration as keepalived's processes read it: see [`read`].
 pub struct Read {
     pub sections: Vec<Section>,
-    /// Where each location occurs in the stream.
-    positions: HashMap<Loc, Vec<usize>>,
+    pub positions: Positions,
+}
+
+/// The location of each event of the stream, for [`Positions::report`].
+pub struct Positions {
+    locs: Vec<Loc>,
 }
 
 /// Read the top level of `tree` as each keepalived process does (one
@@ -328,34 +332,38 @@ pub fn read(tree: &[Node], processes: &[Level], diags: &mut Diagnostics) -> Read
             None => diags.push(d.severity, d.loc.as_ref(), d.message),
         }
     }
-    let mut positions: HashMap<Loc, Vec<usize>> = HashMap::new();
-    for (i, e) in ev.iter().enumerate() {
-        let loc = match e {
-            Ev::Stmt(n) => &n.loc,
-            Ev::Open(l) | Ev::Close(l) => *l,
-        };
-        positions.entry(loc.clone()).or_default().push(i);
-    }
+    let locs = ev
+        .iter()
+        .map(|e| match e {
+            Ev::Stmt(n) => n.loc.clone(),
+            Ev::Open(l) | Ev::Close(l) => (*l).clone(),
+        })
+        .collect();
     Read {
         sections,
-        positions,
+        positions: Positions { locs },
     }
 }
 
-impl Read {
+impl Positions {
     /// Report `parsed`, what the parser of `section` reported, with the
     /// section's structural problems among them where keepalived reports
     /// them: before the first of the parser's diagnostics that stands at a
     /// later line of the section.
     pub fn report(&self, section: &Section, parsed: Diagnostics, diags: &mut Diagnostics) {
         let mut pending = section.problems.iter().peekable();
-        for d in parsed.into_vec() {
-            // The first place in the section where the line occurs.
-            let at = d.loc.as_ref().and_then(|l| {
-                let p = self.positions.get(l)?;
-                let i = *p.get(p.partition_point(|&i| i < section.start))?;
-                (i < section.end).then_some(i)
-            });
+        let parsed = parsed.into_vec();
+        // The first place in the section where each line occurs (looked
+        // up only for a section with something to report).
+        let mut first: HashMap<&Loc, usize> = HashMap::new();
+        if !parsed.is_empty() {
+            let range = section.start..section.end.min(self.locs.len());
+            for (i, l) in self.locs[range.clone()].iter().enumerate() {
+                first.entry(l).or_insert(range.start + i);
+            }
+        }
+        for d in parsed {
+            let at = d.loc.as_ref().and_then(|l| first.get(l).copied());
             if let Some(at) = at {
                 while let Some((_, p)) = pending.next_if(|(i, _)| *i < at) {
                     diags.push(p.severity, p.loc.as_ref(), p.message.clone());
