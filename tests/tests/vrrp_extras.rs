@@ -1506,3 +1506,256 @@ fn nftables_options_as_keepalived() {
         assert_eq!(nft_text(&lan, 1), "", "{what}: left by keepalived");
     }
 }
+
+// ------------------------------------------------------------ use_vmac_addr
+
+/// `A` (VRID `v`): its own VMAC and `use_vmac_addr`, so its VIP on eth1
+/// and its IPv6 eVIP on eth0 get VMACs of their own (which
+/// `garp_extra_if 2` refreshes); `B` (VRID `v + 1`, no VMAC): one VIP on
+/// eth1 with its own `use_vmac`, one without.
+fn vmac_addr_conf(v: u8) -> String {
+    let b = v + 1;
+    format!(
+        r#"
+vrrp_instance A {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {v}
+    priority 100
+    advert_int 1
+    garp_master_delay 0
+    use_vmac
+    use_vmac_addr
+    garp_extra_if 2
+    virtual_ipaddress {{
+        10.201.0.100/24
+        10.202.0.100/24 dev eth1
+        10.202.0.101/24 dev eth1
+    }}
+    virtual_ipaddress_excluded {{
+        2001:db8:5::100/64
+    }}
+}}
+vrrp_instance B {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {b}
+    priority 100
+    advert_int 1
+    garp_master_delay 0
+    virtual_ipaddress {{
+        10.201.1.100/24
+        10.203.0.100/24 dev eth1 use_vmac
+        10.204.0.100/24 dev eth1
+    }}
+}}
+"#
+    )
+}
+
+/// A node's macvlans and the addresses on them and on eth1, in `ip`'s
+/// words, with its VRIDs `v` and `v + 1` written as V and W.
+fn vmacs_of(lan: &Lan, node: usize, v: u8) -> Vec<String> {
+    let ns = lan.nodes[node].name();
+    let norm = |s: &str| {
+        s.replace(&format!(".{}", v + 1), ".W")
+            .replace(&format!(".{v}"), ".V")
+            .replace(&format!(":{:02x} ", v + 1), ":W ")
+            .replace(&format!(":{v:02x} "), ":V ")
+    };
+    let mut out = Vec::new();
+    for l in ip(&["-n", ns, "-d", "-o", "link", "show", "type", "macvlan"]).lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let after = |k: &str| {
+            w.iter()
+                .rposition(|x| *x == k)
+                .and_then(|i| w.get(i + 1))
+                .copied()
+                .unwrap_or("?")
+        };
+        let name = w.get(1).map_or("?", |n| n.trim_end_matches(':'));
+        out.push(norm(&format!(
+            "{name} ether {} mode {} addrgenmode {} ",
+            after("link/ether"),
+            after("mode"),
+            after("addrgenmode")
+        )));
+        let dev = name.split('@').next().unwrap_or(name);
+        for key in ["arp_ignore", "arp_filter", "rp_filter", "accept_local"] {
+            out.push(norm(&format!(
+                "{dev} {key}={}",
+                sysctl(lan, node, "ipv4", dev, key)
+            )));
+        }
+        out.push(norm(&format!(
+            "{dev} disable_ipv6={}",
+            sysctl(lan, node, "ipv6", dev, "disable_ipv6")
+        )));
+        for a in ip(&["-n", ns, "-o", "addr", "show", "dev", dev]).lines() {
+            let f: Vec<&str> = a.split_whitespace().collect();
+            // The link-local address is the base interface's (its MAC's).
+            let addr = if f[3].starts_with("fe80:") {
+                "LINK-LOCAL"
+            } else {
+                f[3]
+            };
+            out.push(norm(&format!("{dev} {} {addr}", f[2])));
+        }
+    }
+    for key in ["arp_ignore", "arp_filter"] {
+        out.push(format!(
+            "eth1 {key}={}",
+            sysctl(lan, node, "ipv4", "eth1", key)
+        ));
+    }
+    for a in ip(&["-n", ns, "-o", "-4", "addr", "show", "dev", "eth1"]).lines() {
+        out.push(format!(
+            "eth1 {}",
+            a.split_whitespace().nth(3).unwrap_or("?")
+        ));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn use_vmac_addr_and_per_vip_use_vmac_as_keepalived() {
+    if !require(
+        "the use_vmac_addr test",
+        &[
+            Requirement::Root,
+            Requirement::NetTools,
+            Requirement::Keepalived,
+        ],
+    ) || !tool_present("tshark")
+        || !tool_present("nft")
+    {
+        return;
+    }
+    let lan = Lan::new("vrvmaddr", 2);
+    for n in 0..2 {
+        lan.add_port(n, "eth1");
+    }
+    let mut cap = BridgeCapture::start_filtered(&lan, "vmaddr", "arp or icmp6");
+    let mut rs = Daemon::start(&lan.nodes[0], "vmaddr-rs", &vmac_addr_conf(51), &[]);
+    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "vmaddr-ka", &vmac_addr_conf(61), &["-P"]);
+    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        (0..2).all(|n| {
+            let v = if n == 0 { 51 } else { 61 };
+            vmacs_of(&lan, n, v)
+                .iter()
+                .any(|l| l.starts_with("vrrp.W ") && l.contains("10.203.0.100/24"))
+        })
+    });
+    let t0 = std::time::Instant::now();
+    while vmacs_of(&lan, 0, 51) != vmacs_of(&lan, 1, 61) && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ours = vmacs_of(&lan, 0, 51);
+    assert_eq!(
+        ours,
+        vmacs_of(&lan, 1, 61),
+        "keepalived-rs (left) and keepalived (right)"
+    );
+    eprintln!("use_vmac_addr: both:\n  {}", ours.join("\n  "));
+    for want in [
+        "vrrp1.V@eth1 ether 00:00:5e:00:01:V mode private addrgenmode none ",
+        "vrrp6.V@eth0 ether 00:00:5e:00:02:V mode private addrgenmode none ",
+        "vrrp.W@eth1 ether 00:00:5e:00:01:W mode private addrgenmode none ",
+        "vrrp1.V inet 10.202.0.100/24",
+        "vrrp1.V inet 10.202.0.101/24",
+        "vrrp6.V inet6 2001:db8:5::100/64",
+        "vrrp.W inet 10.203.0.100/24",
+        "eth1 10.204.0.100/24",
+    ] {
+        assert!(ours.iter().any(|l| l == want), "{want} missing: {ours:?}");
+    }
+    // The same VMAC rules (the VRIDs written alike).
+    let norm = |n: usize, v: u8| {
+        ruleset(&lan, n)
+            .to_string()
+            .replace(&format!(".{}\"", v + 1), ".W\"")
+            .replace(&format!(".{v}\""), ".V\"")
+    };
+    let t0 = std::time::Instant::now();
+    while norm(0, 51) != norm(1, 61) && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        norm(0, 51),
+        norm(1, 61),
+        "the VMAC rule sets differ:\n{}\n{}",
+        nft_text(&lan, 0),
+        nft_text(&lan, 1)
+    );
+    std::thread::sleep(Duration::from_millis(4600));
+    stop(&mut rs);
+    stop(&mut ka);
+    for n in 0..2 {
+        let left = ip(&[
+            "-n",
+            lan.nodes[n].name(),
+            "-o",
+            "link",
+            "show",
+            "type",
+            "macvlan",
+        ]);
+        assert!(left.trim().is_empty(), "node {}: {left}", n + 1);
+    }
+    cap.stop();
+    // On the wire: each address from its VMAC's MAC; the garp_extra_if
+    // rounds on A's address VMACs (not on its own VMAC, nor for B).
+    let ann = decode_announcements(cap.pcap());
+    let seen = |v: u8| {
+        [
+            "10.201.0.100",
+            "10.202.0.100",
+            "10.202.0.101",
+            "2001:db8:5::100",
+            "10.201.1.100",
+            "10.203.0.100",
+        ]
+        .map(|a| {
+            let on_node: Vec<_> = ann
+                .iter()
+                .filter(|x| {
+                    x.addr == a
+                        && (x.eth_src.ends_with(&format!(":{v:02x}"))
+                            || x.eth_src.ends_with(&format!(":{:02x}", v + 1))
+                            || x.eth_src == tests::lan::node_mac(if v == 51 { 0 } else { 1 }))
+                })
+                .collect();
+            let node_mac = tests::lan::node_mac(if v == 51 { 0 } else { 1 });
+            let macs: std::collections::BTreeSet<String> = on_node
+                .iter()
+                .map(|x| {
+                    x.eth_src
+                        .replace(&node_mac, "NODE")
+                        .replace(&format!(":{:02x}", v + 1), ":W")
+                        .replace(&format!(":{v:02x}"), ":V")
+                })
+                .collect();
+            let t: Vec<f64> = on_node.iter().map(|x| x.t).collect();
+            let first = t.iter().copied().fold(f64::MAX, f64::min);
+            let later = t.iter().filter(|x| **x - first > 1.0).count();
+            (a, macs, later)
+        })
+    };
+    let ours = seen(51);
+    let theirs = seen(61);
+    eprintln!("use_vmac_addr on the wire: keepalived-rs {ours:?}\nkeepalived {theirs:?}");
+    for ((a, m1, n1), (_, m2, n2)) in ours.iter().zip(&theirs) {
+        assert_eq!(m1, m2, "{a}: source MACs differ");
+        assert!(
+            n1.abs_diff(*n2) <= 1,
+            "{a}: {n1} vs {n2} later announcements"
+        );
+    }
+    let later = |a: &str| ours.iter().find(|x| x.0 == a).map_or(0, |x| x.2);
+    assert!(later("10.202.0.100") >= 2, "{ours:?}");
+    assert!(later("2001:db8:5::100") >= 1, "{ours:?}");
+    for a in ["10.201.0.100", "10.202.0.101", "10.203.0.100"] {
+        assert_eq!(later(a), 0, "{a}: {ours:?}");
+    }
+}

@@ -216,16 +216,21 @@ impl VrrpWorker {
     /// keepalived's VMAC rules: each VMAC with its base interface in the
     /// `vmac_map` of its family's table (made when first needed).
     pub(crate) fn firewall_vmacs(&mut self, out: &mut Out<'_>) {
+        // An instance's own VMAC goes in the other family's tables too when
+        // the instance has an eVIP of that family (keepalived's
+        // `evip_other_family`), wherever that eVIP goes.
         let vmacs: Vec<(bool, u32, u32)> = self
             .vmac_plans()
             .into_iter()
             .filter_map(|(_, p)| {
-                Some((
-                    p.v6,
-                    self.shell.ifindex(&p.name)?,
-                    self.shell.ifindex(&p.base)?,
-                ))
+                let (vmac, base) = (self.shell.ifindex(&p.name)?, self.shell.ifindex(&p.base)?);
+                let mut v = vec![(p.v6, vmac, base)];
+                if p.evip_other_family {
+                    v.push((!p.v6, vmac, base));
+                }
+                Some(v)
             })
+            .flatten()
             .collect();
         if vmacs.is_empty() {
             return;

@@ -136,6 +136,9 @@ pub struct VrrpWorker {
     dont_release: bool,
     /// VMACs made or adopted (by name).
     adopted_vmacs: BTreeSet<String>,
+    /// The VMACs of addresses (`use_vmac_addr`, a VIP's `use_vmac`), with
+    /// their instance's name.
+    addr_vmacs: Vec<(String, vmac::VmacPlan)>,
     /// Base interfaces' ARP sysctls before their first IPv4 VMAC.
     vmac_saved: BTreeMap<String, Vec<(&'static str, i64)>>,
     /// `rp_filter` of `all` and the interfaces changed for IPv4 VMACs.
@@ -160,6 +163,7 @@ impl VrrpWorker {
     ) -> VrrpWorker {
         let mut slice = slice;
         vmac::resolve_names(&mut slice.vrrp.instances);
+        let addr_vmacs = vmac::resolve_addr_vmacs(&mut slice.vrrp.instances, &shell.links());
         let machine = Machine::new(&slice, &scripts, restored);
         let mut w = VrrpWorker {
             generation,
@@ -179,6 +183,7 @@ impl VrrpWorker {
             stopped: false,
             dont_release,
             adopted_vmacs: BTreeSet::new(),
+            addr_vmacs,
             vmac_saved: BTreeMap::new(),
             rp_filter_saved: Vec::new(),
             firewall: firewall::Firewall::default(),
@@ -534,13 +539,7 @@ impl VrrpWorker {
     /// The `garp_extra_if` round (keepalived's `vrrp_send_vmac_update`).
     fn send_extra_garp(&mut self, out: &mut Out<'_>, now: Instant, id: InstanceId) {
         let cfg = self.machine.config(id).clone();
-        let vmacs: BTreeSet<String> = self
-            .slice
-            .vrrp
-            .instances
-            .iter()
-            .filter_map(|i| vmac::plan(i).map(|p| p.name))
-            .collect();
+        let vmacs: BTreeSet<String> = self.vmac_plans().into_iter().map(|(_, p)| p.name).collect();
         let g = &self.slice.global;
         let garp_interval = g.vrrp_garp_interval.unwrap_or_default();
         let gna_interval = g.vrrp_gna_interval.unwrap_or_default();
@@ -743,6 +742,7 @@ impl VrrpWorker {
 
     fn reload(&mut self, out: &mut Out<'_>, mut slice: VrrpSlice, scripts: Vec<ScriptEntry>) {
         vmac::resolve_names(&mut slice.vrrp.instances);
+        let addr_vmacs = vmac::resolve_addr_vmacs(&mut slice.vrrp.instances, &self.shell.links());
         let now = Instant::now();
         let snapshot = self.machine.snapshot();
         // What each instance had installed.
@@ -765,6 +765,7 @@ impl VrrpWorker {
         let old_vmacs: Vec<vmac::VmacPlan> =
             self.vmac_plans().into_iter().map(|(_, p)| p).collect();
         let old = std::mem::replace(&mut self.slice, slice);
+        self.addr_vmacs = addr_vmacs;
         self.reload_statics(out, &old.vrrp);
         let new_vmacs: Vec<vmac::VmacPlan> =
             self.vmac_plans().into_iter().map(|(_, p)| p).collect();

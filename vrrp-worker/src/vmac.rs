@@ -7,7 +7,8 @@
 //!   at start and kept up in every state; its VIPs go on it and its
 //!   adverts and gratuitous ARPs leave from it (with `vmac_xmit_base`, the
 //!   adverts leave from the base interface instead);
-//! - IPv6 address generation off; an IPv4 VMAC gets IPv6 disabled,
+//! - IPv6 address generation off; an IPv4 VMAC gets IPv6 disabled
+//!   (unless its instance has an IPv6 eVIP),
 //!   `arp_ignore` 1, `accept_local` 1, `rp_filter` 0,
 //!   `promote_secondaries` 1, and its base interface `arp_ignore` 1 and
 //!   `arp_filter` 1 (restored when the worker stops); an IPv6 VMAC gets the
@@ -39,6 +40,10 @@ pub(crate) struct VmacPlan {
     pub base: String,
     pub mac: [u8; 6],
     pub v6: bool,
+    /// An instance's own VMAC whose instance has an eVIP of the other
+    /// family (keepalived's `evip_other_family`): an IPv4 one keeps IPv6
+    /// enabled, and it joins the other family's nftables VMAC rules too.
+    pub evip_other_family: bool,
 }
 
 /// Give every unnamed VMAC keepalived's default name: `vrrp.VRID`; an
@@ -66,6 +71,126 @@ pub(crate) fn resolve_names(instances: &mut [VrrpInstance]) {
     }
 }
 
+/// The default MAC of a VMAC for `vrid`: 00:00:5e:00:01:VRID (IPv4) or
+/// 00:00:5e:00:02:VRID (IPv6).
+fn default_mac(v6: bool, vrid: u8) -> [u8; 6] {
+    [0, 0, 0x5e, 0, if v6 { 2 } else { 1 }, vrid]
+}
+
+/// keepalived's `create_vmac_name` for an address's VMAC: `vrrp.VRID`,
+/// then `vrrpN.VRID` for N = 1, 2, ... (IPv6 tries `vrrp6.VRID` second and
+/// skips 6 after), the first that no instance's VMAC and no interface
+/// (`taken`) has.
+fn addr_vmac_name(vrid: u8, v6: bool, taken: &dyn Fn(&str) -> bool) -> String {
+    let mut name = format!("vrrp.{vrid}");
+    let mut num: u32 = 0;
+    while taken(&name) {
+        num = match (v6, num) {
+            (true, 0) => 6,
+            (true, 6) => 1,
+            (true, 5) => 7,
+            (_, n) => n + 1,
+        };
+        name = format!("vrrp{num}.{vrid}");
+    }
+    name
+}
+
+/// `use_vmac_addr` and a VIP's own `use_vmac`, as keepalived 2.2.7's
+/// `vrrp_complete_instance` resolves them: a VIP or eVIP on another
+/// interface than the instance's (`use_vmac_addr`, or its `use_vmac`), or
+/// of the other family on the instance's interface, goes on a VMAC of its
+/// own on that interface, with the instance's VRID and its family's MAC:
+/// one that exists already for that interface, VRID and family (an
+/// instance's, an earlier address's, or one `links` shows, left by an
+/// earlier run), else a new one named by [`addr_vmac_name`]. A VIP given
+/// `dev` of the instance's own interface goes on the instance's VMAC like
+/// one without `dev`. Each VIP's `dev` is rewritten to where it goes; the
+/// new VMACs are returned with their instance's name.
+pub(crate) fn resolve_addr_vmacs(
+    instances: &mut [VrrpInstance],
+    links: &[crate::io::netlink::LinkInfo],
+) -> Vec<(String, VmacPlan)> {
+    let own: Vec<VmacPlan> = instances.iter().filter_map(plan).collect();
+    let mut extra: Vec<(String, VmacPlan)> = Vec::new();
+    let base_name = |index: u32| {
+        links
+            .iter()
+            .find(|l| l.index == index)
+            .map(|l| l.name.clone())
+    };
+    for inst in instances.iter_mut() {
+        let Some(cfg_if) = inst.interface.clone() else {
+            continue;
+        };
+        let inst_vmac = plan(inst).map(|p| p.name);
+        let inst_v6 = inst.family == Family::Ipv6;
+        let (vrid, vmac_addr) = (inst.vrid, inst.use_vmac_addr);
+        for a in inst
+            .virtual_ipaddresses
+            .iter_mut()
+            .chain(inst.virtual_ipaddresses_excluded.iter_mut())
+        {
+            let v6 = a.addr.is_ipv6();
+            let on_own = a.dev.as_deref().is_none_or(|d| d == cfg_if);
+            let base = if on_own {
+                if let (Some(v), true) = (&inst_vmac, v6 == inst_v6) {
+                    if a.dev.is_some() {
+                        a.dev = Some(v.clone());
+                    }
+                    continue;
+                }
+                if !(a.use_vmac || (vmac_addr && v6 != inst_v6)) {
+                    continue;
+                }
+                cfg_if.clone()
+            } else {
+                if !(a.use_vmac || vmac_addr) {
+                    continue;
+                }
+                a.dev.clone().unwrap_or_default()
+            };
+            let mac = default_mac(v6, vrid);
+            let known = own
+                .iter()
+                .chain(extra.iter().map(|(_, p)| p))
+                .find(|p| p.base == base && p.mac == mac)
+                .map(|p| p.name.clone())
+                .or_else(|| {
+                    links
+                        .iter()
+                        .find(|l| {
+                            l.kind.as_deref() == Some("macvlan")
+                                && l.mac6() == Some(mac)
+                                && l.lower.and_then(base_name).as_deref() == Some(base.as_str())
+                        })
+                        .map(|l| l.name.clone())
+                });
+            let name = known.unwrap_or_else(|| {
+                let taken = |n: &str| {
+                    own.iter().any(|p| p.name == n)
+                        || extra.iter().any(|(_, p)| p.name == n)
+                        || links.iter().any(|l| l.name == n)
+                };
+                let name = addr_vmac_name(vrid, v6, &taken);
+                extra.push((
+                    inst.name.clone(),
+                    VmacPlan {
+                        name: name.clone(),
+                        base: base.clone(),
+                        mac,
+                        v6,
+                        evip_other_family: false,
+                    },
+                ));
+                name
+            });
+            a.dev = Some(name);
+        }
+    }
+    extra
+}
+
 /// The VMAC of an instance with `use_vmac` (and an interface).
 pub(crate) fn plan(cfg: &VrrpInstance) -> Option<VmacPlan> {
     let v = cfg.use_vmac.as_ref()?;
@@ -82,13 +207,18 @@ pub(crate) fn plan(cfg: &VrrpInstance) -> Option<VmacPlan> {
             }
             m
         }
-        None => [0, 0, 0x5e, 0, if v6 { 2 } else { 1 }, cfg.vrid],
+        None => default_mac(v6, cfg.vrid),
     };
+    let evip_other_family = cfg
+        .virtual_ipaddresses_excluded
+        .iter()
+        .any(|a| a.addr.is_ipv6() != v6);
     Some(VmacPlan {
         name,
         base,
         mac,
         v6,
+        evip_other_family,
     })
 }
 
@@ -124,13 +254,15 @@ const VMAC4_SYSCTLS: [(&str, i64); 4] = [
 const BASE_SYSCTLS: [(&str, i64); 2] = [("arp_ignore", 1), ("arp_filter", 1)];
 
 impl VrrpWorker {
-    /// Every VMAC the configuration wants.
+    /// Every VMAC the configuration wants: the instances' own, then the
+    /// addresses' ([`resolve_addr_vmacs`]).
     pub(crate) fn vmac_plans(&self) -> Vec<(String, VmacPlan)> {
         self.slice
             .vrrp
             .instances
             .iter()
             .filter_map(|i| plan(i).map(|p| (i.name.clone(), p)))
+            .chain(self.addr_vmacs.iter().cloned())
             .collect()
     }
 
@@ -309,7 +441,9 @@ impl VrrpWorker {
                 None => errors.push(format!("{} has no IPv6 link-local address", p.base)),
             }
         } else {
-            if let Err(e) = sysctl::write(true, &p.name, "disable_ipv6", 1) {
+            if !p.evip_other_family
+                && let Err(e) = sysctl::write(true, &p.name, "disable_ipv6", 1)
+            {
                 errors.push(e.to_string());
             }
             for (k, v) in VMAC4_SYSCTLS {
@@ -463,5 +597,113 @@ mod tests {
         // An IPv6 VRID no IPv4 VMAC uses: plain vrrp.VRID.
         let e = plan(&i[4]).unwrap();
         assert_eq!((e.name.as_str(), e.mac), ("vrrp.9", [0, 0, 0x5e, 0, 2, 9]));
+    }
+
+    fn link(
+        index: u32,
+        name: &str,
+        lower: Option<u32>,
+        mac: [u8; 6],
+        macvlan: bool,
+    ) -> crate::io::netlink::LinkInfo {
+        crate::io::netlink::LinkInfo {
+            index,
+            name: name.to_string(),
+            mac: mac.to_vec(),
+            flags: 0,
+            mtu: 1500,
+            operstate: 0,
+            lower,
+            kind: macvlan.then(|| "macvlan".to_string()),
+            macvlan_mode: None,
+        }
+    }
+
+    #[test]
+    fn address_vmacs_are_named_and_shared_as_keepalived_s() {
+        let conf = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n use_vmac_addr\n \
+             virtual_ipaddress {\n 10.1.0.1/24\n 10.2.0.1/24 dev eth1\n 10.2.0.2/24 dev eth1\n \
+             10.1.0.3/24 dev eth0\n }\n virtual_ipaddress_excluded {\n 2001:db8::1/64\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 52\n \
+             virtual_ipaddress {\n 10.1.0.52/24\n 10.3.0.52/24 dev eth2 use_vmac\n 10.3.1.52/24 dev eth3\n }\n}\n";
+        let links = [
+            link(1, "eth0", None, [2, 0, 0, 0, 0, 1], false),
+            link(2, "eth1", None, [2, 0, 0, 0, 0, 2], false),
+            link(3, "eth2", None, [2, 0, 0, 0, 0, 3], false),
+            // `vrrp.52` is taken by an interface that is not B's VMAC.
+            link(4, "vrrp.52", None, [2, 0, 0, 0, 0, 4], false),
+        ];
+        let mut i = load(conf);
+        resolve_names(&mut i);
+        let extra = resolve_addr_vmacs(&mut i, &links);
+        let devs = |n: usize| -> Vec<Option<String>> {
+            i[n].virtual_ipaddresses
+                .iter()
+                .chain(&i[n].virtual_ipaddresses_excluded)
+                .map(|a| a.dev.clone())
+                .collect()
+        };
+        let s = |x: &str| Some(x.to_string());
+        // A: eth1's two VIPs share vrrp1.51; `dev eth0` is its own VMAC;
+        // the IPv6 eVIP on eth0 gets an IPv6 VMAC (vrrp6.51: vrrp.51 is
+        // A's).
+        assert_eq!(
+            devs(0),
+            [
+                None,
+                s("vrrp1.51"),
+                s("vrrp1.51"),
+                s("vrrp.51"),
+                s("vrrp6.51")
+            ]
+        );
+        // B: only the VIP with use_vmac; vrrp.52 exists, so vrrp1.52.
+        assert_eq!(devs(1), [None, s("vrrp1.52"), s("eth3")]);
+        let got: Vec<(String, String, String, [u8; 6], bool)> = extra
+            .iter()
+            .map(|(n, p)| (n.clone(), p.name.clone(), p.base.clone(), p.mac, p.v6))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "A".into(),
+                    "vrrp1.51".into(),
+                    "eth1".into(),
+                    [0, 0, 0x5e, 0, 1, 51],
+                    false
+                ),
+                (
+                    "A".into(),
+                    "vrrp6.51".into(),
+                    "eth0".into(),
+                    [0, 0, 0x5e, 0, 2, 51],
+                    true
+                ),
+                (
+                    "B".into(),
+                    "vrrp1.52".into(),
+                    "eth2".into(),
+                    [0, 0, 0x5e, 0, 1, 52],
+                    false
+                ),
+            ]
+        );
+        // After a restart: the VMAC an earlier run made on eth2 is found by
+        // its base and MAC, whatever its name.
+        let mut links = links.to_vec();
+        links.push(link(9, "vrrp7.52", Some(3), [0, 0, 0x5e, 0, 1, 52], true));
+        let mut i = load(conf);
+        resolve_names(&mut i);
+        let extra = resolve_addr_vmacs(&mut i, &links);
+        assert_eq!(i[1].virtual_ipaddresses[1].dev, s("vrrp7.52"));
+        assert!(extra.iter().all(|(_, p)| p.base != "eth2"));
+        // The IPv6 name sequence: vrrp.V, vrrp6.V, vrrp1.V, ... vrrp5.V,
+        // vrrp7.V.
+        let taken = |n: &str| n != "vrrp7.9";
+        assert_eq!(addr_vmac_name(9, true, &taken), "vrrp7.9");
+        let taken = |n: &str| n == "vrrp.9";
+        assert_eq!(addr_vmac_name(9, true, &taken), "vrrp6.9");
+        assert_eq!(addr_vmac_name(9, false, &taken), "vrrp1.9");
     }
 }

@@ -116,6 +116,11 @@ impl Shell {
         self.links.values().find(|l| l.name == name)
     }
 
+    /// Every interface, as last read.
+    pub fn links(&self) -> Vec<LinkInfo> {
+        self.links.values().cloned().collect()
+    }
+
     /// Every interface's name.
     pub fn link_names(&self) -> Vec<String> {
         self.links.values().map(|l| l.name.clone()).collect()

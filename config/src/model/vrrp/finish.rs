@@ -604,6 +604,38 @@ fn complete_instance(
         v
     });
 
+    // keepalived's vrrp_complete_instance: a VIP's own `use_vmac` is kept
+    // only where neither the instance's VMAC (own interface, same family)
+    // nor `use_vmac_addr` (another interface or family) already gives it
+    // one.
+    for a in r.vips.iter_mut().chain(r.evips.iter_mut()) {
+        if !a.use_vmac {
+            continue;
+        }
+        let text = if a.prefix == if a.addr.is_ipv4() { 32 } else { 128 } {
+            a.addr.to_string()
+        } else {
+            format!("{}/{}", a.addr, a.prefix)
+        };
+        let on_own = a.dev.is_none() || a.dev == r.interface;
+        let same_family = a.addr.is_ipv4() == (family == Family::Ipv4);
+        if on_own && use_vmac.is_some() && same_family {
+            warn(
+                diags,
+                format!("({name}) use_vmac specified for VIP/eVIP {text} and vrrp instance"),
+            );
+            a.use_vmac = false;
+        } else if (!on_own || !same_family) && r.vmac_addr {
+            warn(
+                diags,
+                format!(
+                    "({name}) use_vmac_addr specified and use_vmac specified for VIP/eVIP {text}"
+                ),
+            );
+            a.use_vmac = false;
+        }
+    }
+
     if r.vips.is_empty() {
         if version == VrrpVersion::V3 || family == Family::Ipv6 || strict {
             error(

@@ -1075,3 +1075,55 @@ fn nftables_options_as_keepalived() {
         )
     );
 }
+
+/// A VIP's own `use_vmac` beside the instance's VMAC or `use_vmac_addr`:
+/// keepalived 2.2.7's messages, and the flag cleared where it adds
+/// nothing.
+#[test]
+fn per_vip_use_vmac_as_keepalived() {
+    let one = |body: &str, vips: &str| {
+        let l = load(&inst(
+            "V",
+            &format!(
+                "    virtual_router_id 5\n{body}    virtual_ipaddress {{\n{vips}    }}\n    virtual_ipaddress_excluded {{\n        2001:db8::1/64 use_vmac\n    }}\n"
+            ),
+        ));
+        let i = &l.config.vrrp.instances[0];
+        let flags: Vec<bool> = i
+            .virtual_ipaddresses
+            .iter()
+            .chain(&i.virtual_ipaddresses_excluded)
+            .map(|a| a.use_vmac)
+            .collect();
+        let m: Vec<String> = msgs(&l).into_iter().map(|x| x.2).collect();
+        (flags, m)
+    };
+    assert_eq!(
+        one(
+            "    use_vmac\n",
+            "        10.0.0.1 use_vmac\n        10.0.0.2/24 dev eth0 use_vmac\n        10.0.1.1/24 dev eth1 use_vmac\n"
+        ),
+        (
+            vec![false, false, true, true],
+            vec![
+                "(V) use_vmac specified for VIP/eVIP 10.0.0.1 and vrrp instance".to_string(),
+                "(V) use_vmac specified for VIP/eVIP 10.0.0.2/24 and vrrp instance".to_string(),
+            ]
+        )
+    );
+    assert_eq!(
+        one(
+            "    use_vmac_addr\n",
+            "        10.0.0.1/24 use_vmac\n        10.0.1.1/24 dev eth1 use_vmac\n"
+        ),
+        (
+            vec![true, false, false],
+            vec![
+                "(V) use_vmac_addr specified and use_vmac specified for VIP/eVIP 10.0.1.1/24"
+                    .to_string(),
+                "(V) use_vmac_addr specified and use_vmac specified for VIP/eVIP 2001:db8::1/64"
+                    .to_string(),
+            ]
+        )
+    );
+}
