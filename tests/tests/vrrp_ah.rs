@@ -7,7 +7,7 @@
 //!   it preempts, numbering on from keepalived's sequence numbers), and on
 //!   the bridge tshark sees AH (IP protocol 51) adverts from both, laid out
 //!   the same (IP, AH and VRRP fields), with SPI = source and sequence
-//!   numbers counting up;
+//!   numbers counting up (across a reload of ours too, as keepalived's);
 //! * with different passwords each refuses the other's adverts ("invalid
 //!   IPSEC HMAC-MD5 value") and both are MASTER, exactly as a pair of
 //!   keepalived daemons with different passwords (run beside them), and
@@ -221,6 +221,24 @@ fn ah_elects_and_fails_over_both_ways_with_keepalived() {
         "{klog}"
     );
     assert!(!rlog_before.contains("IPSEC"), "{rlog_before}");
+
+    // A reload: ours goes on numbering, as keepalived does (a MASTER
+    // starting again from 1 would have its adverts refused as replays
+    // and keepalived would take over).
+    let gen0 = rs.status().expect("status")["generation"].as_u64();
+    rs.signal("HUP");
+    rs.wait_for("the reload", Duration::from_secs(10), |s| {
+        s["generation"].as_u64() != gen0
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(lan.holders(vip), vec![0], "{}", logs(&ds));
+    let klog = ka.log();
+    assert!(!klog.contains("IPSEC"), "{klog}");
+    assert_eq!(
+        klog.matches("(AH_KA) Entering MASTER STATE").count(),
+        1,
+        "{klog}"
+    );
 
     // The wire: AH adverts from both, the same layout, SPI = source,
     // sequence numbers counting up per sender within each mastership.

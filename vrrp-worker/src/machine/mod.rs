@@ -400,6 +400,28 @@ impl Machine {
             .collect()
     }
 
+    /// After a reload: each AH instance takes the sequence number counter
+    /// of the instance of the same name in `old` (keepalived 2.2.7 goes on
+    /// numbering across a reload, measured: 4 before SIGHUP, 5 after; its
+    /// IP id starts again from 1, as a new machine's does). Without it a
+    /// MASTER would start again from 1 and its peers would refuse its
+    /// adverts as replays until they took over.
+    pub fn adopt_ah_counters(&mut self, old: &Machine) {
+        for x in self
+            .inst
+            .iter_mut()
+            .filter(|x| x.auth_type == packet::AUTH_AH)
+        {
+            if let Some(o) = old
+                .inst
+                .iter()
+                .find(|o| o.cfg.name == x.cfg.name && o.auth_type == packet::AUTH_AH)
+            {
+                x.ah = o.ah;
+            }
+        }
+    }
+
     /// The earliest instant at which [`Machine::on_timer`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
         if !self.started || self.stopped {

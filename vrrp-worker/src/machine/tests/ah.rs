@@ -127,3 +127,28 @@ fn a_master_hearing_a_lower_priority_syncs_its_number() {
     assert_eq!(h.state("VI"), VrrpState::Backup);
     assert_eq!(h.m.ah_counter(h.id("VI")).seq, 60);
 }
+
+#[test]
+fn a_reload_goes_on_numbering() {
+    let mut h = H::new(&conf(100));
+    h.start();
+    let acts = h.run_for(ms(5_100));
+    assert_eq!(ah_sent(&acts), vec![(1, 1), (2, 2)]);
+    let snap = h.m.snapshot();
+    let slice = load(&conf(100));
+    let mut m = Machine::new(&slice, &table(&slice), &snap);
+    m.adopt_ah_counters(&h.m);
+    let id = m.instance_id("VI").unwrap();
+    let _ = m.set_source_address(h.now, id, Some(IpAddr::V4(OUR_ADDR)));
+    // The restored MASTER's first advert: the next number, IP id 1.
+    let acts = m.start(h.now);
+    assert_eq!(ah_sent(&acts), vec![(3, 1)]);
+    // Another password or no AH: nothing to take.
+    let other = load(&instance("VI", 51, 100, ""));
+    let mut m2 = Machine::new(&other, &table(&other), &snap);
+    m2.adopt_ah_counters(&h.m);
+    assert_eq!(
+        m2.ah_counter(m2.instance_id("VI").unwrap()),
+        packet::AhCounter::default()
+    );
+}
