@@ -11,6 +11,38 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A configuration with one VRRP instance (BACKUP on eth0, VRID 51,
+/// VIP 10.250.0.100/24) and one virtual server with a TCP_CHECK real
+/// server: all three workers run. Shared by the supervisor and operations
+/// tests, which derive variants with `replace`.
+pub const BASIC_CONF: &str = r#"
+global_defs {
+    router_id e2e_test
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.250.0.100/24
+    }
+}
+virtual_server 10.250.0.10 80 {
+    delay_loop 5
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.250.0.1 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"#;
+
 pub struct Daemon {
     pub child: Child,
     pub dir: PathBuf,

@@ -1,7 +1,8 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: locating the built
 //! `keepalived-rs` binary and Debian's `keepalived`, temporary folders,
 //! network namespaces, a LAN of them for VRRP tests, a daemon under test,
-//! running commands with a time limit, and deciding
+//! helper servers in a namespace, running commands with a time limit, and
+//! deciding
 //! whether a privileged test may skip.
 //!
 //! Everything here is plain `std` plus the `ip`, `unshare` and `hostname`
@@ -14,6 +15,7 @@ pub mod netns;
 pub mod oracle;
 pub mod privilege;
 pub mod process;
+pub mod servers;
 pub mod tempdir;
 
 pub use binaries::{keepalived_rs_binary, keepalived_system_binary, workspace_root};

@@ -71,6 +71,14 @@ impl NetNs {
         &self.name
     }
 
+    /// Add `cidr` (`10.0.0.1/24`) to `dev` in the namespace; panics if
+    /// `ip` fails.
+    pub fn add_address(&self, dev: &str, cidr: &str) {
+        if let Err(e) = ip(&["-n", &self.name, "addr", "add", cidr, "dev", dev]) {
+            panic!("ip addr add {cidr} dev {dev} in {}: {e}", self.name);
+        }
+    }
+
     /// A command running `program` inside the namespace.
     pub fn command(&self, program: impl AsRef<Path>) -> Command {
         let mut cmd = Command::new("ip");

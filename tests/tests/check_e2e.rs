@@ -10,8 +10,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tests::servers::{listener, spawn, wait_tcp};
 use tests::{NetNs, Requirement, require};
 
 /// `keepalived-rs -C` (check and IPVS workers) in the test's namespace.
@@ -99,42 +100,6 @@ fn sh(ns: &NetNs, cmd: &str) {
     assert!(ok, "{cmd}");
 }
 
-/// A process in the namespace, killed on drop.
-struct Proc(Child);
-
-impl Proc {
-    fn start(ns: &NetNs, dir: &Path, args: &[&str]) -> Proc {
-        Proc(
-            ns.command(args[0])
-                .args(&args[1..])
-                .current_dir(dir)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn server"),
-        )
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A TCP listener in the namespace that accepts and closes, until dropped.
-fn listener(ns: &NetNs, dir: &Path, port: u16) -> Proc {
-    let code = format!(
-        "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-         s.bind(('127.0.0.1', {port}))\ns.listen(16)\nwhile True:\n    s.accept()[0].close()\n"
-    );
-    let p = Proc::start(ns, dir, &["python3", "-c", &code]);
-    wait_tcp(ns, port);
-    p
-}
-
 fn md5_of(data: &[u8], dir: &Path) -> String {
     let f = dir.join("md5-input");
     std::fs::write(&f, data).expect("write");
@@ -144,19 +109,6 @@ fn md5_of(data: &[u8], dir: &Path) -> String {
         .next()
         .unwrap_or("")
         .to_string()
-}
-
-fn wait_tcp(ns: &NetNs, port: u16) {
-    let code = format!(
-        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
-    );
-    let ok = ns
-        .command("python3")
-        .args(["-c", &code])
-        .status()
-        .expect("python3")
-        .success();
-    assert!(ok, "nothing listens on {port}");
 }
 
 const TCP_PORT: u16 = 7001;
@@ -307,7 +259,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     .expect("write");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let tcp = listener(&ns, &dir, TCP_PORT);
+    let tcp = listener(&ns, TCP_PORT);
     let http_args = [
         "python3",
         "-m",
@@ -316,18 +268,18 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
         "--bind",
         "127.0.0.1",
     ];
-    let http = Proc::start(&ns, &dir, &http_args);
+    let http = spawn(&ns, &dir, &http_args);
     let ssl_args = [
         "openssl", "s_server", "-quiet", "-accept", "7003", "-cert", "cert.pem", "-key", "key.pem",
         "-WWW",
     ];
-    let ssl = Proc::start(&ns, &dir, &ssl_args);
+    let ssl = spawn(&ns, &dir, &ssl_args);
     let udp_code = format!(
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
          s.bind(('127.0.0.1', {UDP_PORT}))\nwhile True:\n    d, a = s.recvfrom(512)\n    s.sendto(b'OK' + d, a)\n"
     );
     let udp_args = ["python3", "-c", udp_code.as_str()];
-    let udp = Proc::start(&ns, &dir, &udp_args);
+    let udp = spawn(&ns, &dir, &udp_args);
     let dns_port = format!("--port={DNS_PORT}");
     let dns_args = [
         "dnsmasq",
@@ -341,7 +293,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
         "--pid-file=",
         "--address=/www.example.test/10.1.2.3",
     ];
-    let dns = Proc::start(&ns, &dir, &dns_args);
+    let dns = spawn(&ns, &dir, &dns_args);
     wait_tcp(&ns, HTTP_PORT);
     wait_tcp(&ns, SSL_PORT);
     // dnsmasq also listens on TCP.
@@ -387,7 +339,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     drop(tcp);
     let down = d.wait_rs("127.0.0.1", TCP_PORT, false, None, t, long);
     let t = Instant::now();
-    let _tcp = listener(&d.ns, &dir, TCP_PORT);
+    let _tcp = listener(&d.ns, TCP_PORT);
     let up = d.wait_rs("127.0.0.1", TCP_PORT, true, None, t, long);
     eprintln!("TCP_CHECK: down {down:?} after the stop, up {up:?} after the start");
     assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
@@ -396,7 +348,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     let t = Instant::now();
     drop(http);
     let down = d.wait_rs("127.0.0.1", HTTP_PORT, false, None, t, long);
-    let _http = Proc::start(&d.ns, &dir, &http_args);
+    let _http = spawn(&d.ns, &dir, &http_args);
     wait_tcp(&d.ns, HTTP_PORT);
     let t = Instant::now();
     let up = d.wait_rs("127.0.0.1", HTTP_PORT, true, None, t, long);
@@ -407,7 +359,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     let t = Instant::now();
     drop(ssl);
     let down = d.wait_rs("127.0.0.1", SSL_PORT, false, None, t, long);
-    let _ssl = Proc::start(&d.ns, &dir, &ssl_args);
+    let _ssl = spawn(&d.ns, &dir, &ssl_args);
     wait_tcp(&d.ns, SSL_PORT);
     let t = Instant::now();
     let up = d.wait_rs("127.0.0.1", SSL_PORT, true, None, t, long);
@@ -433,7 +385,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     drop(udp);
     let down = d.wait_rs("127.0.0.1", UDP_PORT, false, None, t, long);
     let t = Instant::now();
-    let _udp = Proc::start(&d.ns, &dir, &udp_args);
+    let _udp = spawn(&d.ns, &dir, &udp_args);
     let up = d.wait_rs("127.0.0.1", UDP_PORT, true, None, t, long);
     eprintln!("UDP_CHECK: down after {down:?}, up after {up:?}");
     assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
@@ -443,7 +395,7 @@ fn real_servers_go_down_and_up_through_the_sandboxed_worker() {
     drop(dns);
     let down = d.wait_rs("127.0.0.1", DNS_PORT, false, None, t, long);
     let t = Instant::now();
-    let _dns = Proc::start(&d.ns, &dir, &dns_args);
+    let _dns = spawn(&d.ns, &dir, &dns_args);
     let up = d.wait_rs("127.0.0.1", DNS_PORT, true, None, t, long);
     eprintln!("DNS_CHECK: down after {down:?}, up after {up:?}");
     assert!(down < Duration::from_millis(2500) && up < Duration::from_millis(2500));
@@ -545,7 +497,7 @@ fn a_restarted_worker_resumes_from_the_parents_health() {
     let conf = "virtual_server 10.250.0.10 80 {\n delay_loop 3\n lb_kind NAT\n protocol TCP\n\
          real_server 127.0.0.1 7201 {\n TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }\n }\n\
          real_server 127.0.0.1 7202 {\n TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }\n }\n}\n";
-    let _l = listener(&ns, &dir, 7201);
+    let _l = listener(&ns, 7201);
     let d = Daemon::start(ns, dir, conf);
     let long = Duration::from_secs(5);
     d.wait_rs("127.0.0.1", 7202, false, None, Instant::now(), long);
@@ -559,7 +511,7 @@ fn a_restarted_worker_resumes_from_the_parents_health() {
     // initial health (up) would see nothing to report and leave 7202 down
     // for good. Until then nothing changes.
     let t0 = Instant::now();
-    let _l2 = listener(&d.ns, &d.dir, 7202);
+    let _l2 = listener(&d.ns, 7202);
     let mut new_pid = None;
     let mut up_at = None;
     while t0.elapsed() < Duration::from_secs(5) && up_at.is_none() {

@@ -18,29 +18,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tests::servers::{spawn, wait_tcp};
 use tests::{NetNs, Requirement, require};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(ns: &NetNs, dir: &Path, args: &[&str]) -> Proc {
-    Proc(
-        ns.command(args[0])
-            .args(&args[1..])
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn server"),
-    )
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -53,19 +32,6 @@ fn openssl(dir: &Path, args: &[&str]) {
         "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn wait_tcp(ns: &NetNs, port: u16) {
-    let code = format!(
-        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
-    );
-    let ok = ns
-        .command("python3")
-        .args(["-c", &code])
-        .status()
-        .expect("python3")
-        .success();
-    assert!(ok, "nothing listens on {port}");
 }
 
 /// `up` of real server 127.0.0.1:`port` in virtual server port `vport`.

@@ -208,19 +208,7 @@ fn scripts_run_as_their_users_time_out_and_respect_script_security() {
 
     // ---- with enable_script_security
     let ns = NetNs::new("chk-scr", &["eth0"]).expect("netns");
-    let ok = std::process::Command::new("ip")
-        .args([
-            "-n",
-            ns.name(),
-            "addr",
-            "add",
-            "10.250.9.2/24",
-            "dev",
-            "eth0",
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "address on eth0");
+    ns.add_address("eth0", "10.250.9.2/24");
     let d = tests::Daemon::start(&ns, "chk-scripts-sec", &conf(&dir, true), &[]);
     d.wait_ready(3);
     // The hanging script (first run 1 s after start): killed at

@@ -5,25 +5,17 @@
 //!
 //! Root is required; under CI (CI=true) a test that cannot run fails.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use tests::servers::{PYTHON, Proc, wait_tcp};
 use tests::{NetNs, Requirement, require};
 
 const PORT: u16 = 7601;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn aiosmtpd(ns: &NetNs) -> Proc {
     let listen = format!("127.0.0.1:{PORT}");
     let child = ns
-        .command("/usr/bin/python3")
+        .command(PYTHON)
         .args([
             "-m",
             "aiosmtpd",
@@ -39,16 +31,7 @@ fn aiosmtpd(ns: &NetNs) -> Proc {
         .spawn()
         .expect("aiosmtpd (apt-get install python3-aiosmtpd)");
     let p = Proc(child);
-    let code = format!(
-        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {PORT})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
-    );
-    let ok = ns
-        .command("/usr/bin/python3")
-        .args(["-c", &code])
-        .status()
-        .expect("python3")
-        .success();
-    assert!(ok, "aiosmtpd does not listen on {PORT}");
+    wait_tcp(ns, PORT);
     p
 }
 

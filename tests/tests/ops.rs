@@ -5,39 +5,12 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 use tests::Requirement;
-use tests::daemon::Daemon;
+use tests::daemon::{BASIC_CONF as CONF, Daemon};
 use tests::netns::NetNs;
-
-const CONF: &str = r#"
-global_defs {
-    router_id ops_test
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority 100
-    advert_int 1
-    virtual_ipaddress {
-        10.250.0.100/24
-    }
-}
-virtual_server 10.250.0.10 80 {
-    delay_loop 5
-    lb_algo rr
-    lb_kind DR
-    protocol TCP
-    real_server 10.250.0.1 80 {
-        weight 1
-        TCP_CHECK {
-            connect_timeout 1
-        }
-    }
-}
-"#;
+use tests::servers::listener;
 
 /// A virtual server whose real server listens on the namespace's
-/// loopback ([`Listener`]).
+/// loopback ([`listener`]).
 const LOOPBACK_VS: &str = r#"
 virtual_server 127.0.0.1 9651 {
     delay_loop 1
@@ -53,40 +26,6 @@ virtual_server 127.0.0.1 9651 {
     }
 }
 "#;
-
-/// A TCP listener on 127.0.0.1 in the namespace that accepts and closes,
-/// until dropped.
-struct Listener(std::process::Child);
-
-impl Listener {
-    fn start(ns: &NetNs, port: u16) -> Listener {
-        let code = format!(
-            "import socket, sys\ns = socket.socket()\n\
-             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-             s.bind(('127.0.0.1', {port}))\ns.listen(16)\nprint('up', flush=True)\n\
-             while True:\n    s.accept()[0].close()\n"
-        );
-        let mut child = ns
-            .command("/usr/bin/python3")
-            .args(["-c", &code])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line)
-            .expect("listener");
-        assert_eq!(line.trim(), "up", "the listener did not start");
-        Listener(child)
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn require_root() -> bool {
     tests::require(
@@ -511,10 +450,10 @@ fn metrics_endpoint() {
     // A real server on the namespace's loopback, checked every second:
     // its probes' latency and counts in the scrape and in `ctl status`.
     let conf = CONF.replace(
-        "router_id ops_test",
-        "router_id ops_test\n    metrics_listen 127.0.0.1:9650",
+        "router_id e2e_test",
+        "router_id e2e_test\n    metrics_listen 127.0.0.1:9650",
     ) + LOOPBACK_VS;
-    let _listener = Listener::start(&ns, 9652);
+    let _listener = listener(&ns, 9652);
     let d = Daemon::start(&ns, "ops-metrics", &conf, &[]);
     let s = d.wait_ready(4);
     let (mpid, _, _) = tests::daemon::worker(&s, "metrics").expect("metrics worker");

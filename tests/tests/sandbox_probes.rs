@@ -24,37 +24,19 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use tests::Requirement;
 use tests::binaries::keepalived_rs_probe_binary;
-use tests::daemon::{Daemon, worker};
+use tests::daemon::{BASIC_CONF, Daemon, worker};
 use tests::netns::NetNs;
 
-const CONF: &str = r#"
-global_defs {
-    router_id probe_test
-    metrics_listen 127.0.0.1:9660
+/// The shared configuration, with its own addresses and the metrics
+/// worker.
+fn conf() -> String {
+    BASIC_CONF
+        .replace(
+            "router_id e2e_test",
+            "router_id probe_test\n    metrics_listen 127.0.0.1:9660",
+        )
+        .replace("10.250.", "10.251.")
 }
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority 100
-    advert_int 1
-    virtual_ipaddress {
-        10.251.0.100/24
-    }
-}
-virtual_server 10.251.0.10 80 {
-    delay_loop 5
-    lb_algo rr
-    lb_kind DR
-    protocol TCP
-    real_server 10.251.0.1 80 {
-        weight 1
-        TCP_CHECK {
-            connect_timeout 1
-        }
-    }
-}
-"#;
 
 const EACCES: i64 = 13;
 
@@ -146,7 +128,7 @@ fn forbidden_things_are_refused_inside_each_worker() {
         return;
     }
     let ns = NetNs::new("probe", &["eth0"]).expect("netns");
-    let d = Daemon::start_bin(&keepalived_rs_probe_binary(), &ns, "probe", CONF, &[]);
+    let d = Daemon::start_bin(&keepalived_rs_probe_binary(), &ns, "probe", &conf(), &[]);
     d.wait_ready(4);
 
     // VRRP: rtnetlink is its job; files outside /sys and /proc/sys are

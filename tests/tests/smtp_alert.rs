@@ -21,9 +21,10 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tests::daemon::{Daemon, logs, wait_until};
+use tests::servers::{PYTHON, Proc, listener, wait_tcp};
 use tests::{NetNs, Requirement, require};
 
 const SMTP_PORT: u16 = 2525;
@@ -119,66 +120,8 @@ virtual_server 10.203.0.10 80 {{
 /// whose interface has no IPv4 address in FAULT).
 fn netns(prefix: &str) -> NetNs {
     let ns = NetNs::new(prefix, &["eth0"]).expect("netns");
-    let ok = std::process::Command::new("ip")
-        .args([
-            "-n",
-            ns.name(),
-            "addr",
-            "add",
-            "10.203.0.1/24",
-            "dev",
-            "eth0",
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ip addr add in {}", ns.name());
+    ns.add_address("eth0", "10.203.0.1/24");
     ns
-}
-
-/// A process in a namespace, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Debian's Python, which has python3-aiosmtpd (a `python3` earlier on
-/// PATH may be another one).
-const PYTHON: &str = "/usr/bin/python3";
-
-fn wait_tcp(ns: &NetNs, port: u16) {
-    let code = format!(
-        "import socket, time\nfor _ in range(500):\n    try:\n        socket.create_connection(('127.0.0.1', {port})).close()\n        break\n    except OSError:\n        time.sleep(0.02)\nelse:\n    raise SystemExit(1)\n"
-    );
-    let ok = ns
-        .command(PYTHON)
-        .args(["-c", &code])
-        .status()
-        .expect("python3")
-        .success();
-    assert!(ok, "nothing listens on {port}");
-}
-
-/// A TCP listener that accepts and closes, until dropped.
-fn listener(ns: &NetNs, port: u16) -> Proc {
-    let code = format!(
-        "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-         s.bind(('127.0.0.1', {port}))\ns.listen(16)\nwhile True:\n    s.accept()[0].close()\n"
-    );
-    let p = Proc(
-        ns.command(PYTHON)
-            .args(["-c", &code])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("listener"),
-    );
-    wait_tcp(ns, port);
-    p
 }
 
 /// A mail as the server received it.

@@ -7,36 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tests::Requirement;
-use tests::daemon::{Daemon, alive, signal_pid, worker};
+use tests::daemon::{BASIC_CONF as CONF, Daemon, alive, signal_pid, worker};
 use tests::netns::NetNs;
-
-const CONF: &str = r#"
-global_defs {
-    router_id supervisor_test
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority 100
-    advert_int 1
-    virtual_ipaddress {
-        10.250.0.100/24
-    }
-}
-virtual_server 10.250.0.10 80 {
-    delay_loop 5
-    lb_algo rr
-    lb_kind DR
-    protocol TCP
-    real_server 10.250.0.1 80 {
-        weight 1
-        TCP_CHECK {
-            connect_timeout 1
-        }
-    }
-}
-"#;
 
 fn require_root() -> bool {
     tests::require(
@@ -386,8 +358,8 @@ fn a_root_script_keeps_the_parent_fully_privileged() {
         return;
     }
     let conf = CONF.replace(
-        "global_defs {\n    router_id supervisor_test\n}",
-        "global_defs {\n    router_id supervisor_test\n    script_user root\n}\nvrrp_script chk_true {\n    script \"/bin/true\"\n    interval 1\n}",
+        "global_defs {\n    router_id e2e_test\n}",
+        "global_defs {\n    router_id e2e_test\n    script_user root\n}\nvrrp_script chk_true {\n    script \"/bin/true\"\n    interval 1\n}",
     );
     assert_ne!(conf, CONF);
     let d = Node::start("sup-rootscr", &conf);
@@ -491,8 +463,8 @@ fn a_sync_daemon_naming_a_missing_instance_is_logged_and_cleared() {
     }
     let line = "Unable to find vrrp instance VI_9 for lvs_syncd - clearing lvs_syncd config";
     let conf = CONF.replace(
-        "router_id supervisor_test\n",
-        "router_id supervisor_test\n    lvs_sync_daemon eth0 VI_9 id 5\n",
+        "router_id e2e_test\n",
+        "router_id e2e_test\n    lvs_sync_daemon eth0 VI_9 id 5\n",
     );
     assert!(conf.contains("VI_9"));
     let d = Node::start("sup-syncd", &conf);
