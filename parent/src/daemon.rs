@@ -1037,6 +1037,9 @@ impl Daemon {
         if let Err(e) = self.notify.ready(&status) {
             self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
         }
+        // The configuration is loaded and handed out: what that took is
+        // free now; give it back rather than keep the peak resident.
+        crate::sys::release_free_memory();
     }
 
     // ------------------------------------------------------------ signals

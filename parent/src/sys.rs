@@ -200,3 +200,16 @@ pub fn canonical_name(host: &str) -> Option<String> {
     };
     name.filter(|n| !n.is_empty())
 }
+
+/// Give the heap's free pages back to the kernel. Reading a large
+/// configuration and encoding the workers' slices peak far above what the
+/// parent keeps; glibc's allocator keeps that peak resident (in the main
+/// arena above its trim threshold only the top is returned) unless asked.
+pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks and trims the allocator's own arenas;
+    // it takes no pointers from us and is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
