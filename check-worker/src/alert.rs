@@ -196,22 +196,11 @@ pub fn checker_mail(router_id: &str, rs: &str, vs: &str, rs_up: bool, body: Stri
 }
 
 /// keepalived's `SMTP_MSG_VS` alert for a quorum change
-/// (`do_vs_notifies` from `update_quorum_state`): `vs` is `FMT_VS`, `up`
-/// the quorum state after the change, `starting` at start or reload.
-/// The body shows `quorum+hysteresis=threshold <= weight sum` for a loss
-/// too, as keepalived's does.
-#[allow(clippy::too_many_arguments)]
-pub fn quorum_mail(
-    router_id: &str,
-    vs: &str,
-    up: bool,
-    starting: bool,
-    quorum: u32,
-    hysteresis: u32,
-    threshold: i64,
-    weight_sum: u64,
-) -> Mail {
-    let what = match (up, starting) {
+/// (`do_vs_notifies` from `update_quorum_state`). The body shows
+/// `quorum+hysteresis=threshold <= weight sum` for a loss too, as
+/// keepalived's does.
+pub fn quorum_mail(router_id: &str, q: &ipc::QuorumChange) -> Mail {
+    let what = match (q.up, q.starting) {
         (true, true) => "Starting with quorum up",
         (true, false) => "Gained quorum",
         (false, true) => "Starting with quorum down",
@@ -219,9 +208,12 @@ pub fn quorum_mail(
     };
     vs_mail(
         router_id,
-        vs,
-        up,
-        format!("=> {what} {quorum}+{hysteresis}={threshold} <= {weight_sum} <="),
+        &q.virtual_server,
+        q.up,
+        format!(
+            "=> {what} {}+{}={} <= {} <=",
+            q.quorum, q.hysteresis, q.threshold, q.weight_sum
+        ),
     )
 }
 
@@ -677,24 +669,7 @@ impl Mailer {
             return Vec::new();
         };
         let mails: Vec<Mail> = match alert {
-            ipc::LvsAlert::Quorum {
-                virtual_server,
-                up,
-                starting,
-                quorum,
-                hysteresis,
-                threshold,
-                weight_sum,
-            } => vec![quorum_mail(
-                &s.router_id,
-                virtual_server,
-                *up,
-                *starting,
-                *quorum,
-                *hysteresis,
-                *threshold,
-                *weight_sum,
-            )],
+            ipc::LvsAlert::Quorum(q) => vec![quorum_mail(&s.router_id, q)],
             ipc::LvsAlert::ShuttingDown {
                 virtual_servers,
                 real_servers,
@@ -1154,8 +1129,17 @@ mod tests {
             ),
             (false, false, 1, 0, "DOWN", "=> Lost quorum 2+1=1 <= 0 <="),
         ];
-        for (up, starting, threshold, sum, word, body) in cases {
-            let m = quorum_mail("r", vs, up, starting, 2, 1, threshold, sum);
+        for (up, starting, threshold, weight_sum, word, body) in cases {
+            let q = ipc::QuorumChange {
+                virtual_server: vs.into(),
+                up,
+                starting,
+                quorum: 2,
+                hysteresis: 1,
+                threshold,
+                weight_sum,
+            };
+            let m = quorum_mail("r", &q);
             assert_eq!(m.subject, format!("[r] Virtualserver {vs} - {word}"));
             assert_eq!(m.body, body);
         }
@@ -1198,18 +1182,11 @@ mod tests {
         // The Date may differ (a second boundary): real server first.
         payloads.sort_by_key(|p| p.contains("Virtualserver"));
         assert_eq!(payloads.len(), 2, "{payloads:?}");
-        assert!(
-            payloads[0].contains(
-                "\r\nSubject: [LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN\r\n"
-            ) && payloads[0].ends_with("\r\n\r\n=> Shutting down <=\r\n\r\n.\r\n"),
-            "{}",
-            payloads[0]
-        );
-        assert!(
-            payloads[1].contains("\r\nSubject: [LVS_1] Virtualserver [10.0.0.1]:tcp:80 - DOWN\r\n")
-                && payloads[1].ends_with("\r\n\r\n=> Shutting down <=\r\n\r\n.\r\n"),
-            "{}",
-            payloads[1]
+        assert_mail(payloads[0], RS_8080_DOWN, SHUTTING_DOWN);
+        assert_mail(
+            payloads[1],
+            "[LVS_1] Virtualserver [10.0.0.1]:tcp:80 - DOWN",
+            SHUTTING_DOWN,
         );
         assert!(!mailer.idle());
     }
@@ -1584,17 +1561,23 @@ mod tests {
             .map(|c| c.session.payload.as_str())
             .collect();
         assert_eq!(payloads.len(), 1);
-        assert!(
-            payloads[0].contains(
-                "\r\nSubject: [LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN\r\n"
-            ) && payloads[0].ends_with("\r\n\r\n=> Removing <=\r\n\r\n.\r\n"),
-            "{}",
-            payloads[0]
-        );
+        assert_mail(payloads[0], RS_8080_DOWN, "=> Removing <=");
         // Removed but down (only .3 was up, and it has no smtp_alert):
         // nothing.
         let m = reload(&[0, 1]);
         assert!(m.conns.is_empty());
+    }
+
+    const RS_8080_DOWN: &str =
+        "[LVS_1] Realserver [127.0.0.1]:tcp:8080 of virtual server [10.0.0.1]:tcp:80 - DOWN";
+
+    /// A session's message has this subject and this body.
+    fn assert_mail(payload: &str, subject: &str, body: &str) {
+        assert!(
+            payload.contains(&format!("\r\nSubject: {subject}\r\n"))
+                && payload.ends_with(&format!("\r\n\r\n{body}\r\n\r\n.\r\n")),
+            "{payload}"
+        );
     }
 
     fn lvs(text: &str) -> LvsConfig {

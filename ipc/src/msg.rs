@@ -243,23 +243,28 @@ impl HealthChange {
     }
 }
 
+/// A virtual server's quorum change (keepalived's `update_quorum_state`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuorumChange {
+    /// keepalived's `FMT_VS`.
+    pub virtual_server: String,
+    /// The quorum state after the change.
+    pub up: bool,
+    /// At start or reload (keepalived's "Starting with quorum up/down"),
+    /// else "Gained/Lost quorum".
+    pub starting: bool,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    /// What the weight sum was compared with.
+    pub threshold: i64,
+    pub weight_sum: u64,
+}
+
 /// An LVS mail for the check worker to send (keepalived's `SMTP_MSG_VS`
 /// and `SMTP_MSG_RS_SHUT` alerts).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LvsAlert {
-    /// A virtual server's quorum changed (keepalived's
-    /// `update_quorum_state`): `starting` at start or reload (its "Starting
-    /// with quorum up/down"), else "Gained/Lost quorum".
-    Quorum {
-        /// keepalived's `FMT_VS`.
-        virtual_server: String,
-        up: bool,
-        starting: bool,
-        quorum: u32,
-        hysteresis: u32,
-        threshold: i64,
-        weight_sum: u64,
-    },
+    Quorum(QuorumChange),
     /// Stopping with `omega`: "Shutting down" for these virtual servers
     /// (`FMT_VS`) and real servers.
     ShuttingDown {

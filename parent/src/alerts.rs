@@ -279,21 +279,34 @@ impl LvsAlerts {
             }
             (None, false) => {}
         }
+        self.mail_quorum(cfg, vs, now_up, init, threshold, sum);
+    }
+
+    /// `vs`'s quorum mail, when it has `smtp_alert` and mail can go.
+    fn mail_quorum(
+        &mut self,
+        cfg: &Config,
+        vs: &VirtualServer,
+        up: bool,
+        starting: bool,
+        threshold: i64,
+        weight_sum: u64,
+    ) {
         if mail_possible(cfg) && vs.smtp_alert {
-            self.push(LvsAlert::Quorum {
+            self.push(LvsAlert::Quorum(ipc::QuorumChange {
                 virtual_server: vs.display_name(),
-                up: now_up,
-                starting: init,
+                up,
+                starting,
                 quorum: vs.quorum,
                 hysteresis: vs.hysteresis,
                 threshold,
-                weight_sum: sum,
-            });
+                weight_sum,
+            }));
         }
     }
 
-    /// Start: keepalived's `init_services`, with the real servers' initial
-    /// health.
+    /// Start (and the end of a reload): keepalived's `init_services`, with
+    /// the real servers' initial (or carried over) health.
     pub fn start(&mut self, cfg: &Config, health: &BTreeMap<RealServerKey, Health>) {
         for vs in &cfg.lvs.virtual_servers {
             self.update(cfg, vs, weight_sum(vs, health, &BTreeSet::new()), true);
@@ -358,16 +371,8 @@ impl LvsAlerts {
                 let sum = weight_sum(vs, old_health, &gone);
                 let threshold = i64::from(vs.quorum) - i64::from(vs.hysteresis);
                 let sum_i = i64::try_from(sum).unwrap_or(i64::MAX);
-                if up && (sum == 0 || sum_i < threshold) && mail_possible(old) && vs.smtp_alert {
-                    self.push(LvsAlert::Quorum {
-                        virtual_server: vs.display_name(),
-                        up: false,
-                        starting: false,
-                        quorum: vs.quorum,
-                        hysteresis: vs.hysteresis,
-                        threshold,
-                        weight_sum: sum,
-                    });
+                if up && (sum == 0 || sum_i < threshold) {
+                    self.mail_quorum(old, vs, false, false, threshold, sum);
                 }
                 // The new virtual server took the state before this.
             }
@@ -376,9 +381,7 @@ impl LvsAlerts {
                 self.sorry.remove(&key);
             }
         }
-        for vs in &new.lvs.virtual_servers {
-            self.update(new, vs, weight_sum(vs, new_health, &BTreeSet::new()), true);
-        }
+        self.start(new, new_health);
     }
 
     /// Stop (keepalived's `clear_services`, not with `-I`): with `omega`,
@@ -606,14 +609,14 @@ virtual_server 192.0.2.12 80 {\n  protocol TCP\n  quorum 5\n\
 
     fn quorum(a: &ToWorker) -> (String, bool, bool, i64, u64) {
         match a {
-            ToWorker::LvsAlert(LvsAlert::Quorum {
+            ToWorker::LvsAlert(LvsAlert::Quorum(ipc::QuorumChange {
                 virtual_server,
                 up,
                 starting,
                 threshold,
                 weight_sum,
                 ..
-            }) => (
+            })) => (
                 virtual_server.clone(),
                 *up,
                 *starting,

@@ -256,7 +256,7 @@ pub fn to_worker() -> Vec<ToWorker> {
             state,
         });
     }
-    v.push(ToWorker::LvsAlert(LvsAlert::Quorum {
+    v.push(ToWorker::LvsAlert(LvsAlert::Quorum(QuorumChange {
         virtual_server: "[192.0.2.10]:tcp:443".into(),
         up: false,
         starting: true,
@@ -264,7 +264,7 @@ pub fn to_worker() -> Vec<ToWorker> {
         hysteresis: 1,
         threshold: 4,
         weight_sum: 0,
-    }));
+    })));
     v.push(ToWorker::LvsAlert(LvsAlert::ShuttingDown {
         virtual_servers: vec!["[192.0.2.10]:tcp:443".into()],
         real_servers: vec![rs_key(3)],
