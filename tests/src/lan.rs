@@ -201,7 +201,8 @@ impl Lan {
 // ---------------------------------------------------------------- capture
 
 /// A tshark capture of the VRRP adverts crossing the bridge (IPv4 and
-/// IPv6 protocol 112), written to a pcap file and decoded when done.
+/// IPv6 protocol 112), or of what a filter lets through on any interface
+/// of a namespace, written to a pcap file and decoded when done.
 pub struct BridgeCapture {
     child: Option<Child>,
     pcap: PathBuf,
@@ -283,16 +284,21 @@ impl BridgeCapture {
 
     /// Start capturing what the capture filter `filter` lets through.
     pub fn start_filtered(lan: &Lan, tag: &str, filter: &str) -> BridgeCapture {
+        Self::start_on(lan.bridge(), "br0", tag, filter)
+    }
+
+    /// Capture on interface `iface` of namespace `ns` (e.g. its loopback)
+    /// what `filter` lets through.
+    pub fn start_on(ns: &NetNs, iface: &str, tag: &str, filter: &str) -> BridgeCapture {
         let base = std::env::temp_dir().join(format!("krs-cap-{tag}-{}", std::process::id()));
         let pcap = base.with_extension("pcap");
         let err = base.with_extension("err");
         let _ = std::fs::remove_file(&pcap);
         // Its own process group, so that dumpcap goes with it on drop.
-        let child = lan
-            .bridge()
+        let child = ns
             .command("tshark")
             .process_group(0)
-            .args(["-q", "-n", "-i", "br0", "-f", filter])
+            .args(["-q", "-n", "-i", iface, "-f", filter])
             .arg("-w")
             .arg(&pcap)
             .stdout(Stdio::null())

@@ -14,9 +14,8 @@
 //! Root is required; under CI (CI=true) a test that cannot run fails.
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tests::servers::{spawn, wait_tcp};
 use tests::{NetNs, Requirement, require};
@@ -236,17 +235,6 @@ fn url_regex_and_ssl_client_certificates() {
 
 const WIRE_TCP: u16 = 7511;
 
-/// tshark in its own process group, ended with its dumpcap on drop.
-struct Capture(Child);
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
-    }
-}
 const WIRE_HTTP: u16 = 7512;
 
 /// How the checkers end their connections, decoded by tshark from the
@@ -285,22 +273,8 @@ fn checker_connections_end_with_fin_not_reset() {
     );
     wait_tcp(&ns, WIRE_TCP);
     wait_tcp(&ns, WIRE_HTTP);
-    let pcap = dir.join("wire.pcap");
-    let err = dir.join("tshark.err");
-    let cap = ns
-        .command("tshark")
-        .process_group(0)
-        .args(["-q", "-n", "-i", "lo", "-f"])
-        .arg(format!("tcp port {WIRE_TCP} or tcp port {WIRE_HTTP}"))
-        .arg("-w")
-        .arg(&pcap)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err).expect("tshark errors"))
-        .spawn()
-        .expect("start tshark");
-    let mut cap = Capture(cap);
-    tests::lan::wait_capturing(&err, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    let filter = format!("tcp port {WIRE_TCP} or tcp port {WIRE_HTTP}");
+    let mut cap = tests::lan::BridgeCapture::start_on(&ns, "lo", "chk-wire", &filter);
     let conf = vs(
         81,
         WIRE_TCP,
@@ -313,13 +287,10 @@ fn checker_connections_end_with_fin_not_reset() {
     });
     // Two more rounds of checks.
     std::thread::sleep(Duration::from_millis(2300));
-    // Let the last frames reach the file, then stop the capture.
-    std::thread::sleep(Duration::from_millis(1000));
-    tests::daemon::signal_pid(cap.0.id(), "INT");
-    let _ = cap.0.wait();
+    cap.stop();
     let out = Command::new("tshark")
         .args(["-n", "-r"])
-        .arg(&pcap)
+        .arg(cap.pcap())
         .args(["-T", "fields", "-E", "separator=,"])
         .args(["-e", "tcp.srcport", "-e", "tcp.dstport"])
         .args([
