@@ -161,6 +161,19 @@ impl Lan {
         }
     }
 
+    /// Node `node` hears no VRRP: an nftables rule of its own drops
+    /// protocol 112 on input (it still sends).
+    pub fn deafen(&self, node: usize) {
+        let ok = self.nodes[node]
+            .command("nft")
+            .args([
+                "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in meta l4proto 112 drop",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "nft deaf");
+    }
+
     /// Node `node`'s `eth0` is up with a carrier.
     pub fn link_up(&self, node: usize) -> bool {
         ip(&["-n", self.nodes[node].name(), "-o", "link", "show", "eth0"]).contains("state UP")
@@ -199,6 +212,9 @@ impl Lan {
 }
 
 // ---------------------------------------------------------------- capture
+
+/// The capture filter for VRRP adverts (IPv4 and IPv6 protocol 112).
+pub const ADVERT_FILTER: &str = "ip proto 112 or ip6 proto 112";
 
 /// A tshark capture of the VRRP adverts crossing the bridge (IPv4 and
 /// IPv6 protocol 112), or of what a filter lets through on any interface
@@ -279,7 +295,7 @@ pub fn wait_capturing(err: &Path, limit: Duration) {
 impl BridgeCapture {
     /// Start capturing on the bridge; returns once dumpcap is capturing.
     pub fn start(lan: &Lan, tag: &str) -> BridgeCapture {
-        Self::start_filtered(lan, tag, "ip proto 112 or ip6 proto 112")
+        Self::start_filtered(lan, tag, ADVERT_FILTER)
     }
 
     /// Start capturing what the capture filter `filter` lets through.
@@ -337,6 +353,24 @@ impl BridgeCapture {
         self.stop();
         decode(&self.pcap)
     }
+}
+
+/// Frame times as bursts: `(seconds after the first burst, frames in the
+/// burst)`; frames less than 300 ms apart are one burst.
+pub fn bursts(times: impl IntoIterator<Item = f64>) -> Vec<(f64, usize)> {
+    let mut t: Vec<f64> = times.into_iter().collect();
+    t.sort_by(f64::total_cmp);
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for x in t {
+        match out.last_mut() {
+            Some(b) if x - last < 0.3 => b.1 += 1,
+            _ => out.push((x, 1)),
+        }
+        last = x;
+    }
+    let t0 = out.first().map_or(0.0, |b| b.0);
+    out.into_iter().map(|(t, n)| (t - t0, n)).collect()
 }
 
 /// A gratuitous ARP or unsolicited neighbour advertisement seen on the

@@ -200,20 +200,7 @@ fn in_backup(d: &Daemon, imp: Impl) -> bool {
 
 /// SIGTERM and wait for a clean exit.
 fn stop(d: &mut Daemon) {
-    d.signal("TERM");
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = d.child.try_wait().expect("wait") {
-            assert!(st.success(), "exit: {st:?}\n{}", d.log());
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(8),
-            "no clean stop\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    tests::side::stop_within(d, Duration::from_secs(8));
 }
 
 /// SIGKILL the whole daemon at once: the parent and every process it

@@ -19,6 +19,7 @@ use tests::binaries::keepalived_rs_binary;
 use tests::daemon::{Daemon, logs, signal_pid, wait_until};
 use tests::lan::{Lan, ip};
 use tests::netns::NetNs;
+use tests::side::stop;
 use tests::{Requirement, require};
 
 const VIP: &str = "10.201.0.100";
@@ -428,24 +429,6 @@ fn election_worker_restart_without_loss_and_failover() {
         "failover took {to_backup:?}"
     );
     healthy(&[&n1, &n2], true);
-}
-
-/// Stop a daemon with SIGTERM and wait for a clean exit.
-fn stop(d: &mut Daemon) {
-    d.signal("TERM");
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = d.child.try_wait().expect("wait") {
-            assert!(st.success(), "exit: {st:?}\n{}", d.log());
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(6),
-            "no clean stop\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The VIP stays on `node` only for `d`.

@@ -11,46 +11,10 @@
 //! the test.
 
 use std::time::Duration;
-use tests::daemon::{Daemon, logs, wait_until};
-use tests::lan::{BridgeCapture, Lan, decode_announcements, ip};
-use tests::{Requirement, require};
-
-/// Stop a daemon with SIGTERM and wait for it to exit.
-fn stop(d: &mut Daemon) {
-    d.signal("TERM");
-    let t0 = std::time::Instant::now();
-    loop {
-        if let Some(st) = d.child.try_wait().expect("wait") {
-            assert!(st.success(), "exit: {st:?}\n{}", d.log());
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(6),
-            "no clean stop\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// A command the test needs (`CMD --version` runs); under CI a missing
-/// one fails the test.
-fn tool_present(cmd: &str) -> bool {
-    let ok = std::process::Command::new(cmd)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            !tests::privilege::in_ci(),
-            "{cmd} is missing (scripts/deps.sh installs it); CI=true: failing"
-        );
-        eprintln!("!!! SKIPPED: this test needs {cmd}");
-    }
-    ok
-}
+use tests::Daemon;
+use tests::daemon::wait_until;
+use tests::lan::{Lan, bursts, ip};
+use tests::side::{self, Side, lower_priority_pairs, stop};
 
 // ------------------------------------------------------------ routes
 
@@ -149,57 +113,32 @@ fn installed(lan: &Lan, node: usize) -> Vec<String> {
     v
 }
 
-/// The same set on both nodes.
-fn same_on_both(lan: &Lan, what: &str, ds: &[&Daemon]) -> Vec<String> {
-    let rs = installed(lan, 0);
-    let ka = installed(lan, 1);
-    assert_eq!(
-        rs,
-        ka,
-        "{what}: keepalived-rs (left) and keepalived (right) differ\n{}",
-        logs(ds)
-    );
-    rs
-}
-
 fn has_vip(lan: &Lan, node: usize, vrid: u8) -> bool {
     lan.has_addr(node, &format!("inet 10.201.0.{vrid}/24"))
 }
 
 #[test]
 fn routes_rules_and_static_entries_as_keepalived() {
-    if !require(
-        "the VRRP routes and rules test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) {
+    if !side::ready("the VRRP routes and rules test", &[]) {
         return;
     }
-    let lan = Lan::new("vrroute", 3);
-    let mut rs = Daemon::start(&lan.nodes[0], "routes-rs", &routes_conf(51), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "routes-ka", &routes_conf(52), &["-P"]);
+    let mut side = Side::on("vrroute")
+        .nodes(3)
+        .start(&routes_conf(51), &routes_conf(52));
     // At start, BACKUP: the static entries only.
     let statics = [
         "addr 192.168.77.1/24",
         "route 10.240.0.0/24 via 192.168.77.254 dev eth0 proto keepalived",
         "route 10.241.0.0/24 via 192.168.77.254 dev eth0 table 100 proto keepalived",
     ];
-    wait_until(
-        "static entries",
-        Duration::from_secs(5),
-        &[&rs, &ka],
-        || {
-            [0, 1].iter().all(|n| {
-                statics
-                    .iter()
-                    .all(|s| installed(&lan, *n).iter().any(|x| x == s))
-            })
-        },
-    );
-    let at_start = same_on_both(&lan, "at start", &[&rs, &ka]);
+    side.wait("static entries", Duration::from_secs(5), |lan| {
+        [0, 1].iter().all(|n| {
+            statics
+                .iter()
+                .all(|s| installed(lan, *n).iter().any(|x| x == s))
+        })
+    });
+    let at_start = side.same("at start", installed);
     assert!(
         at_start
             .iter()
@@ -211,16 +150,13 @@ fn routes_rules_and_static_entries_as_keepalived() {
         "{at_start:?}"
     );
     // MASTER: the virtual routes and rules join them.
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
-        has_vip(&lan, 0, 51) && has_vip(&lan, 1, 52)
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
+        has_vip(lan, 0, 51) && has_vip(lan, 1, 52)
     });
-    wait_until(
-        "virtual routes",
-        Duration::from_secs(3),
-        &[&rs, &ka],
-        || installed(&lan, 0).len() > at_start.len() && installed(&lan, 1).len() > at_start.len(),
-    );
-    let master = same_on_both(&lan, "MASTER", &[&rs, &ka]);
+    side.wait("virtual routes", Duration::from_secs(3), |lan| {
+        installed(lan, 0).len() > at_start.len() && installed(lan, 1).len() > at_start.len()
+    });
+    let master = side.same("MASTER", installed);
     eprintln!(
         "routes: as MASTER, both install:\n  {}",
         master.join("\n  ")
@@ -245,24 +181,21 @@ fn routes_rules_and_static_entries_as_keepalived() {
     );
     // BACKUP (a higher priority appears): the virtual ones go, the static
     // ones stay.
-    let pre = Daemon::start(&lan.nodes[2], "routes-pre", PREEMPTOR, &[]);
+    let pre = Daemon::start(&side.lan.nodes[2], "routes-pre", PREEMPTOR, &[]);
+    let lan = &side.lan;
     wait_until(
         "both BACKUP",
         Duration::from_secs(10),
-        &[&rs, &ka, &pre],
-        || !has_vip(&lan, 0, 51) && !has_vip(&lan, 1, 52),
+        &[&side.rs, &side.ka, &pre],
+        || !has_vip(lan, 0, 51) && !has_vip(lan, 1, 52),
     );
-    wait_until(
-        "virtual routes removed",
-        Duration::from_secs(3),
-        &[&rs, &ka],
-        || installed(&lan, 0) == at_start && installed(&lan, 1) == at_start,
-    );
-    same_on_both(&lan, "BACKUP", &[&rs, &ka]);
+    side.wait("virtual routes removed", Duration::from_secs(3), |lan| {
+        installed(lan, 0) == at_start && installed(lan, 1) == at_start
+    });
+    side.same("BACKUP", installed);
     // Stop: everything goes.
-    stop(&mut rs);
-    stop(&mut ka);
-    let after = same_on_both(&lan, "after stop", &[&rs, &ka]);
+    side.stop();
+    let after = side.same("after stop", installed);
     assert!(after.is_empty(), "left after stop: {after:?}");
 }
 
@@ -406,21 +339,11 @@ fn dev_exists(lan: &Lan, node: usize, dev: &str) -> bool {
 
 #[test]
 fn vmac_as_keepalived() {
-    if !require(
-        "the VRRP VMAC test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-    {
+    if !side::ready("the VRRP VMAC test", &["tshark", "nft"]) {
         return;
     }
-    if !tool_present("nft") {
-        return;
-    }
-    let lan = Lan::new("vrvmac", 2);
+    let setup = Side::on("vrvmac").capture("ip proto 112 or ip6 proto 112 or arp or icmp6");
+    let lan = setup.lan();
     // As systemd sets it: keepalived then moves rp_filter from `all` to the
     // interfaces.
     for n in &lan.nodes {
@@ -431,20 +354,13 @@ fn vmac_as_keepalived() {
             .is_ok_and(|s| s.success());
         assert!(ok, "sysctl all.rp_filter");
     }
-    let mut cap = BridgeCapture::start_filtered(
-        &lan,
-        "vmac",
-        "ip proto 112 or ip6 proto 112 or arp or icmp6",
-    );
-    let mut rs = Daemon::start(&lan.nodes[0], "vmac-rs", &vmac_conf(150), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "vmac-ka", &vmac_conf(100), &["-P"]);
-    let t = wait_until(
+    let mut side = setup.start_on(lan, &vmac_conf(150), &vmac_conf(100));
+    let t = side.wait(
         "keepalived-rs MASTER on its VMACs",
         Duration::from_secs(10),
-        &[&rs, &ka],
-        || {
-            on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24")
-                && on_dev(&lan, 0, "vrrp.52", "2001:db8::52/64")
+        |lan| {
+            on_dev(lan, 0, "vrrp.51", "inet 10.201.0.100/24")
+                && on_dev(lan, 0, "vrrp.52", "2001:db8::52/64")
         },
     );
     eprintln!(
@@ -452,27 +368,15 @@ fn vmac_as_keepalived() {
         t.as_secs_f64() * 1000.0
     );
     // keepalived (BACKUP) made the same VMACs, with the same settings.
-    wait_until(
-        "keepalived's VMACs",
-        Duration::from_secs(5),
-        &[&rs, &ka],
-        || dev_exists(&lan, 1, "vrrp.51") && dev_exists(&lan, 1, "vrrp.52"),
-    );
-    let rs_setup = vmac_setup(&lan, 0);
-    assert_eq!(
-        rs_setup,
-        vmac_setup(&lan, 1),
-        "keepalived-rs (left) and keepalived (right) set VMACs up differently"
-    );
+    side.wait("keepalived's VMACs", Duration::from_secs(5), |lan| {
+        dev_exists(lan, 1, "vrrp.51") && dev_exists(lan, 1, "vrrp.52")
+    });
+    let rs_setup = side.same("the VMACs' setup", vmac_setup);
     eprintln!("vmac: both:\n  {}", rs_setup.join("\n  "));
     // And the same nftables rules for the VMACs' IGMP/MLD reports.
-    wait_until(
-        "the same VMAC rule set",
-        Duration::from_secs(3),
-        &[&rs, &ka],
-        || ruleset(&lan, 0) == ruleset(&lan, 1),
-    );
-    let text = nft_text(&lan, 0);
+    side.agree("the VMAC rule set", ruleset);
+    let lan = &side.lan;
+    let text = nft_text(lan, 0);
     for want in [
         "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop",
         "\"vrrp.51\" : \"eth0\"",
@@ -499,8 +403,8 @@ fn vmac_as_keepalived() {
     }
     // The IPv6 VMAC carries the base interface's link-local address.
     for node in [0, 1] {
-        let base = link_locals(&lan, node, "eth0");
-        let vmac = link_locals(&lan, node, "vrrp.52");
+        let base = link_locals(lan, node, "eth0");
+        let vmac = link_locals(lan, node, "vrrp.52");
         assert!(
             !base.is_empty() && base.iter().all(|a| vmac.contains(a)),
             "node {}: eth0 {base:?}, vrrp.52 {vmac:?}",
@@ -509,63 +413,58 @@ fn vmac_as_keepalived() {
     }
     // Stop: keepalived takes over; our VMACs are gone and eth0's ARP
     // sysctls are back (keepalived 2.2.7 leaves them at 1).
-    stop(&mut rs);
-    wait_until(
-        "keepalived MASTER",
-        Duration::from_secs(5),
-        &[&rs, &ka],
-        || {
-            on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24")
-                && on_dev(&lan, 1, "vrrp.52", "2001:db8::52/64")
-        },
-    );
-    assert!(!dev_exists(&lan, 0, "vrrp.51") && !dev_exists(&lan, 0, "vrrp.52"));
+    stop(&mut side.rs);
+    side.wait("keepalived MASTER", Duration::from_secs(5), |lan| {
+        on_dev(lan, 1, "vrrp.51", "inet 10.201.0.100/24")
+            && on_dev(lan, 1, "vrrp.52", "2001:db8::52/64")
+    });
+    let lan = &side.lan;
+    assert!(!dev_exists(lan, 0, "vrrp.51") && !dev_exists(lan, 0, "vrrp.52"));
     for key in ["arp_ignore", "arp_filter", "rp_filter"] {
-        assert_eq!(sysctl(&lan, 0, "ipv4", "eth0", key), "0", "eth0 {key}");
+        assert_eq!(sysctl(lan, 0, "ipv4", "eth0", key), "0", "eth0 {key}");
     }
-    assert_eq!(sysctl(&lan, 0, "ipv4", "all", "rp_filter"), "2");
-    assert_eq!(sysctl(&lan, 0, "ipv4", "default", "rp_filter"), "0");
+    assert_eq!(sysctl(lan, 0, "ipv4", "all", "rp_filter"), "2");
+    assert_eq!(sysctl(lan, 0, "ipv4", "default", "rp_filter"), "0");
     // Started again it preempts; a killed VRRP worker's successor adopts
     // the VMACs (keepalived#2693) and stays MASTER.
-    let mut rs = Daemon::start(&lan.nodes[0], "vmac-rs2", &vmac_conf(150), &[]);
-    wait_until(
-        "keepalived-rs preempts",
-        Duration::from_secs(10),
-        &[&rs, &ka],
-        || {
-            on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24")
-                && !on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24")
-        },
-    );
+    side.rs = Daemon::start(&side.lan.nodes[0], "vmac-rs2", &vmac_conf(150), &[]);
+    side.wait("keepalived-rs preempts", Duration::from_secs(10), |lan| {
+        on_dev(lan, 0, "vrrp.51", "inet 10.201.0.100/24")
+            && !on_dev(lan, 1, "vrrp.51", "inet 10.201.0.100/24")
+    });
+    let rs = &side.rs;
     let st = rs.status().expect("status");
     let (pid, _, _) = tests::daemon::worker(&st, "vrrp").expect("vrrp worker");
     tests::daemon::signal_pid(pid, "KILL");
     rs.wait_for("a new VRRP worker", Duration::from_secs(10), |s| {
         tests::daemon::worker(s, "vrrp").is_some_and(|(p, r, ready)| p != pid && r >= 1 && ready)
     });
-    wait_until("VMACs adopted", Duration::from_secs(5), &[&rs, &ka], || {
+    side.wait("VMACs adopted", Duration::from_secs(5), |_| {
         rs.log().contains("(V4) adopting the existing VMAC vrrp.51")
             && rs.log().contains("(V6) adopting the existing VMAC vrrp.52")
     });
     std::thread::sleep(Duration::from_millis(1500));
+    let lan = &side.lan;
     assert!(
-        on_dev(&lan, 0, "vrrp.51", "inet 10.201.0.100/24"),
+        on_dev(lan, 0, "vrrp.51", "inet 10.201.0.100/24"),
         "{}",
         rs.log()
     );
     assert!(
-        !on_dev(&lan, 1, "vrrp.51", "inet 10.201.0.100/24"),
+        !on_dev(lan, 1, "vrrp.51", "inet 10.201.0.100/24"),
         "{}",
-        logs(&[&rs, &ka])
+        side.logs()
     );
-    stop(&mut rs);
-    assert!(!dev_exists(&lan, 0, "vrrp.51") && !dev_exists(&lan, 0, "vrrp.52"));
+    stop(&mut side.rs);
+    let lan = &side.lan;
+    assert!(!dev_exists(lan, 0, "vrrp.51") && !dev_exists(lan, 0, "vrrp.52"));
     std::thread::sleep(Duration::from_millis(1500));
-    stop(&mut ka);
-    cap.stop();
+    stop(&mut side.ka);
+    side.stop_capture();
     // On the wire: every advert of either implementation comes from the
     // VMAC's MAC, and so do the gratuitous ARPs and NAs for the VIPs.
-    let adverts = tests::lan::decode(cap.pcap());
+    let adverts = side.adverts();
+    let lan = &side.lan;
     for (node, src4) in [(0, "10.201.0.1"), (1, "10.201.0.2")] {
         let v4: Vec<_> = adverts.iter().filter(|a| a.src == src4).collect();
         assert!(!v4.is_empty(), "no IPv4 advert from node {}", node + 1);
@@ -577,7 +476,7 @@ fn vmac_as_keepalived() {
             .iter()
             .filter(|a| {
                 a.vrid == "52"
-                    && link_locals(&lan, node, "eth0")
+                    && link_locals(lan, node, "eth0")
                         .iter()
                         .any(|l| l.starts_with(&a.src))
             })
@@ -585,7 +484,7 @@ fn vmac_as_keepalived() {
         assert!(!v6.is_empty(), "no IPv6 advert from node {}", node + 1);
         assert!(v6.iter().all(|a| a.eth_src == MAC6), "{v6:?}");
     }
-    let ann = decode_announcements(cap.pcap());
+    let ann = side.announcements();
     let garps: Vec<_> = ann.iter().filter(|a| a.addr == "10.201.0.100").collect();
     assert!(garps.len() >= 2, "{ann:?}");
     assert!(
@@ -694,35 +593,23 @@ fn nft_text(lan: &Lan, node: usize) -> String {
 
 #[test]
 fn strict_mode_drop_rules_as_keepalived() {
-    if !require(
-        "the VRRP strict mode test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("nft")
-    {
+    if !side::ready("the VRRP strict mode test", &["nft"]) {
         return;
     }
-    let lan = Lan::new("vrstrict", 3);
-    let mut rs = Daemon::start(&lan.nodes[0], "strict-rs", &strict_conf(51), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "strict-ka", &strict_conf(61), &["-P"]);
+    let mut side = Side::on("vrstrict")
+        .nodes(3)
+        .start(&strict_conf(51), &strict_conf(61));
     // BACKUP: no table yet, in either.
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(nft_text(&lan, 0), "", "keepalived-rs as BACKUP");
-    assert_eq!(nft_text(&lan, 1), "", "keepalived as BACKUP");
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+    assert_eq!(nft_text(&side.lan, 0), "", "keepalived-rs as BACKUP");
+    assert_eq!(nft_text(&side.lan, 1), "", "keepalived as BACKUP");
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
         (0..2)
             .all(|n| lan.has_addr(n, "inet 10.201.0.100/24") && lan.has_addr(n, "2001:db8::52/64"))
     });
-    wait_until(
-        "the same rule set",
-        Duration::from_secs(3),
-        &[&rs, &ka],
-        || ruleset(&lan, 0) == ruleset(&lan, 1),
-    );
-    let text = nft_text(&lan, 0);
+    side.agree("the rule set", ruleset);
+    let lan = &side.lan;
+    let text = nft_text(lan, 0);
     eprintln!("strict: both install:\n{text}");
     for want in [
         "table ip keepalived",
@@ -750,10 +637,11 @@ fn strict_mode_drop_rules_as_keepalived() {
     assert!(ping("10.201.0.1"), "the node's address answers");
     assert!(!ping("10.201.0.100"), "the VIP answers despite strict mode");
     assert!(
-        rs.log()
+        side.rs
+            .log()
             .contains("(V4) strict mode / no_accept: traffic to and from its VIPs is dropped"),
         "{}",
-        rs.log()
+        side.rs.log()
     );
     // BACKUP (a higher priority takes over both): the VIPs leave the sets,
     // the tables stay, in both.
@@ -771,30 +659,24 @@ fn strict_mode_drop_rules_as_keepalived() {
     wait_until(
         "both BACKUP",
         Duration::from_secs(10),
-        &[&rs, &ka, &pre],
+        &[&side.rs, &side.ka, &pre],
         || {
             (0..2).all(|n| {
                 !lan.has_addr(n, "inet 10.201.0.100/24") && !lan.has_addr(n, "2001:db8::52/64")
             })
         },
     );
-    wait_until(
-        "the same BACKUP rule set",
-        Duration::from_secs(3),
-        &[&rs, &ka],
-        || ruleset(&lan, 0) == ruleset(&lan, 1),
-    );
-    let backup = nft_text(&lan, 0);
+    side.agree("the BACKUP rule set", ruleset);
+    let backup = nft_text(lan, 0);
     assert!(
         backup.contains("table ip keepalived") && !backup.contains("10.201.0.100"),
         "{backup}"
     );
     drop(pre);
     // Stop: the tables go (keepalived's too).
-    stop(&mut rs);
-    stop(&mut ka);
-    assert_eq!(nft_text(&lan, 0), "", "left by keepalived-rs");
-    assert_eq!(nft_text(&lan, 1), "", "left by keepalived");
+    side.stop();
+    assert_eq!(nft_text(&side.lan, 0), "", "left by keepalived-rs");
+    assert_eq!(nft_text(&side.lan, 1), "", "left by keepalived");
 }
 
 // ------------------------------------------------------------ GARP timers
@@ -823,49 +705,24 @@ vrrp_instance V {{
     )
 }
 
-/// The gratuitous ARPs for `addr` as bursts: `(seconds after the first
-/// burst, frames in the burst)`; frames less than 300 ms apart are one
-/// burst.
-fn bursts(ann: &[tests::lan::Announcement], addr: &str) -> Vec<(f64, usize)> {
-    let mut t: Vec<f64> = ann.iter().filter(|a| a.addr == addr).map(|a| a.t).collect();
-    t.sort_by(f64::total_cmp);
-    let mut out: Vec<(f64, usize)> = Vec::new();
-    let mut last = f64::NEG_INFINITY;
-    for x in t {
-        match out.last_mut() {
-            Some(b) if x - last < 0.3 => b.1 += 1,
-            _ => out.push((x, 1)),
-        }
-        last = x;
-    }
-    let t0 = out.first().map_or(0.0, |b| b.0);
-    out.into_iter().map(|(t, n)| (t - t0, n)).collect()
+/// The gratuitous ARPs / NAs for `addr` as bursts.
+fn addr_bursts(ann: &[tests::lan::Announcement], addr: &str) -> Vec<(f64, usize)> {
+    bursts(ann.iter().filter(|a| a.addr == addr).map(|a| a.t))
 }
 
 #[test]
 fn garp_master_delay_repeat_and_refresh_as_keepalived() {
-    if !require(
-        "the GARP timers test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-    {
+    if !side::ready("the GARP timers test", &["tshark"]) {
         return;
     }
-    let lan = Lan::new("vrgarp", 2);
-    let mut cap = BridgeCapture::start_filtered(&lan, "garp", "arp");
-    let mut rs = Daemon::start(&lan.nodes[0], "garp-rs", &garp_conf(71), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "garp-ka", &garp_conf(72), &["-P"]);
+    let mut side = Side::on("vrgarp")
+        .capture("arp")
+        .start(&garp_conf(71), &garp_conf(72));
     std::thread::sleep(Duration::from_millis(7500));
-    stop(&mut rs);
-    stop(&mut ka);
-    cap.stop();
-    let ann = decode_announcements(cap.pcap());
-    let ours = bursts(&ann, "10.201.0.71");
-    let theirs = bursts(&ann, "10.201.0.72");
+    side.stop();
+    let ann = side.announcements();
+    let ours = addr_bursts(&ann, "10.201.0.71");
+    let theirs = addr_bursts(&ann, "10.201.0.72");
     eprintln!("garp: keepalived-rs bursts {ours:?}\ngarp: keepalived bursts {theirs:?}");
     // Becoming MASTER: 3, and 3 again a second later; then 2 at each
     // refresh, every 2 s.
@@ -934,42 +791,22 @@ fn kept(lan: &Lan, node: usize) -> Vec<String> {
 
 #[test]
 fn dont_release_keeps_what_keepalived_keeps() {
-    if !require(
-        "the --dont-release-vrrp test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("nft")
-    {
+    if !side::ready("the --dont-release-vrrp test", &["nft"]) {
         return;
     }
-    let lan = Lan::new("vrkeep", 2);
-    let mut rs = Daemon::start(&lan.nodes[0], "keep-rs", &dont_release_conf(81), &["-V"]);
-    let mut ka = Daemon::start_keepalived(
-        &lan.nodes[1],
-        "keep-ka",
-        &dont_release_conf(82),
-        &["-P", "-V"],
-    );
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+    let mut side = Side::on("vrkeep")
+        .args(&["-V"])
+        .start(&dont_release_conf(81), &dont_release_conf(82));
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
         (0..2).all(|n| {
-            on_dev(&lan, n, "vk", "inet 10.201.0.100/24")
-                && nft_text(&lan, n).contains("10.201.0.100")
+            on_dev(lan, n, "vk", "inet 10.201.0.100/24")
+                && nft_text(lan, n).contains("10.201.0.100")
         })
     });
-    let running = kept(&lan, 0);
-    assert_eq!(running, kept(&lan, 1), "while running");
-    stop(&mut rs);
-    stop(&mut ka);
-    let after = kept(&lan, 0);
+    side.same("while running", kept);
+    side.stop();
+    let after = side.same("after stop with -V", kept);
     eprintln!("dont-release: after stop both keep {after:?}");
-    assert_eq!(
-        after,
-        kept(&lan, 1),
-        "keepalived-rs (left) and keepalived (right) after stop with -V"
-    );
     assert_eq!(
         after,
         [
@@ -1005,31 +842,20 @@ vrrp_instance X {{
 
 #[test]
 fn vmac_xmit_base_as_keepalived() {
-    if !require(
-        "the vmac_xmit_base test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-    {
+    if !side::ready("the vmac_xmit_base test", &["tshark"]) {
         return;
     }
-    let lan = Lan::new("vrxmit", 2);
-    let mut cap = BridgeCapture::start_filtered(&lan, "xmit", "ip proto 112 or arp");
-    let mut rs = Daemon::start(&lan.nodes[0], "xmit-rs", &xmit_base_conf(91), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "xmit-ka", &xmit_base_conf(92), &["-P"]);
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
-        on_dev(&lan, 0, "vrrp.91", "inet 10.201.0.91/24")
-            && on_dev(&lan, 1, "vrrp.92", "inet 10.201.0.92/24")
+    let mut side = Side::on("vrxmit")
+        .capture("ip proto 112 or arp")
+        .start(&xmit_base_conf(91), &xmit_base_conf(92));
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
+        on_dev(lan, 0, "vrrp.91", "inet 10.201.0.91/24")
+            && on_dev(lan, 1, "vrrp.92", "inet 10.201.0.92/24")
     });
     std::thread::sleep(Duration::from_millis(1500));
-    stop(&mut rs);
-    stop(&mut ka);
-    cap.stop();
-    let adverts = tests::lan::decode(cap.pcap());
-    let ann = decode_announcements(cap.pcap());
+    side.stop();
+    let adverts = side.adverts();
+    let ann = side.announcements();
     // Per node: (adverts' source MACs, GARPs' source MACs), with the
     // node's own MAC and its VMAC's written as BASE / VMAC.
     let seen = |node: usize, vrid: u8| {
@@ -1111,33 +937,26 @@ vrrp_instance H12 {
 
 #[test]
 fn higher_prio_send_advert_on_the_wire_as_keepalived() {
-    if !require(
-        "the higher_prio_send_advert test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-    {
+    if !side::ready("the higher_prio_send_advert test", &["tshark"]) {
         return;
     }
-    let lan = Lan::new("vrhigh", 3);
-    let mut cap = BridgeCapture::start(&lan, "high");
-    let rs = Daemon::start(&lan.nodes[0], "high-rs", &send_advert_conf(11), &[]);
-    let ka = Daemon::start_keepalived(&lan.nodes[1], "high-ka", &send_advert_conf(12), &["-P"]);
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+    let mut side = Side::on("vrhigh")
+        .nodes(3)
+        .capture(tests::lan::ADVERT_FILTER)
+        .start(&send_advert_conf(11), &send_advert_conf(12));
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
         lan.has_addr(0, "inet 10.201.0.11/24") && lan.has_addr(1, "inet 10.201.0.12/24")
     });
-    let hi = Daemon::start(&lan.nodes[2], "high-hi", HIGHER, &[]);
+    let hi = Daemon::start(&side.lan.nodes[2], "high-hi", HIGHER, &[]);
+    let lan = &side.lan;
     wait_until(
         "both BACKUP",
         Duration::from_secs(10),
-        &[&rs, &ka, &hi],
+        &[&side.rs, &side.ka, &hi],
         || !lan.has_addr(0, "inet 10.201.0.11/24") && !lan.has_addr(1, "inet 10.201.0.12/24"),
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let adverts = cap.adverts();
+    let adverts = side.adverts();
     // Per VRID: the adverts at priority 100 after the first at 200, with
     // their delay after it.
     let after = |vrid: &str| {
@@ -1177,54 +996,18 @@ fn lower_prio_conf(v: u8, prio: u8) -> String {
 
 #[test]
 fn lower_prio_no_advert_on_the_wire_as_keepalived() {
-    if !require(
-        "the lower_prio_no_advert test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-        || !tool_present("nft")
-    {
+    if !side::ready("the lower_prio_no_advert test", &["tshark", "nft"]) {
         return;
     }
-    let lan = Lan::new("vrlow", 4);
     // Nodes 2 and 4 hear nothing, so they stay MASTER at 100 and keep
     // advertising to the MASTERs at 200 on nodes 1 (keepalived-rs) and 3
     // (keepalived).
-    for n in [1, 3] {
-        let ok = lan.nodes[n]
-            .command("nft")
-            .args([
-                "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in meta l4proto 112 drop",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "nft deaf");
-    }
-    let mut cap = BridgeCapture::start(&lan, "low");
-    let a_rs = Daemon::start(&lan.nodes[0], "low-a-rs", &lower_prio_conf(21, 200), &[]);
-    let b_rs = Daemon::start(&lan.nodes[1], "low-b-rs", &lower_prio_conf(21, 100), &[]);
-    let a_ka = Daemon::start_keepalived(
-        &lan.nodes[2],
-        "low-a-ka",
-        &lower_prio_conf(22, 200),
-        &["-P"],
+    let (_lan, mut cap, _daemons) = lower_priority_pairs(
+        "vrlow",
+        tests::lan::ADVERT_FILTER,
+        lower_prio_conf,
+        (21, 22),
     );
-    let b_ka = Daemon::start_keepalived(
-        &lan.nodes[3],
-        "low-b-ka",
-        &lower_prio_conf(22, 100),
-        &["-P"],
-    );
-    let ds = [&a_rs, &b_rs, &a_ka, &b_ka];
-    wait_until("all MASTER", Duration::from_secs(10), &ds, || {
-        [(0, 21), (1, 21), (2, 22), (3, 22)]
-            .iter()
-            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
-    });
-    std::thread::sleep(Duration::from_millis(4500));
     let adverts = cap.adverts();
     // For a VRID: of the adverts at 100 (once the one at 200 is MASTER),
     // how many got an advert at 200 within 100 ms.
@@ -1311,34 +1094,20 @@ vrrp_instance F {{
 
 #[test]
 fn garp_extra_if_as_keepalived() {
-    if !require(
-        "the garp_extra_if test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-    {
+    if !side::ready("the garp_extra_if test", &["tshark"]) {
         return;
     }
-    let lan = Lan::new("vrextra", 2);
-    for n in 0..2 {
-        lan.add_port(n, "eth1");
-        lan.add_port(n, "eth2");
-    }
-    let mut cap = BridgeCapture::start_filtered(&lan, "extra", "arp or icmp6");
-    let mut rs = Daemon::start(&lan.nodes[0], "extra-rs", &extra_if_conf(61), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "extra-ka", &extra_if_conf(71), &["-P"]);
+    let mut side = Side::on("vrextra")
+        .ports(&["eth1", "eth2"])
+        .capture("arp or icmp6")
+        .start(&extra_if_conf(61), &extra_if_conf(71));
     std::thread::sleep(Duration::from_millis(7600));
-    stop(&mut rs);
-    stop(&mut ka);
-    cap.stop();
-    let ann = decode_announcements(cap.pcap());
+    side.stop();
+    let ann = side.announcements();
     // Per VIP of a node: the times of its announcements after the first
     // burst (becoming MASTER), in seconds after that burst.
     let extra = |addr: String| {
-        let b = bursts(&ann, &addr);
+        let b = addr_bursts(&ann, &addr);
         b.iter()
             .skip(1)
             .map(|x| (x.0 * 10.0).round() / 10.0)
@@ -1430,18 +1199,10 @@ vrrp_instance V6 {{
 
 #[test]
 fn nftables_options_as_keepalived() {
-    if !require(
-        "the nftables options test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("nft")
-    {
+    if !side::ready("the nftables options test", &["nft"]) {
         return;
     }
-    let lan = Lan::new("vrnftopt", 2);
+    let mut lan = Some(Side::on("vrnftopt").lan());
     let phases: [(&str, &str, &[&str], &[&str]); 2] = [
         (
             "named table, priority, counters",
@@ -1468,42 +1229,30 @@ fn nftables_options_as_keepalived() {
             &["counter", "vips_link_local_name"],
         ),
     ];
-    for (i, (what, globals, want, not)) in phases.iter().enumerate() {
-        let mut rs = Daemon::start(
-            &lan.nodes[0],
-            &format!("nftopt{i}-rs"),
+    for (what, globals, want, not) in phases {
+        let mut side = Side::on("vrnftopt").start_on(
+            lan.take().expect("the LAN"),
             &nft_options_conf(51, globals),
-            &[],
-        );
-        let mut ka = Daemon::start_keepalived(
-            &lan.nodes[1],
-            &format!("nftopt{i}-ka"),
             &nft_options_conf(61, globals),
-            &["-P"],
         );
-        wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+        side.wait("both MASTER", Duration::from_secs(10), |lan| {
             (0..2).all(|n| {
-                on_dev(&lan, n, "vk4", "inet 10.201.0.100/24") && lan.has_addr(n, "2001:db8::52/64")
+                on_dev(lan, n, "vk4", "inet 10.201.0.100/24") && lan.has_addr(n, "2001:db8::52/64")
             })
         });
-        wait_until(
-            &format!("{what}: the same rule set"),
-            Duration::from_secs(3),
-            &[&rs, &ka],
-            || ruleset(&lan, 0) == ruleset(&lan, 1),
-        );
-        let text = nft_text(&lan, 0);
+        side.agree(&format!("{what}: the rule set"), ruleset);
+        let text = nft_text(&side.lan, 0);
         eprintln!("nftables options, {what}: both install:\n{text}");
-        for w in *want {
+        for w in want {
             assert!(text.contains(w), "{what}: {w} missing:\n{text}");
         }
-        for w in *not {
+        for w in not {
             assert!(!text.contains(w), "{what}: {w} present:\n{text}");
         }
-        stop(&mut rs);
-        stop(&mut ka);
-        assert_eq!(nft_text(&lan, 0), "", "{what}: left by keepalived-rs");
-        assert_eq!(nft_text(&lan, 1), "", "{what}: left by keepalived");
+        side.stop();
+        assert_eq!(nft_text(&side.lan, 0), "", "{what}: left by keepalived-rs");
+        assert_eq!(nft_text(&side.lan, 1), "", "{what}: left by keepalived");
+        lan = Some(side.into_lan());
     }
 }
 
@@ -1620,43 +1369,23 @@ fn vmacs_of(lan: &Lan, node: usize, v: u8) -> Vec<String> {
 
 #[test]
 fn use_vmac_addr_and_per_vip_use_vmac_as_keepalived() {
-    if !require(
-        "the use_vmac_addr test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) || !tool_present("tshark")
-        || !tool_present("nft")
-    {
+    if !side::ready("the use_vmac_addr test", &["tshark", "nft"]) {
         return;
     }
-    let lan = Lan::new("vrvmaddr", 2);
-    for n in 0..2 {
-        lan.add_port(n, "eth1");
-    }
-    let mut cap = BridgeCapture::start_filtered(&lan, "vmaddr", "arp or icmp6");
-    let mut rs = Daemon::start(&lan.nodes[0], "vmaddr-rs", &vmac_addr_conf(51), &[]);
-    let mut ka = Daemon::start_keepalived(&lan.nodes[1], "vmaddr-ka", &vmac_addr_conf(61), &["-P"]);
-    wait_until("both MASTER", Duration::from_secs(10), &[&rs, &ka], || {
+    let mut side = Side::on("vrvmaddr")
+        .ports(&["eth1"])
+        .capture("arp or icmp6")
+        .start(&vmac_addr_conf(51), &vmac_addr_conf(61));
+    // VRIDs 51 and 52 on node 1, 61 and 62 on node 2.
+    let vmacs = |lan: &Lan, n: usize| vmacs_of(lan, n, [51, 61][n]);
+    side.wait("both MASTER", Duration::from_secs(10), |lan| {
         (0..2).all(|n| {
-            let v = if n == 0 { 51 } else { 61 };
-            vmacs_of(&lan, n, v)
+            vmacs(lan, n)
                 .iter()
                 .any(|l| l.starts_with("vrrp.W ") && l.contains("10.203.0.100/24"))
         })
     });
-    let t0 = std::time::Instant::now();
-    while vmacs_of(&lan, 0, 51) != vmacs_of(&lan, 1, 61) && t0.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let ours = vmacs_of(&lan, 0, 51);
-    assert_eq!(
-        ours,
-        vmacs_of(&lan, 1, 61),
-        "keepalived-rs (left) and keepalived (right)"
-    );
+    let ours = side.agree("the VMACs and their addresses", vmacs);
     eprintln!("use_vmac_addr: both:\n  {}", ours.join("\n  "));
     for want in [
         "vrrp1.V@eth1 ether 00:00:5e:00:01:V mode private addrgenmode none ",
@@ -1671,30 +1400,19 @@ fn use_vmac_addr_and_per_vip_use_vmac_as_keepalived() {
         assert!(ours.iter().any(|l| l == want), "{want} missing: {ours:?}");
     }
     // The same VMAC rules (the VRIDs written alike).
-    let norm = |n: usize, v: u8| {
-        ruleset(&lan, n)
+    side.agree("the VMAC rule set", |lan, n| {
+        let v = [51, 61][n];
+        ruleset(lan, n)
             .to_string()
             .replace(&format!(".{}\"", v + 1), ".W\"")
             .replace(&format!(".{v}\""), ".V\"")
-    };
-    let t0 = std::time::Instant::now();
-    while norm(0, 51) != norm(1, 61) && t0.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        norm(0, 51),
-        norm(1, 61),
-        "the VMAC rule sets differ:\n{}\n{}",
-        nft_text(&lan, 0),
-        nft_text(&lan, 1)
-    );
+    });
     std::thread::sleep(Duration::from_millis(4600));
-    stop(&mut rs);
-    stop(&mut ka);
+    side.stop();
     for n in 0..2 {
         let left = ip(&[
             "-n",
-            lan.nodes[n].name(),
+            side.lan.nodes[n].name(),
             "-o",
             "link",
             "show",
@@ -1703,10 +1421,9 @@ fn use_vmac_addr_and_per_vip_use_vmac_as_keepalived() {
         ]);
         assert!(left.trim().is_empty(), "node {}: {left}", n + 1);
     }
-    cap.stop();
     // On the wire: each address from its VMAC's MAC; the garp_extra_if
     // rounds on A's address VMACs (not on its own VMAC, nor for B).
-    let ann = decode_announcements(cap.pcap());
+    let ann = side.announcements();
     let seen = |v: u8| {
         [
             "10.201.0.100",

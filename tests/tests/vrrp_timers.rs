@@ -17,9 +17,9 @@
 //!   the delay, bursts compared on the wire with keepalived's.
 
 use std::time::{Duration, Instant};
-use tests::daemon::{Daemon, logs, wait_until};
-use tests::lan::{BridgeCapture, Lan, epoch_now, node_addr};
-use tests::{Requirement, require};
+use tests::daemon::logs;
+use tests::lan::{ADVERT_FILTER, bursts, node_addr, node_mac};
+use tests::side::{self, Side, lower_priority_pairs};
 
 const STARTUP_DELAY: f64 = 1.5;
 /// keepalived's skew time at priority 100 with advert_int 1 s.
@@ -67,40 +67,26 @@ fn worker_start(log: &str, near: f64) -> f64 {
 
 #[test]
 fn startup_delay_down_timer_adverts_and_fault_no_peer_as_keepalived() {
-    if !require(
-        "the VRRP start-up timer test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) {
+    if !side::ready("the VRRP start-up timer test", &[]) {
         return;
     }
-    let lan = Lan::new("vrtim", 2);
-    let mut cap = BridgeCapture::start(&lan, "timers");
-    let t_rs = epoch_now();
-    let rs = Daemon::start(&lan.nodes[0], "tim-rs", &conf(41, &node_addr(0)), &[]);
-    let t_ka = epoch_now();
-    let ka = Daemon::start_keepalived(&lan.nodes[1], "tim-ka", &conf(44, &node_addr(1)), &["-P"]);
-    let ds = [&rs, &ka];
+    let mut side = Side::on("vrtim")
+        .capture(ADVERT_FILTER)
+        .start(&conf(41, &node_addr(0)), &conf(44, &node_addr(1)));
     let t0 = Instant::now();
-    wait_until(
-        "D and Q MASTER on both",
-        Duration::from_secs(12),
-        &ds,
-        || {
-            [(0, 41), (0, 42), (1, 44), (1, 45)]
-                .iter()
-                .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
-        },
-    );
+    side.wait("D and Q MASTER on both", Duration::from_secs(12), |lan| {
+        [(0, 41), (0, 42), (1, 44), (1, 45)]
+            .iter()
+            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
+    });
     // The FAULT instances have had more than their timers by now (the
     // default one is the longest).
     let left =
         Duration::from_secs_f64(STARTUP_DELAY + 3.0 + SKEW + 1.0).saturating_sub(t0.elapsed());
     std::thread::sleep(left);
-    let adverts = cap.adverts();
+    let adverts = side.adverts();
+    let (t_ka, ds) = (side.ka_started, side.daemons());
+    let (rs, ka, lan) = (&side.rs, &side.ka, &side.lan);
     let first = |vrid: u8, start: f64| {
         adverts
             .iter()
@@ -110,7 +96,7 @@ fn startup_delay_down_timer_adverts_and_fault_no_peer_as_keepalived() {
     // keepalived-rs from its VRRP worker's start (the log's UTC time of
     // day, to the millisecond): a freshly built debug binary can take
     // seconds to load on a busy machine, which is not the timers' doing.
-    let t_rs = worker_start(&rs.log(), t_rs);
+    let t_rs = worker_start(&rs.log(), side.rs_started);
     let ours = [first(41, t_rs), first(42, t_rs), first(43, t_rs)];
     let theirs = [first(44, t_ka), first(45, t_ka), first(46, t_ka)];
     eprintln!(
@@ -150,7 +136,7 @@ fn startup_delay_down_timer_adverts_and_fault_no_peer_as_keepalived() {
         .unwrap_or_default();
     assert_eq!(f["state"], "FAULT", "{s}");
     // The same log line, and no "Entering FAULT STATE (init)" after it.
-    for (d, name) in [(&rs, "F43"), (&ka, "F46")] {
+    for (d, name) in [(rs, "F43"), (ka, "F46")] {
         let log = d.log();
         assert!(
             log.contains(&format!(
@@ -178,87 +164,27 @@ fn lower_prio_garp_conf(v: u8, prio: u8) -> String {
     )
 }
 
-/// `node`'s gratuitous ARPs for `addr` as bursts: `(seconds after the
-/// first, frames)`; frames less than 300 ms apart are one burst.
+/// `node`'s gratuitous ARPs for `addr` as bursts.
 fn garp_bursts(ann: &[tests::lan::Announcement], addr: &str, node: usize) -> Vec<(f64, usize)> {
-    let mac = tests::lan::node_mac(node);
-    let mut t: Vec<f64> = ann
-        .iter()
-        .filter(|a| a.addr == addr && a.arp_sha == mac)
-        .map(|a| a.t)
-        .collect();
-    t.sort_by(f64::total_cmp);
-    let mut out: Vec<(f64, usize)> = Vec::new();
-    let mut last = f64::NEG_INFINITY;
-    for x in t {
-        match out.last_mut() {
-            Some(b) if x - last < 0.3 => b.1 += 1,
-            _ => out.push((x, 1)),
-        }
-        last = x;
-    }
-    let t0 = out.first().map_or(0.0, |b| b.0);
-    out.into_iter().map(|(t, n)| (t - t0, n)).collect()
+    let mac = node_mac(node);
+    bursts(
+        ann.iter()
+            .filter(|a| a.addr == addr && a.arp_sha == mac)
+            .map(|a| a.t),
+    )
 }
 
 #[test]
 fn garp_lower_prio_delay_and_repeat_as_keepalived() {
-    if !require(
-        "the garp_lower_prio test",
-        &[
-            Requirement::Root,
-            Requirement::NetTools,
-            Requirement::Keepalived,
-        ],
-    ) {
+    if !side::ready("the garp_lower_prio test", &[]) {
         return;
     }
-    let lan = Lan::new("vrglp", 4);
-    // Nodes 1 and 3 hear no VRRP, so they become MASTER at 100 and keep
-    // advertising to the MASTERs at 200 on nodes 0 (keepalived-rs) and 2
+    // Nodes 2 and 4 hear no VRRP, so they stay MASTER at 100 and keep
+    // advertising to the MASTERs at 200 on nodes 1 (keepalived-rs) and 3
     // (keepalived), which answer with gratuitous ARPs.
-    for n in [1, 3] {
-        let ok = lan.nodes[n]
-            .command("nft")
-            .args([
-                "add table inet deaf; add chain inet deaf in { type filter hook input priority 0; }; add rule inet deaf in meta l4proto 112 drop",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "nft deaf");
-    }
-    let mut cap = BridgeCapture::start_filtered(&lan, "glp", "arp");
-    let a_rs = Daemon::start(
-        &lan.nodes[0],
-        "glp-a-rs",
-        &lower_prio_garp_conf(51, 200),
-        &[],
-    );
-    let b_rs = Daemon::start(
-        &lan.nodes[1],
-        "glp-b-rs",
-        &lower_prio_garp_conf(51, 100),
-        &[],
-    );
-    let a_ka = Daemon::start_keepalived(
-        &lan.nodes[2],
-        "glp-a-ka",
-        &lower_prio_garp_conf(52, 200),
-        &["-P"],
-    );
-    let b_ka = Daemon::start_keepalived(
-        &lan.nodes[3],
-        "glp-b-ka",
-        &lower_prio_garp_conf(52, 100),
-        &["-P"],
-    );
-    let ds = [&a_rs, &b_rs, &a_ka, &b_ka];
-    wait_until("all MASTER", Duration::from_secs(10), &ds, || {
-        [(0, 51), (1, 51), (2, 52), (3, 52)]
-            .iter()
-            .all(|(n, v)| lan.has_addr(*n, &format!("inet 10.201.0.{v}/24")))
-    });
-    std::thread::sleep(Duration::from_millis(4500));
+    let (_lan, mut cap, daemons) =
+        lower_priority_pairs("vrglp", "arp", lower_prio_garp_conf, (51, 52));
+    let ds: Vec<&tests::Daemon> = daemons.iter().collect();
     cap.stop();
     let ann = tests::lan::decode_announcements(cap.pcap());
     let ours = garp_bursts(&ann, "10.201.0.51", 0);
