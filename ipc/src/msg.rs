@@ -217,6 +217,10 @@ pub struct InstanceRestore {
     pub state: VrrpState,
     /// Whether its virtual addresses were installed.
     pub holds_vips: bool,
+    /// `auth_type AH`: the sequence number to go on from (peers refuse
+    /// adverts numbered at or below the last one they accepted); 0
+    /// otherwise.
+    pub ah_seq: u32,
 }
 
 /// A real server's health: alive or not, and its current weight.
@@ -313,6 +317,9 @@ pub struct VrrpCounters {
     pub priority_zero_sent: u64,
     pub priority_zero_received: u64,
     pub drops: BTreeMap<DropReason, u64>,
+    /// `auth_type AH`: the instance's sequence number counter (not a
+    /// count: what a restarted worker goes on from); 0 otherwise.
+    pub ah_seq: u32,
 }
 
 /// What the metrics worker exposes: the parent's state at one moment.

@@ -15,6 +15,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// What a restarted VRRP worker adds to the last AH sequence number its
+/// predecessor reported (it reports every 2 s; an instance sends one
+/// advert per `advert_int`, at least 1 s, and one per lower-priority
+/// advert it hears).
+pub const AH_SEQ_RESTORE_MARGIN: u32 = 1000;
+
 /// One line of the `workers` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerRow {
@@ -278,6 +284,13 @@ impl State {
                     InstanceRestore {
                         state: s.state,
                         holds_vips: s.holds_vips,
+                        // The worker reports its counters every 2 s at
+                        // most: the adverts sent since are covered by a
+                        // margin (a peer takes any higher number).
+                        ah_seq: self.counters.get(n).map_or(0, |c| match c.ah_seq {
+                            0 => 0,
+                            s => s.saturating_add(AH_SEQ_RESTORE_MARGIN),
+                        }),
                     },
                 )
             })
@@ -672,6 +685,20 @@ virtual_server 10.0.0.10 80 {
         let restore = st.instance_restore();
         assert_eq!(restore["VI_1"].state, VrrpState::Master);
         assert!(restore["VI_1"].holds_vips);
+        assert_eq!(restore["VI_1"].ah_seq, 0);
+        // AH: the last reported sequence number, plus the margin.
+        st.counters.insert(
+            "VI_1".into(),
+            VrrpCounters {
+                ah_seq: 41,
+                ..VrrpCounters::default()
+            },
+        );
+        assert_eq!(
+            st.instance_restore()["VI_1"].ah_seq,
+            41 + AH_SEQ_RESTORE_MARGIN
+        );
+        st.counters.clear();
 
         let vs = &st.config.lvs.virtual_servers[0];
         let key = rs_key(vs, &vs.real_servers[1]);
@@ -708,6 +735,7 @@ virtual_server 10.0.0.10 80 {
             priority_zero_sent: 1,
             priority_zero_received: 2,
             drops: BTreeMap::new(),
+            ah_seq: 0,
         };
         counters.drops.insert(DropReason::AuthFailure, 3);
         counters.drops.insert(DropReason::Checksum, 1);

@@ -7,7 +7,8 @@
 //!   it preempts, numbering on from keepalived's sequence numbers), and on
 //!   the bridge tshark sees AH (IP protocol 51) adverts from both, laid out
 //!   the same (IP, AH and VRRP fields), with SPI = source and sequence
-//!   numbers counting up (across a reload of ours too, as keepalived's);
+//!   numbers counting up (across a reload of ours too, as keepalived's,
+//!   and across a restart of our VRRP worker while MASTER);
 //! * with different passwords each refuses the other's adverts ("invalid
 //!   IPSEC HMAC-MD5 value") and both are MASTER, exactly as a pair of
 //!   keepalived daemons with different passwords (run beside them), and
@@ -229,6 +230,27 @@ fn ah_elects_and_fails_over_both_ways_with_keepalived() {
     rs.signal("HUP");
     rs.wait_for("the reload", Duration::from_secs(10), |s| {
         s["generation"].as_u64() != gen0
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(lan.holders(vip), vec![0], "{}", logs(&ds));
+    let klog = ka.log();
+    assert!(!klog.contains("IPSEC"), "{klog}");
+    assert_eq!(
+        klog.matches("(AH_KA) Entering MASTER STATE").count(),
+        1,
+        "{klog}"
+    );
+
+    // SIGKILL of our VRRP worker: its successor resumes MASTER from the
+    // parent's record, numbering on above the last number it reported (a
+    // counter at 0 would be refused as replays and keepalived would take
+    // over).
+    let (old_pid, restarts, _) =
+        tests::daemon::worker(&rs.status().expect("status"), "vrrp").expect("vrrp worker");
+    tests::daemon::signal_pid(old_pid, "KILL");
+    rs.wait_for("a new VRRP worker", Duration::from_secs(10), |s| {
+        tests::daemon::worker(s, "vrrp")
+            .is_some_and(|(p, r, ready)| p != old_pid && r == restarts + 1 && ready)
     });
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(lan.holders(vip), vec![0], "{}", logs(&ds));

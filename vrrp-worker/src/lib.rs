@@ -761,9 +761,7 @@ impl VrrpWorker {
             }
         }
         self.retire_removed(out, now, &slice, &snapshot);
-        let new = Machine::new(&slice, &scripts, &snapshot);
-        let old_machine = std::mem::replace(&mut self.machine, new);
-        self.machine.adopt_ah_counters(&old_machine);
+        self.machine = Machine::new(&slice, &scripts, &snapshot);
         let old_vmacs: Vec<vmac::VmacPlan> =
             self.vmac_plans().into_iter().map(|(_, p)| p).collect();
         let old = std::mem::replace(&mut self.slice, slice);

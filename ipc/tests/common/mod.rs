@@ -96,6 +96,7 @@ pub fn inits() -> Vec<Init> {
         InstanceRestore {
             state: VrrpState::Master,
             holds_vips: true,
+            ah_seq: 7,
         },
     );
     vrrp.insert(
@@ -103,6 +104,7 @@ pub fn inits() -> Vec<Init> {
         InstanceRestore {
             state: VrrpState::Fault,
             holds_vips: false,
+            ah_seq: 0,
         },
     );
     let cfg = config::model::Config::default();
@@ -401,6 +403,7 @@ pub fn from_worker() -> Vec<FromWorker> {
             priority_zero_sent: 5,
             priority_zero_received: u64::MAX,
             drops,
+            ah_seq: u32::MAX,
         },
     });
     v.push(FromWorker::VrrpStats {

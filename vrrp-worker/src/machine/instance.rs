@@ -147,7 +147,14 @@ impl Inst {
             vips: cfg.virtual_ipaddresses.iter().map(|a| a.addr).collect(),
             auth_type,
             password,
-            ah: AhCounter::default(),
+            // A restored instance goes on from its predecessor's number.
+            ah: AhCounter {
+                seq: match (auth_type, restore) {
+                    (AUTH_AH, Some(r)) => r.ah_seq,
+                    _ => 0,
+                },
+                cycle: false,
+            },
             ip_id: 0,
             rx_ah_seq: None,
             notified: restore.map(|r| r.state),

@@ -384,7 +384,12 @@ impl Machine {
     }
 
     /// What a new machine needs to resume where this one is (for a reload
-    /// or a handover): each instance's state and whether it holds its VIPs.
+    /// or a handover): each instance's state, whether it holds its VIPs,
+    /// and its AH sequence number counter (keepalived 2.2.7 goes on
+    /// numbering across a reload, measured: 4 before SIGHUP, 5 after; its
+    /// IP id starts again from 1, as a new machine's does. Starting again
+    /// from 1, a MASTER would have its adverts refused as replays by its
+    /// peers until they took over).
     pub fn snapshot(&self) -> BTreeMap<String, InstanceRestore> {
         self.inst
             .iter()
@@ -394,32 +399,11 @@ impl Machine {
                     InstanceRestore {
                         state: i.state,
                         holds_vips: i.vipset,
+                        ah_seq: i.ah.seq,
                     },
                 )
             })
             .collect()
-    }
-
-    /// After a reload: each AH instance takes the sequence number counter
-    /// of the instance of the same name in `old` (keepalived 2.2.7 goes on
-    /// numbering across a reload, measured: 4 before SIGHUP, 5 after; its
-    /// IP id starts again from 1, as a new machine's does). Without it a
-    /// MASTER would start again from 1 and its peers would refuse its
-    /// adverts as replays until they took over.
-    pub fn adopt_ah_counters(&mut self, old: &Machine) {
-        for x in self
-            .inst
-            .iter_mut()
-            .filter(|x| x.auth_type == packet::AUTH_AH)
-        {
-            if let Some(o) = old
-                .inst
-                .iter()
-                .find(|o| o.cfg.name == x.cfg.name && o.auth_type == packet::AUTH_AH)
-            {
-                x.ah = o.ah;
-            }
-        }
     }
 
     /// The earliest instant at which [`Machine::on_timer`] has work.
@@ -618,6 +602,9 @@ impl Machine {
     // ------------------------------------------------------------ plumbing
 
     fn finish(&mut self) -> Vec<Action> {
+        for x in &mut self.inst {
+            x.counters.ah_seq = x.ah.seq;
+        }
         if self.started {
             for i in 0..self.inst.len() {
                 self.report(i);

@@ -396,9 +396,16 @@ fn garp_refresh_while_master() {
 // ------------------------------------------------------------ restore
 
 fn restored(state: VrrpState, holds_vips: bool) -> BTreeMap<String, InstanceRestore> {
-    [("VI_1".to_string(), InstanceRestore { state, holds_vips })]
-        .into_iter()
-        .collect()
+    [(
+        "VI_1".to_string(),
+        InstanceRestore {
+            state,
+            holds_vips,
+            ah_seq: 0,
+        },
+    )]
+    .into_iter()
+    .collect()
 }
 
 #[test]
@@ -468,7 +475,8 @@ fn snapshot_round_trip_keeps_the_master() {
         snap["VI_1"],
         InstanceRestore {
             state: VrrpState::Master,
-            holds_vips: true
+            holds_vips: true,
+            ah_seq: 0,
         }
     );
     let mut h2 = H::with_restore(&conf, &snap);

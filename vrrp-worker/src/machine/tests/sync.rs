@@ -169,6 +169,7 @@ fn restored_group_resumes_master_without_notifies() {
                 InstanceRestore {
                     state: VrrpState::Master,
                     holds_vips: true,
+                    ah_seq: 0,
                 },
             )
         })
