@@ -9,6 +9,7 @@
 //! whenever data arrives).
 
 use crate::filecheck;
+use crate::idmap::IdMap;
 use crate::net::{self, Warnings};
 use crate::proto::{self, HttpResponse, SmtpReply, UrlMatcher};
 use crate::sched::{self, CheckerId, Core, FileValues, Jitter, Output, ProbeResult};
@@ -62,7 +63,9 @@ struct Http {
     url: usize,
     request: Vec<u8>,
     sent: usize,
-    tls: Option<ClientConnection>,
+    /// Boxed: a rustls connection is about 1 KiB, which a plain HTTP_GET
+    /// probe should not carry.
+    tls: Option<Box<ClientConnection>>,
     /// TLS: the request is in rustls's buffer.
     queued: bool,
     response: HttpResponse,
@@ -115,14 +118,14 @@ pub struct Engine {
     /// Boxed: the table's slots stay small (with every checker in flight
     /// at once, as at start-up, the table has tens of thousands of slots;
     /// a probe's own memory exists only while it runs).
-    probes: HashMap<usize, Box<Probe>>,
+    probes: IdMap<usize, Box<Probe>>,
     /// Probe deadlines, soonest first.
     deadlines: BTreeSet<(Instant, usize)>,
     next_token: usize,
     /// MISC_CHECK scripts: (real server, index) -> the parent's id.
     misc_ids: HashMap<(RealServerKey, u32), ScriptId>,
     /// Scripts running for us: request -> checker.
-    misc_pending: HashMap<u64, CheckerId>,
+    misc_pending: IdMap<u64, CheckerId>,
     next_request: u64,
     tls: Option<Arc<ClientConfig>>,
     logged_once: HashSet<String>,
@@ -276,11 +279,11 @@ impl Engine {
         let mut e = Engine {
             core,
             registry: None,
-            probes: HashMap::new(),
+            probes: IdMap::default(),
             deadlines: BTreeSet::new(),
             next_token: FIRST_TOKEN,
             misc_ids: misc_table(scripts),
-            misc_pending: HashMap::new(),
+            misc_pending: IdMap::default(),
             next_request: 1,
             tls: None,
             logged_once: HashSet::new(),
@@ -723,10 +726,10 @@ impl Engine {
                             c
                         }
                     };
-                    Some(
+                    Some(Box::new(
                         tls::connect(&cfg, u.sni_name.as_deref(), conn.dst.ip())
                             .map_err(io::Error::other)?,
-                    )
+                    ))
                 } else {
                     None
                 };

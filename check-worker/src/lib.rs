@@ -28,6 +28,7 @@
 pub mod alert;
 pub mod engine;
 pub mod filecheck;
+pub mod idmap;
 pub mod net;
 pub mod proto;
 pub mod sched;

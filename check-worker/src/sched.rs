@@ -37,9 +37,11 @@
 //! checkers across a reload.
 
 use crate::filecheck::{self, FAULT, IPVS_WEIGHT_MAX, Transition};
+use crate::idmap::IdMap;
 use config::model::lvs::{Checker, CheckerKind, FileCheck, LvsConfig, RealServer, VirtualServer};
 use ipc::{Health, HealthChange, LogLevel, RealServerKey, ScriptOutcome};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -190,9 +192,10 @@ struct Rs {
 pub struct Core {
     rss: Vec<Rs>,
     chks: Vec<Chk>,
-    by_id: BTreeMap<CheckerId, usize>,
-    /// Due times, ordered: the timer heap.
-    queue: BTreeSet<(Instant, CheckerId)>,
+    by_id: IdMap<CheckerId, usize>,
+    /// Due times, soonest first: the timer heap. An entry whose time is
+    /// no longer its checker's `due` is stale and skipped.
+    queue: BinaryHeap<Reverse<(Instant, CheckerId)>>,
     next_id: CheckerId,
     jitter: Jitter,
     /// Each tracked file's last value (keepalived's `last_status`).
@@ -294,8 +297,8 @@ impl Core {
         let mut core = Core {
             rss: Vec::new(),
             chks: Vec::new(),
-            by_id: BTreeMap::new(),
-            queue: BTreeSet::new(),
+            by_id: IdMap::default(),
+            queue: BinaryHeap::new(),
             next_id: 1,
             jitter,
             file_values: BTreeMap::new(),
@@ -528,7 +531,7 @@ impl Core {
         self.chks.push(k);
         let i = self.chks.len() - 1;
         self.by_id.insert(id, i);
-        self.queue.insert((due, id));
+        self.queue.push(Reverse((due, id)));
         self.rss[r].checkers.push(i);
         i
     }
@@ -616,7 +619,7 @@ impl Core {
                             k.spec = Arc::new(c);
                             k.misc_index = misc_index;
                             if let Some(d) = k.due {
-                                self.queue.insert((d, k.id));
+                                self.queue.push(Reverse((d, k.id)));
                             }
                             self.chks.push(k);
                             let n = self.chks.len() - 1;
@@ -646,7 +649,7 @@ impl Core {
 
     /// When [`Core::poll`] has work next.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.queue.first().map(|(t, _)| *t)
+        self.queue.peek().map(|Reverse((t, _))| *t)
     }
 
     /// Start every checker that is due: one [`Output::Start`] each.
@@ -660,11 +663,11 @@ impl Core {
     pub fn poll_max(&mut self, now: Instant, max: usize) -> Vec<Output> {
         let mut out = Vec::new();
         let mut started = 0;
-        while let Some(&(t, id)) = self.queue.first() {
+        while let Some(&Reverse((t, id))) = self.queue.peek() {
             if t > now || started >= max {
                 break;
             }
-            self.queue.pop_first();
+            self.queue.pop();
             let Some(&i) = self.by_id.get(&id) else {
                 continue;
             };
@@ -707,7 +710,7 @@ impl Core {
         let due = (base + delay).max(now);
         k.started = None;
         k.due = Some(due);
-        self.queue.insert((due, id));
+        self.queue.push(Reverse((due, id)));
         out
     }
 

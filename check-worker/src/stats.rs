@@ -4,8 +4,8 @@
 //! [`ipc::CHECK_STATS_INTERVAL`] when probes ended since the last one
 //! (never a message per probe). Sans-IO: times are passed in.
 
+use crate::idmap::IdMap;
 use ipc::{CheckerStats, MAX_CHECKER_STATS, RealServerKey};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
@@ -20,7 +20,7 @@ struct Figures {
 /// Per checker id.
 #[derive(Debug, Default)]
 pub struct ProbeStats {
-    by_id: HashMap<u64, Figures>,
+    by_id: IdMap<u64, Figures>,
     /// Probes ended since the last [`ProbeStats::summary`].
     dirty: bool,
 }
