@@ -152,6 +152,7 @@ fuzz_target!(|data: &[u8]| {
                 ipc::InstanceRestore {
                     state,
                     holds_vips: s == 2,
+                    ah_seq: u32::from(s),
                 },
             );
         }
