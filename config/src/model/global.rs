@@ -1079,28 +1079,11 @@ fn parse_global_keyword(st: &Node, out: &mut GlobalDefs, diags: &mut Diagnostics
         "nftables_ifindex" => out.nftables.ifindex = true,
         "nftables_counters" => out.nftables.counters = true,
         "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
-            let k = st.keyword.as_str();
-            if k == "vrrp_vmac_garp_intvl" {
-                diags.warn(
-                    loc,
-                    "Keyword \"vrrp_vmac_garp_intvl\" is deprecated - please use \"vrrp_garp_extra_if\"",
-                );
-            }
-            // As keepalived: `all` counts even when a later word is bad.
-            let mut secs = None;
-            for a in &st.args {
-                if a == "all" {
-                    out.vrrp_garp_extra_if_all = true;
-                } else if let Some(v) = read_unsigned(st, a, 1, 86400, diags) {
-                    secs = Some(v);
-                } else {
-                    diags.warn(loc, format!("{k} '{a}' invalid - ignoring"));
-                    return;
-                }
-            }
-            match secs {
-                Some(v) => out.vrrp_garp_extra_if = Some(Duration::from_secs(v)),
-                None => diags.warn(loc, format!("{k} specified without time - ignoring")),
+            let names = ("vrrp_vmac_garp_intvl", "vrrp_garp_extra_if");
+            let (all, secs) = super::util::garp_extra_if(st, 1, names, "", diags);
+            out.vrrp_garp_extra_if_all |= all;
+            if let Some(v) = secs {
+                out.vrrp_garp_extra_if = Some(Duration::from_secs(v));
             }
         }
         "vrrp_garp_interval" | "vrrp_gna_interval" => {

@@ -132,6 +132,47 @@ pub fn read_unsigned(
     Some(v)
 }
 
+/// `garp_extra_if` / `vrrp_garp_extra_if` (and their old names): `[all]
+/// SECS` in any order, SECS from `min` to 86400. Returns whether `all` was
+/// given (it counts even on a line ignored for a bad word, as keepalived's
+/// handlers set it as they go) and the seconds, `None` for an ignored
+/// line (said, with `prefix` before the keyword). The deprecated name
+/// `old` is said to be so in favour of `new`.
+pub fn garp_extra_if(
+    node: &Node,
+    min: u64,
+    (old, new): (&str, &str),
+    prefix: &str,
+    diags: &mut Diagnostics,
+) -> (bool, Option<u64>) {
+    let k = node.keyword.as_str();
+    if k == old {
+        diags.warn(
+            &node.loc,
+            format!("Keyword \"{old}\" is deprecated - please use \"{new}\""),
+        );
+    }
+    let mut all = false;
+    let mut secs = None;
+    for a in &node.args {
+        if a == "all" {
+            all = true;
+        } else if let Some(v) = read_unsigned(node, a, min, 86400, diags) {
+            secs = Some(v);
+        } else {
+            diags.warn(&node.loc, format!("{prefix}{k} '{a}' invalid - ignoring"));
+            return (all, None);
+        }
+    }
+    if secs.is_none() {
+        diags.warn(
+            &node.loc,
+            format!("{prefix}{k} specified without time - ignoring"),
+        );
+    }
+    (all, secs)
+}
+
 /// keepalived's `read_int`: a signed decimal within `[min, max]`.
 pub fn read_int(
     node: &Node,

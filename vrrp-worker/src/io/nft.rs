@@ -780,6 +780,15 @@ mod tests {
     use super::*;
     use crate::io::netlink::attrs;
 
+    /// The names of a NEWRULE message's expressions, in order.
+    fn expr_names(body: &[u8]) -> Vec<Vec<u8>> {
+        let exprs = attrs(find(&attrs(body, 4), NFTA_RULE_EXPRESSIONS), 0);
+        exprs
+            .iter()
+            .map(|(_, e)| find(&attrs(e, 0), NFTA_EXPR_NAME).to_vec())
+            .collect()
+    }
+
     fn find<'a>(a: &[(u16, &'a [u8])], ty: u16) -> &'a [u8] {
         a.iter()
             .find(|(t, _)| t & !NLA_F_NESTED == ty)
@@ -819,12 +828,8 @@ mod tests {
         let rule = attrs(ms[6].body, 4);
         assert_eq!(find(&rule, NFTA_RULE_CHAIN), b"in\0");
         let exprs = attrs(find(&rule, NFTA_RULE_EXPRESSIONS), 0);
-        let names: Vec<Vec<u8>> = exprs
-            .iter()
-            .map(|(_, e)| find(&attrs(e, 0), NFTA_EXPR_NAME).to_vec())
-            .collect();
         assert_eq!(
-            names,
+            expr_names(ms[6].body),
             [
                 b"payload\0".to_vec(),
                 b"lookup\0".to_vec(),
@@ -869,13 +874,8 @@ mod tests {
             .iter()
             .find(|m| m.ty == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)
             .expect("a rule");
-        let exprs = attrs(find(&attrs(rule.body, 4), NFTA_RULE_EXPRESSIONS), 0);
-        let names: Vec<Vec<u8>> = exprs
-            .iter()
-            .map(|(_, e)| find(&attrs(e, 0), NFTA_EXPR_NAME).to_vec())
-            .collect();
         assert_eq!(
-            names,
+            expr_names(rule.body),
             [
                 b"payload\0".to_vec(),
                 b"lookup\0".to_vec(),

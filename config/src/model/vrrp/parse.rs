@@ -1605,30 +1605,12 @@ fn instance_keyword(
             bfd::check_track_bfd(name, st, bfds, diags);
         }
         "garp_extra_if" | "vmac_garp_intvl" => {
-            if k == "vmac_garp_intvl" {
-                diags.warn(
-                    loc,
-                    "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"",
-                );
-            }
-            // As keepalived: `all` counts even when a later word is bad.
-            let mut secs = None;
-            for a in &st.args {
-                if a == "all" {
-                    inst.garp_extra_if_all = true;
-                } else if let Some(v) = read_unsigned(st, a, 0, 86400, diags) {
-                    secs = Some(v);
-                } else {
-                    diags.warn(loc, format!("({name}): {k} '{a}' invalid - ignoring"));
-                    return;
-                }
-            }
-            match secs {
-                Some(v) => inst.garp_extra_if = Some(v),
-                None => diags.warn(
-                    loc,
-                    format!("({name}): {k} specified without time - ignoring"),
-                ),
+            let names = ("vmac_garp_intvl", "garp_extra_if");
+            let prefix = format!("({name}): ");
+            let (all, secs) = util::garp_extra_if(st, 0, names, &prefix, diags);
+            inst.garp_extra_if_all |= all;
+            if secs.is_some() {
+                inst.garp_extra_if = secs;
             }
         }
         "use_ipvlan" | "vrf" => {
