@@ -3,7 +3,7 @@
 # IPVS guest's busybox). Starts the loopback listener once, then each
 # daemon in turn on the same configuration, and prints one line per run:
 #
-#   RESULT name=NAME cpu_s_per_min=X rss_peak_kb=N probes_per_s=P parent_cpu_s_per_min=Y
+#   RESULT name=NAME cpu_s_per_min=X user_s_per_min=U sys_s_per_min=S rss_peak_kb=N probes_per_s=P parent_cpu_s_per_min=Y
 #
 # usage: check-scale.run.sh CONF LISTENER NTCP NHTTP WARM DURATION DAEMON...
 #   DAEMON is rs:PATH (keepalived-rs; its check worker is measured) or
@@ -24,6 +24,14 @@ ticks() {
   # shellcheck disable=SC2086
   set -- $s
   echo $(( ${12} + ${13} ))
+}
+# utime of PID (user space), in ticks; stime is ticks - utime.
+uticks() {
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  echo "${12}"
 }
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
 served() { sed -n 's/^served //p' "$RUN/listener.log" | tail -1; }
@@ -75,9 +83,9 @@ for d in "$@"; do
     say "$name: no checker process"; tail -30 "$RUN/$name.log" >&2; rc=1
     kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; continue
   fi
-  c0=$(ticks "$CPID") p0=$(ticks "$DPID") s0=$(served)
+  c0=$(ticks "$CPID") u0=$(uticks "$CPID") p0=$(ticks "$DPID") s0=$(served)
   sleep "$DUR"
-  c1=$(ticks "$CPID") p1=$(ticks "$DPID") s1=$(served)
+  c1=$(ticks "$CPID") u1=$(uticks "$CPID") p1=$(ticks "$DPID") s1=$(served)
   if [ ! -d "/proc/$CPID" ]; then
     say "$name: the checker process $CPID went away during the measurement"
     grep -iE "hung|killed|restart|SIGSYS|panick" "$RUN/$name.log" | head -10 >&2
@@ -86,7 +94,7 @@ for d in "$@"; do
   peak=$(hwm "$CPID")
   up=""
   if [ "$kind" = rs ]; then
-    up=$("$bin" ctl --control-socket "$RUN/ctl.sock" status 2>/dev/null | grep -o '"up": *true' | wc -l)
+    up=$("$bin" ctl --control-socket "$RUN/ctl.sock" --json status 2>/dev/null | grep -o '"up": *true' | wc -l)
     up=" real_servers_up=$up"
   fi
   kill "$DPID"
@@ -96,7 +104,8 @@ for d in "$@"; do
   command -v ipvsadm >/dev/null && ipvsadm -C 2>/dev/null
   # Ticks to CPU seconds per minute of wall time, 3 decimals.
   per_min() { echo "$1 $2" | awk -v hz=$HZ -v d="$DUR" '{ printf "%.3f", ($2 - $1) / hz * 60 / d }'; }
-  echo "RESULT name=$name cpu_s_per_min=$(per_min "$c0" "$c1") rss_peak_kb=$peak" \
+  echo "RESULT name=$name cpu_s_per_min=$(per_min "$c0" "$c1")" \
+       "user_s_per_min=$(per_min "$u0" "$u1") sys_s_per_min=$(per_min "$((c0 - u0))" "$((c1 - u1))") rss_peak_kb=$peak" \
        "probes_per_s=$(echo "$s0 $s1" | awk -v d="$DUR" '{ printf "%.0f", ($2 - $1) / d }')" \
        "parent_cpu_s_per_min=$(per_min "$p0" "$p1")$up"
   grep -ciE "fail|error|timeout|down|removing" "$RUN/$name.log" | sed "s/^/[check-scale] $name log lines mentioning failures: /" >&2
