@@ -1,7 +1,10 @@
 //! Drive the VRRP machine with arbitrary inputs: packets (arbitrary bytes
 //! and well-formed adverts with arbitrary fields), clock steps, interface,
 //! file, process and script events, restores and shutdown. It must never
-//! panic and its timers must never stop it from making progress.
+//! panic and its timers must never stop it from making progress. Instance D
+//! uses AH: its adverts are AH datagrams with fuzzed sequence numbers,
+//! signed with its password or another, and what it sends must carry AH
+//! fields (the others' must not).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -88,6 +91,20 @@ vrrp_instance C {
   }
   nopreempt
 }
+vrrp_instance D {
+  state BACKUP
+  interface eth0
+  virtual_router_id 4
+  priority 120
+  advert_int 1
+  authentication {
+    auth_type AH
+    auth_pass secret12
+  }
+  virtual_ipaddress {
+    10.0.4.100/24
+  }
+}
 "#;
 
 fn slice() -> &'static ipc::VrrpSlice {
@@ -139,8 +156,8 @@ fuzz_target!(|data: &[u8]| {
     let restore_sel = b.u8().unwrap_or(0);
     let mut restored = BTreeMap::new();
     if restore_sel & 1 != 0 {
-        for (i, n) in ["A", "B", "C"].iter().enumerate() {
-            let s = (restore_sel >> (1 + 2 * i)) & 3;
+        for (i, n) in ["A", "B", "C", "D"].iter().enumerate() {
+            let s = (restore_sel >> (1 + 2 * (i % 3))) & 3;
             let state = [
                 ipc::VrrpState::Init,
                 ipc::VrrpState::Backup,
@@ -152,7 +169,7 @@ fuzz_target!(|data: &[u8]| {
                 ipc::InstanceRestore {
                     state,
                     holds_vips: s == 2,
-                    ah_seq: u32::from(s),
+                    ah_seq: u32::from(restore_sel) << 8,
                 },
             );
         }
@@ -172,8 +189,12 @@ fuzz_target!(|data: &[u8]| {
     let mut pending: Vec<u64> = Vec::new();
     let handle = |acts: Vec<Action>, pending: &mut Vec<u64>| {
         for a in acts {
-            if let Action::RunScript { request, .. } = a {
-                pending.push(request);
+            match a {
+                Action::RunScript { request, .. } => pending.push(request),
+                Action::SendAdvert { instance, ah, .. } => {
+                    assert_eq!(ah.is_some(), instance.0 == 3, "AH fields on {instance:?}");
+                }
+                _ => {}
             }
         }
     };
@@ -204,11 +225,33 @@ fuzz_target!(|data: &[u8]| {
                 let from = b.u8().unwrap_or(9);
                 let mut a = Advert::new(c.version, c.vrid, prio, interval);
                 a.addrs = c.virtual_ipaddresses.iter().map(|v| v.addr).collect();
+                let mut ah_key = None;
                 if let Some(auth) = &c.authentication {
-                    a.auth_type = vrrp_worker::packet::AUTH_PASS;
-                    a.auth_data = vrrp_worker::packet::password_bytes(&auth.password);
+                    if auth.auth_type == config::model::vrrp::AuthType::Ah {
+                        a.auth_type = vrrp_worker::packet::AUTH_AH;
+                        ah_key = Some(vrrp_worker::packet::password_bytes(if from & 1 == 0 {
+                            &auth.password
+                        } else {
+                            b"wrong"
+                        }));
+                    } else {
+                        a.auth_type = vrrp_worker::packet::AUTH_PASS;
+                        a.auth_data = vrrp_worker::packet::password_bytes(&auth.password);
+                    }
                 }
-                let (msg, meta) = if c.family == config::model::vrrp::Family::Ipv6 {
+                let (msg, meta) = if let Some(key) = ah_key {
+                    let seq = u32::from_be_bytes([
+                        b.u8().unwrap_or(0),
+                        b.u8().unwrap_or(0),
+                        b.u8().unwrap_or(0),
+                        b.u8().unwrap_or(1),
+                    ]);
+                    let s = Ipv4Addr::new(10, 0, 0, from);
+                    let d =
+                        a.encode_ipv4_ah(s, Ipv4Addr::new(224, 0, 0, 18), 255, 1, seq, &key, false);
+                    let p = vrrp_worker::packet::parse_ipv4(&d).unwrap();
+                    (p.vrrp.to_vec(), RxMeta::from_ipv4(&p))
+                } else if c.family == config::model::vrrp::Family::Ipv6 {
                     let s = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(from));
                     let d = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
                     (
