@@ -63,7 +63,9 @@ impl ProbeStats {
     /// [`MAX_CHECKER_STATS`]; clears the dirty mark.
     pub fn summary<'a>(&mut self, who: impl Fn(u64) -> Option<Identity<'a>>) -> Vec<CheckerStats> {
         self.dirty = false;
-        let mut v: Vec<(u64, CheckerStats)> = Vec::new();
+        // Sized once (grown by doubling, its freed copies raised the
+        // worker's peak memory at every summary).
+        let mut v: Vec<(u64, CheckerStats)> = Vec::with_capacity(self.by_id.len());
         self.by_id.retain(|&id, f| {
             let Some(w) = who(id) else {
                 return false;
