@@ -347,6 +347,26 @@ impl Engine {
         out
     }
 
+    /// Start the checkers (keepalived's `register_checkers_thread`), after
+    /// [`Engine::new`] and each [`Engine::reload`]: `present` are the
+    /// `ha_suspend` virtual server addresses on the machine (see
+    /// [`Core::start_checkers`]).
+    pub fn start_checkers(&mut self, present: &[std::net::IpAddr], now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        let res = self.core.start_checkers(present);
+        self.absorb(res, now, &mut out);
+        out
+    }
+
+    /// An `ha_suspend` virtual server address came or went (the parent's
+    /// `VsAddress`; see [`Core::vs_address`]).
+    pub fn vs_address(&mut self, addr: std::net::IpAddr, present: bool, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        let res = self.core.vs_address(addr, present);
+        self.absorb(res, now, &mut out);
+        out
+    }
+
     /// Know the state of every real server with a notify script (new ones
     /// from a reload; gone ones, and ones whose scripts are gone,
     /// forgotten).

@@ -19,7 +19,8 @@
 //! - [`alert`]: keepalived's SMTP alerts for the checkers' transitions and,
 //!   at the parent's word, for VRRP transitions;
 //! - [`stats`]: each checker's last probe duration and counts;
-//! - this module: the link to the parent (Init, Reload, ScriptDone, dumps).
+//! - this module: the link to the parent (Init, Reload, ScriptDone,
+//!   VsAddress, dumps).
 //!
 //! Privileges: none. It runs as an unprivileged user (`keepalived_script`
 //! when it exists, else `nobody`) with no capabilities, no_new_privs,
@@ -151,7 +152,8 @@ impl Worker for CheckWorker {
                     self.engine.set_client_tls(s.client_tls);
                     let was_up = self.engine.up_real_servers();
                     self.virtual_servers = s.lvs.virtual_servers.len();
-                    let outs = self.engine.reload(s.lvs, &r.scripts, now);
+                    let mut outs = self.engine.reload(s.lvs, &r.scripts, now);
+                    outs.extend(self.engine.start_checkers(&s.present_addresses, now));
                     let removed = self.engine.removed(was_up);
                     let logs = self.mailer.reload(&s.global, &removed, now);
                     log_all(link, logs)?;
@@ -186,6 +188,11 @@ impl Worker for CheckWorker {
             ToWorker::VrrpAlert { group, name, state } => {
                 let logs = self.mailer.vrrp(group, &name, state, Instant::now());
                 log_all(link, logs)?;
+            }
+            ToWorker::VsAddress { addr, present } => {
+                let now = Instant::now();
+                let outs = self.engine.vs_address(addr, present, now);
+                self.emit(link, outs, now)?;
             }
             ToWorker::LvsAlert(a) => {
                 let engine = &self.engine;
@@ -284,6 +291,8 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         seed.rotate_left(17),
     );
     engine.set_client_tls(slice.client_tls);
+    let mut first = first;
+    first.extend(engine.start_checkers(&slice.present_addresses, Instant::now()));
     drop(health);
     let mut w = CheckWorker {
         generation: init.generation,

@@ -32,6 +32,17 @@
 //!   its status is FAULT, and a weighted one adds to the real server's
 //!   weight.
 //!
+//! - `ha_suspend` (keepalived's `register_checkers_thread` and
+//!   `update_checker_activity`): a checker of a virtual server with
+//!   `ha_suspend` is enabled only while the virtual server's address is
+//!   configured on the machine (the parent watches rtnetlink and tells
+//!   [`Core::start_checkers`] and [`Core::vs_address`]). A disabled
+//!   checker keeps its schedule but probes nothing: at each due time it is
+//!   put off by `delay_loop`, its state, its real server's and IPVS stay as
+//!   they are. Every checker is logged as "Activating" or "Deactivating"
+//!   when the checkers start (start and reload), and as "Activating" /
+//!   "Suspending" when its address comes or goes.
+//!
 //! The core starts from the health the parent restored (a restarted worker
 //! does not flap its real servers) and keeps the state of unchanged
 //! checkers across a reload.
@@ -43,6 +54,7 @@ use ipc::{Health, HealthChange, LogLevel, RealServerKey, ScriptOutcome};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -157,6 +169,8 @@ struct Chk {
     started: Option<Instant>,
     /// The last failure reason, for the log line when it goes down.
     last_failure: Option<String>,
+    /// keepalived's `checker->enabled`: false while `ha_suspend` holds it.
+    enabled: bool,
 }
 
 /// A FILE_CHECK on a real server.
@@ -165,6 +179,20 @@ struct FileChk {
     spec: FileCheck,
     /// Its status for the file's last value ([`FAULT`]: down).
     status: i64,
+    /// keepalived's `checker->enabled` of a track-file checker: it changes
+    /// nothing (the file is read either way) but `ha_suspend` logs it.
+    enabled: bool,
+}
+
+/// Whether a real server's virtual server has `ha_suspend`, and on what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suspend {
+    No,
+    /// Its checkers run while this address is on the machine.
+    Addr(IpAddr),
+    /// A `virtual_server group` with `ha_suspend`: keepalived 2.2.7
+    /// matches no address for it, so its checkers never run.
+    Group,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +204,9 @@ struct Rs {
     vs_name: Arc<str>,
     inhibit: bool,
     smtp_alert: bool,
+    /// Its virtual server's number in the configuration.
+    vs_index: usize,
+    suspend: Suspend,
     /// The configured weight.
     config_weight: u32,
     /// The current weight (config, or a misc_dynamic one).
@@ -204,6 +235,8 @@ pub struct Core {
     file_invalid: BTreeSet<String>,
     /// Checker transitions not yet taken (for SMTP alerts).
     transitions: Vec<CheckerTransition>,
+    /// The `ha_suspend` virtual server addresses on the machine.
+    present: BTreeSet<IpAddr>,
 }
 
 /// Tracked files' values as the I/O layer read them: `None` for one that
@@ -304,6 +337,7 @@ impl Core {
             file_values: BTreeMap::new(),
             file_invalid: BTreeSet::new(),
             transitions: Vec::new(),
+            present: BTreeSet::new(),
         };
         core.set_file_values(files);
         // Sized once: growing them by doubling left freed copies behind
@@ -318,7 +352,7 @@ impl Core {
         core.by_id.reserve(n_chk);
         core.queue.reserve(n_chk);
         let mut out = Vec::new();
-        for (vs, real_servers) in split(lvs) {
+        for (vs_index, (vs, real_servers)) in split(lvs).enumerate() {
             let vs_name: Arc<str> = vs.display_name().into();
             for mut rs in real_servers {
                 let key = rs_key(&vs, &rs);
@@ -330,7 +364,7 @@ impl Core {
                     Some(h) => (*h, true),
                     None => (initial, false),
                 };
-                let r = core.add_rs(&vs, &rs, &vs_name, key, reported);
+                let r = core.add_rs(&vs, vs_index, &rs, &vs_name, key, reported);
                 for (c, misc_index) in take_checkers(&mut rs) {
                     // A restored real server's checkers take its state; one
                     // the parent does not know starts as keepalived starts
@@ -357,6 +391,7 @@ impl Core {
     fn add_rs(
         &mut self,
         vs: &VirtualServer,
+        vs_index: usize,
         rs: &RealServer,
         vs_name: &Arc<str>,
         key: RealServerKey,
@@ -368,6 +403,12 @@ impl Core {
             key,
             inhibit: rs.inhibit_on_failure,
             smtp_alert: rs.smtp_alert,
+            vs_index,
+            suspend: match ipc::keys::ha_suspend_addr(vs) {
+                Some(a) => Suspend::Addr(a),
+                None if vs.ha_suspend => Suspend::Group,
+                None => Suspend::No,
+            },
             config_weight: rs.weight,
             weight: rs.weight,
             file_delta: 0,
@@ -405,7 +446,11 @@ impl Core {
             if status != FAULT {
                 delta += status;
             }
-            self.rss[r].files.push(FileChk { spec: f, status });
+            self.rss[r].files.push(FileChk {
+                spec: f,
+                status,
+                enabled: true,
+            });
         }
         self.rss[r].file_delta = delta;
         delta
@@ -538,6 +583,7 @@ impl Core {
             due: Some(due),
             started: None,
             last_failure: None,
+            enabled: true,
         };
         self.chks.push(k);
         let i = self.chks.len() - 1;
@@ -582,7 +628,7 @@ impl Core {
         self.queue.clear();
         let mut taken = vec![false; old_chks.len()];
         let mut out = Vec::new();
-        for (vs, real_servers) in split(lvs) {
+        for (vs_index, (vs, real_servers)) in split(lvs).enumerate() {
             let vs_name: Arc<str> = vs.display_name().into();
             for mut rs in real_servers {
                 let key = rs_key(&vs, &rs);
@@ -596,7 +642,7 @@ impl Core {
                         weight: rs.weight,
                     },
                 };
-                let r = self.add_rs(&vs, &rs, &vs_name, key, reported);
+                let r = self.add_rs(&vs, vs_index, &rs, &vs_name, key, reported);
                 if let Some(o) = old {
                     self.rss[r].weight = if o.config_weight == rs.weight {
                         o.weight
@@ -658,6 +704,101 @@ impl Core {
         out
     }
 
+    /// keepalived's `register_checkers_thread`, at start and after each
+    /// reload: `present` are the `ha_suspend` addresses on the machine now.
+    /// Each checker (FILE_CHECKs have no thread) is enabled unless its
+    /// virtual server has `ha_suspend` and its address is absent, and
+    /// logged as "Activating" or "Deactivating"; the FILE_CHECKs, made
+    /// afresh by keepalived's reload, are enabled.
+    pub fn start_checkers(&mut self, present: &[IpAddr]) -> Vec<Output> {
+        self.present = present.iter().copied().collect();
+        let mut out = Vec::new();
+        for k in &mut self.chks {
+            let rs = &self.rss[k.rs];
+            k.enabled = match rs.suspend {
+                Suspend::No => true,
+                Suspend::Addr(a) => self.present.contains(&a),
+                Suspend::Group => false,
+            };
+            out.push(Output::Log(
+                LogLevel::Info,
+                format!(
+                    "{}ctivating healthchecker for service {} for VS {}",
+                    if k.enabled { "A" } else { "Dea" },
+                    rs.name,
+                    rs.vs_name
+                ),
+            ));
+        }
+        for f in self.rss.iter_mut().flat_map(|r| &mut r.files) {
+            f.enabled = true;
+        }
+        out
+    }
+
+    /// keepalived's `update_checker_activity`: `addr` was configured on
+    /// the machine (`present`) or its last instance removed. The checkers
+    /// of each virtual server with `ha_suspend` on that address (in
+    /// configuration order, its FILE_CHECKs last, as in keepalived's
+    /// queue) are enabled or disabled, each change logged.
+    pub fn vs_address(&mut self, addr: IpAddr, present: bool) -> Vec<Output> {
+        let mut out = Vec::new();
+        let changed = if present {
+            self.present.insert(addr)
+        } else {
+            self.present.remove(&addr)
+        };
+        // (virtual server, real server), in configuration order.
+        let matching: Vec<(usize, usize)> = (0..self.rss.len())
+            .filter(|&r| self.rss[r].suspend == Suspend::Addr(addr))
+            .map(|r| (self.rss[r].vs_index, r))
+            .collect();
+        if !changed || matching.is_empty() {
+            return out;
+        }
+        // keepalived logs this with -D (log_detail): here at debug level,
+        // which the parent writes only with -D.
+        out.push(Output::Log(
+            LogLevel::Debug,
+            format!(
+                "Netlink reflector reports IP {addr} {}",
+                if present { "added" } else { "removed" }
+            ),
+        ));
+        let line = |enabled: bool, rs: &Rs| {
+            Output::Log(
+                LogLevel::Info,
+                format!(
+                    "{}ing healthchecker for service {} for VS {}",
+                    if enabled { "Suspend" } else { "Activat" },
+                    rs.name,
+                    rs.vs_name
+                ),
+            )
+        };
+        for group in matching.chunk_by(|a, b| a.0 == b.0) {
+            for &(_, r) in group {
+                for &i in &self.rss[r].checkers {
+                    let k = &mut self.chks[i];
+                    if k.enabled != present {
+                        out.push(line(k.enabled, &self.rss[r]));
+                        k.enabled = present;
+                    }
+                }
+            }
+            for &(_, r) in group {
+                let rs = &mut self.rss[r];
+                for fi in 0..rs.files.len() {
+                    if rs.files[fi].enabled != present {
+                        out.push(line(rs.files[fi].enabled, rs));
+                        rs.files[fi].enabled = present;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// When [`Core::poll`] has work next.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.queue.peek().map(|Reverse((t, _))| *t)
@@ -684,6 +825,14 @@ impl Core {
             };
             let k = &mut self.chks[i];
             if k.due != Some(t) {
+                continue;
+            }
+            if !k.enabled {
+                // keepalived's checker threads: "Register a new checker
+                // thread & return if checker is disabled".
+                let due = now + k.spec.delay_loop.max(Duration::from_millis(1));
+                k.due = Some(due);
+                self.queue.push(Reverse((due, id)));
                 continue;
             }
             k.due = None;
@@ -1096,12 +1245,17 @@ impl Core {
                 };
                 let _ = writeln!(
                     s,
-                    "   {} {}: {}, retry {}/{}, {when}",
+                    "   {} {}: {}, retry {}/{}, {when}{}",
                     k.spec.kind.keyword(),
                     k.name,
                     if k.is_up { "up" } else { "down" },
                     k.retry_it,
-                    k.spec.retry
+                    k.spec.retry,
+                    if k.enabled {
+                        ""
+                    } else {
+                        ", suspended (ha_suspend)"
+                    }
                 );
             }
             for f in &rs.files {

@@ -30,7 +30,7 @@ use std::fmt;
 /// encoding changes (a variant added in the middle of an enum, a field
 /// added, a type changed). The parent and its workers are the same binary,
 /// so a mismatch means a stale worker executable or a corrupted stream.
-pub const PROTOCOL_VERSION: u8 = 7;
+pub const PROTOCOL_VERSION: u8 = 8;
 
 /// Header size: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;

@@ -11,7 +11,8 @@
 //! 4. parent, at any time: `Reload(Reload)` (worker applies the difference
 //!    and answers `Ready` with the new generation), `DumpRequest` (answered
 //!    by `Dump`), `ScriptDone` (answers a `RunScript`), `Health` (IPVS
-//!    worker only), `Shutdown` (worker cleans up and exits).
+//!    worker only), `VsAddress` (check worker only), `Shutdown` (worker
+//!    cleans up and exits).
 //!
 //! Everything is identified by data (instance names, addresses, ports,
 //! script ids), never by an index into something the peer holds, except
@@ -430,6 +431,11 @@ pub struct CheckSlice {
     pub global: GlobalDefs,
     pub lvs: LvsConfig,
     pub client_tls: Option<ClientTls>,
+    /// The addresses of the `ha_suspend` virtual servers
+    /// ([`crate::keys::ha_suspend_addresses`]) that are configured on the
+    /// machine as the parent sends this (it watches rtnetlink; the worker
+    /// has no netlink); later changes come as [`ToWorker::VsAddress`].
+    pub present_addresses: Vec<IpAddr>,
 }
 
 /// SSL_GET's client certificate (`SSL { certificate key ca password }`).
@@ -487,6 +493,7 @@ impl Slice {
                 global: config.global.clone(),
                 lvs: config.lvs.clone(),
                 client_tls: None,
+                present_addresses: Vec::new(),
             })),
             Role::Ipvs => Slice::Ipvs(Box::new(LvsSlice {
                 global: config.global.clone(),
@@ -690,6 +697,11 @@ pub enum ToWorker {
     /// To the check worker: an LVS alert the parent decided on (quorum
     /// changes, the `omega` shutdown mails); it mails it.
     LvsAlert(LvsAlert),
+    /// To the check worker: the address of an `ha_suspend` virtual server
+    /// was configured on the machine (`present`) or removed from it (the
+    /// last instance of it, on any interface); keepalived's checker
+    /// process learns this from RTM_NEWADDR/RTM_DELADDR.
+    VsAddress { addr: IpAddr, present: bool },
     /// Sandbox test: try something and answer `TestProbeReply`.
     /// Only with the `test-messages` feature; keep it last.
     #[cfg(feature = "test-messages")]
@@ -758,6 +770,7 @@ impl ToWorker {
             ToWorker::LvsAlert(_) => "LvsAlert",
             ToWorker::Metrics(_) => "Metrics",
             ToWorker::VrrpState { .. } => "VrrpState",
+            ToWorker::VsAddress { .. } => "VsAddress",
             #[cfg(feature = "test-messages")]
             ToWorker::TestProbe { .. } => "TestProbe",
         }

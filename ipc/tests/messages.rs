@@ -111,9 +111,10 @@ fn directions_do_not_mix() {
 
 #[test]
 fn init_roles() {
-    for (init, role) in inits()
-        .into_iter()
-        .zip([Role::Vrrp, Role::Check, Role::Ipvs, Role::Ipvs])
+    for (init, role) in
+        inits()
+            .into_iter()
+            .zip([Role::Vrrp, Role::Check, Role::Check, Role::Ipvs, Role::Ipvs])
     {
         assert_eq!(init.role(), Some(role));
         assert_eq!(init.slice.role(), role);
@@ -137,7 +138,7 @@ fn log_levels_are_syslog_priorities() {
 
 /// The index TestProbe takes when the feature is on: the number of normal
 /// ToWorker variants. Its frame: that index, then OpenNetlink (0).
-const TEST_PROBE_BYTES: [u8; 2] = [10, 0];
+const TEST_PROBE_BYTES: [u8; 2] = [11, 0];
 
 #[cfg(not(feature = "test-messages"))]
 #[test]

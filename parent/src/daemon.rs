@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 const TOKEN_SIGNALS: Token = Token(0);
 const TOKEN_CONTROL: Token = Token(1);
+const TOKEN_ADDRS: Token = Token(2);
 const FIRST_CONTROL_CONN: usize = 1000;
 
 /// keepalived's `child_wait_time` default: how long a stop waits for the
@@ -155,6 +156,12 @@ pub struct Daemon {
     metrics: Option<(std::net::SocketAddr, OwnedFd)>,
     /// The parent dropped capabilities (crate::privileges).
     caps_limited: bool,
+    /// The machine's addresses, watched while a virtual server has
+    /// `ha_suspend` (crate::addrwatch).
+    addr_watch: Option<crate::addrwatch::Watcher>,
+    /// The `ha_suspend` addresses on the machine, as the check worker was
+    /// (or, at its Init, will be) told.
+    vs_present: std::collections::BTreeSet<std::net::IpAddr>,
 }
 
 /// Bind the metrics address (the parent binds, so a port below 1024 works
@@ -322,6 +329,8 @@ impl Daemon {
             #[cfg(feature = "test-messages")]
             probes: Vec::new(),
             caps_limited: false,
+            addr_watch: None,
+            vs_present: Default::default(),
         })
     }
 
@@ -350,6 +359,7 @@ impl Daemon {
                 "no VRRP instance and no virtual server configured: no worker to start",
             );
         }
+        self.watch_addresses();
         for role in roles {
             self.spawn(role, Instant::now());
         }
@@ -369,6 +379,7 @@ impl Daemon {
             for ev in &events {
                 match ev.token() {
                     TOKEN_SIGNALS => self.on_signals(now),
+                    TOKEN_ADDRS => self.on_addresses(),
                     t => {
                         if let Some(role) = role_of_token(t) {
                             self.on_worker_event(
@@ -617,8 +628,75 @@ impl Daemon {
                 Ok(t) => c.client_tls = t,
                 Err(e) => self.say(Level::Err, &e),
             }
+            c.present_addresses = self.vs_present.iter().copied().collect();
         }
         slice
+    }
+
+    /// The `ha_suspend` virtual servers' addresses the check worker is to
+    /// follow (none under `-P`).
+    fn ha_suspend_watched(&self) -> std::collections::BTreeSet<std::net::IpAddr> {
+        if self.opts.vrrp_only {
+            return Default::default();
+        }
+        ipc::keys::ha_suspend_addresses(&self.state.config.lvs)
+    }
+
+    /// Watch the machine's addresses while the configuration has an
+    /// `ha_suspend` virtual server (at start and each reload), and know
+    /// which of their addresses are present for the check worker's slice.
+    fn watch_addresses(&mut self) {
+        let watched = self.ha_suspend_watched();
+        if watched.is_empty() {
+            if let Some(w) = self.addr_watch.take() {
+                w.close(self.poll.registry());
+            }
+            self.vs_present.clear();
+            return;
+        }
+        if self.addr_watch.is_none() {
+            match crate::addrwatch::Watcher::open(self.poll.registry(), TOKEN_ADDRS) {
+                Ok(w) => self.addr_watch = Some(w),
+                // keepalived's checker runs on without its reflector.
+                Err(e) => self.say(
+                    Level::Err,
+                    &format!(
+                        "cannot watch the machine's addresses for ha_suspend: {e}; those virtual servers' checkers stay suspended"
+                    ),
+                ),
+            }
+        }
+        self.vs_present = match &self.addr_watch {
+            Some(w) => w.addresses().present_of(&watched),
+            None => Default::default(),
+        };
+    }
+
+    /// The kernel reported address changes: tell the check worker which
+    /// `ha_suspend` addresses came or went.
+    fn on_addresses(&mut self) {
+        let Some(w) = self.addr_watch.as_mut() else {
+            return;
+        };
+        if let Err(e) = w.read(self.poll.registry(), TOKEN_ADDRS) {
+            self.say(
+                Level::Err,
+                &format!("reading the machine's addresses failed: {e}"),
+            );
+        }
+        let watched = self.ha_suspend_watched();
+        let now = match &self.addr_watch {
+            Some(w) => w.addresses().present_of(&watched),
+            None => Default::default(),
+        };
+        let changes: Vec<(std::net::IpAddr, bool)> = now
+            .symmetric_difference(&self.vs_present)
+            .map(|a| (*a, now.contains(a)))
+            .collect();
+        self.vs_present = now;
+        for (addr, present) in changes {
+            self.send(Role::Check, &ToWorker::VsAddress { addr, present });
+        }
     }
 
     fn init_for(&self, role: Role) -> Init {
@@ -1168,6 +1246,7 @@ impl Daemon {
         self.heartbeat = script_table::heartbeat_interval(&cfg);
         let old = (self.state.config.clone(), self.state.health.clone());
         self.state.reload(cfg);
+        self.watch_addresses();
         if !self.opts.vrrp_only {
             let st = &self.state;
             self.lvs_alerts

@@ -1,6 +1,7 @@
 //! The keepalived-rs parent process: parses the configuration, checks it
 //! (`-t`), dumps it (`-d`), and runs the daemon.
 
+pub mod addrwatch;
 pub mod alerts;
 pub mod cli;
 pub mod control;

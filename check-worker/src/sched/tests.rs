@@ -845,3 +845,164 @@ fn checker_identities_misc_numbers_and_shared_names() {
     );
     assert!(s.core.checker(2).is_none() && s.core.checker(4).is_none());
 }
+
+/// Two virtual servers on 10.0.0.1 (ports 80 and 443) with `ha_suspend`,
+/// one without, each with a TCP_CHECK every 10 s; the first also a
+/// FILE_CHECK.
+fn ha_conf() -> String {
+    let vs = |port: u16, ha: &str, extra: &str| {
+        format!(
+            "virtual_server 10.0.0.1 {port} {{\n delay_loop 10\n protocol TCP\n {ha}\n\
+             real_server 10.0.1.1 {port} {{\n TCP_CHECK {{\n warmup 0\n }}\n {extra}\n }}\n}}\n"
+        )
+    };
+    format!(
+        "track_file tf {{\n file /nonexistent/tf\n}}\n{}{}{}",
+        vs(80, "ha_suspend", "FILE_CHECK {\n track_file tf\n }"),
+        vs(443, "ha_suspend", ""),
+        vs(8080, "", "")
+    )
+}
+
+fn vip() -> IpAddr {
+    "10.0.0.1".parse().unwrap()
+}
+
+#[test]
+fn ha_suspend_runs_checkers_only_while_the_address_is_present() {
+    let mut s = Sim::new(&ha_conf(), &[]);
+    let out = s.core.start_checkers(&[]);
+    s.absorb(s.t0, out);
+    assert_eq!(
+        s.logs,
+        [
+            "Deactivating healthchecker for service [10.0.1.1]:tcp:80 for VS [10.0.0.1]:tcp:80",
+            "Deactivating healthchecker for service [10.0.1.1]:tcp:443 for VS [10.0.0.1]:tcp:443",
+            "Activating healthchecker for service [10.0.1.1]:tcp:8080 for VS [10.0.0.1]:tcp:8080",
+        ]
+    );
+    s.logs.clear();
+    let (c80, c443, c8080) = (s.core.chks[0].id, s.core.chks[1].id, s.core.chks[2].id);
+    // Absent: only the checker without ha_suspend probes (at 1, 11, 21);
+    // the others keep their schedule without probing, their real servers
+    // stay as they were (up) although every probe would fail.
+    s.run(25.0, 0.0, |_, _, _| fail());
+    assert!(s.starts.iter().all(|x| x.1 == c8080), "{:?}", s.starts);
+    assert_eq!(s.start_times(), [1.0, 11.0, 21.0]);
+    assert_eq!(s.report_list(), [(1.0, false, 1)]);
+    assert!(s.core.chks[0].is_up && s.core.chks[1].is_up);
+    s.logs.clear();
+    // The address is added at 25: both its virtual servers' checkers are
+    // activated (the FILE_CHECK, never disabled, is not logged), and probe
+    // at their next turn (31): down.
+    let t = s.t0 + Duration::from_secs(25);
+    let out = s.core.vs_address(vip(), true);
+    s.absorb(t, out);
+    assert_eq!(
+        s.logs,
+        [
+            "Netlink reflector reports IP 10.0.0.1 added",
+            "Activating healthchecker for service [10.0.1.1]:tcp:80 for VS [10.0.0.1]:tcp:80",
+            "Activating healthchecker for service [10.0.1.1]:tcp:443 for VS [10.0.0.1]:tcp:443",
+        ]
+    );
+    // Told twice: nothing more.
+    assert!(s.core.vs_address(vip(), true).is_empty());
+    s.logs.clear();
+    s.starts.clear();
+    s.run(45.0, 0.0, |_, _, _| fail());
+    let starts = |s: &Sim, id| {
+        s.starts
+            .iter()
+            .filter(|x| x.1 == id)
+            .map(|x| round(x.0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(starts(&s, c80), [31.0, 41.0]);
+    assert_eq!(starts(&s, c443), [31.0, 41.0]);
+    assert_eq!(
+        s.report_list(),
+        [(1.0, false, 1), (31.0, false, 1), (31.0, false, 1)]
+    );
+    // Removed at 45: suspended (the FILE_CHECK too, as keepalived logs
+    // it, after its virtual server's checkers); no probe after, and the
+    // real servers stay down.
+    s.logs.clear();
+    let t = s.t0 + Duration::from_secs(45);
+    let out = s.core.vs_address(vip(), false);
+    s.absorb(t, out);
+    assert_eq!(
+        s.logs,
+        [
+            "Netlink reflector reports IP 10.0.0.1 removed",
+            "Suspending healthchecker for service [10.0.1.1]:tcp:80 for VS [10.0.0.1]:tcp:80",
+            "Suspending healthchecker for service [10.0.1.1]:tcp:80 for VS [10.0.0.1]:tcp:80",
+            "Suspending healthchecker for service [10.0.1.1]:tcp:443 for VS [10.0.0.1]:tcp:443",
+        ]
+    );
+    s.starts.clear();
+    s.run(80.0, 0.0, |_, _, _| ProbeResult::Success);
+    assert!(s.starts.iter().all(|x| x.1 == c8080), "{:?}", s.starts);
+    assert!(!s.core.chks[0].is_up && !s.core.chks[1].is_up);
+    let mut d = String::new();
+    s.core.dump(s.t0 + Duration::from_secs(80), &mut d);
+    assert!(d.contains("suspended (ha_suspend)"), "{d}");
+    // Other addresses change nothing.
+    assert!(
+        s.core
+            .vs_address("10.0.0.2".parse().unwrap(), true)
+            .is_empty()
+    );
+}
+
+#[test]
+fn ha_suspend_present_at_start_and_reload() {
+    let text = ha_conf();
+    let mut s = Sim::new(&text, &[]);
+    let out = s.core.start_checkers(&[vip()]);
+    s.absorb(s.t0, out);
+    assert!(
+        s.logs.iter().all(|l| l.starts_with("Activating")),
+        "{:?}",
+        s.logs
+    );
+    s.run(5.0, 0.0, |_, _, _| ProbeResult::Success);
+    assert_eq!(s.start_times(), [1.0, 1.0, 1.0]);
+    // A reload starts the checkers again, from the presence then.
+    let t = s.t0 + Duration::from_secs(5);
+    let out = s.core.reload(&lvs(&text), t);
+    s.absorb(t, out);
+    s.logs.clear();
+    let out = s.core.start_checkers(&[]);
+    s.absorb(t, out);
+    assert_eq!(
+        s.logs
+            .iter()
+            .filter(|l| l.starts_with("Deactivating"))
+            .count(),
+        2
+    );
+    s.starts.clear();
+    s.run(30.0, 0.0, |_, _, _| ProbeResult::Success);
+    assert_eq!(s.start_times(), [11.0, 21.0]);
+}
+
+#[test]
+fn ha_suspend_on_a_group_never_activates() {
+    // keepalived 2.2.7's addr_matches() matches no address for a virtual
+    // server group: its checkers stay deactivated.
+    let text = "virtual_server_group G {\n 10.0.0.1 80\n}\n\
+                virtual_server group G {\n delay_loop 10\n protocol TCP\n ha_suspend\n\
+                real_server 10.0.1.1 80 {\n TCP_CHECK {\n warmup 0\n }\n }\n}\n";
+    let mut s = Sim::new(text, &[]);
+    let out = s.core.start_checkers(&[vip()]);
+    s.absorb(s.t0, out);
+    assert_eq!(
+        s.logs,
+        ["Deactivating healthchecker for service [10.0.1.1]:tcp:80 for VS [G]:0"]
+    );
+    assert!(s.core.vs_address(vip(), false).is_empty());
+    assert!(s.core.vs_address(vip(), true).is_empty());
+    s.run(30.0, 0.0, |_, _, _| fail());
+    assert!(s.starts.is_empty());
+}

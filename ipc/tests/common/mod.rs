@@ -126,6 +126,23 @@ pub fn inits() -> Vec<Init> {
             options: Default::default(),
         },
         Init {
+            generation: 3,
+            heartbeat_interval: Duration::from_secs(1),
+            slice: {
+                let mut s = Slice::for_role(Role::Check, &cfg);
+                if let Slice::Check(c) = &mut s {
+                    c.present_addresses = vec![
+                        "192.0.2.10".parse().unwrap(),
+                        "2001:db8::10".parse().unwrap(),
+                    ];
+                }
+                s
+            },
+            scripts: Vec::new(),
+            restored: Restored::empty(Role::Check),
+            options: Default::default(),
+        },
+        Init {
             generation: u64::MAX,
             heartbeat_interval: Duration::new(3, 999_999_999),
             slice: Slice::for_role(Role::Ipvs, &cfg),
@@ -158,15 +175,16 @@ pub fn to_worker_index(m: &ToWorker) -> usize {
         ToWorker::Metrics(_) => 7,
         ToWorker::VrrpState { .. } => 8,
         ToWorker::LvsAlert(_) => 9,
+        ToWorker::VsAddress { .. } => 10,
         #[cfg(feature = "test-messages")]
-        ToWorker::TestProbe { .. } => 10,
+        ToWorker::TestProbe { .. } => 11,
     }
 }
 
 pub const TO_WORKER_VARIANTS: usize = if cfg!(feature = "test-messages") {
-    11
+    12
 } else {
-    10
+    11
 };
 
 pub fn from_worker_index(m: &FromWorker) -> usize {
@@ -271,6 +289,14 @@ pub fn to_worker() -> Vec<ToWorker> {
         virtual_servers: vec!["[192.0.2.10]:tcp:443".into()],
         real_servers: vec![rs_key(3)],
     }));
+    v.push(ToWorker::VsAddress {
+        addr: "192.0.2.10".parse().unwrap(),
+        present: true,
+    });
+    v.push(ToWorker::VsAddress {
+        addr: "2001:db8::10".parse().unwrap(),
+        present: false,
+    });
     let mut counters = VrrpCounters::default();
     counters.drops.insert(DropReason::Other("x".into()), 3);
     v.push(ToWorker::Metrics(Box::default()));
