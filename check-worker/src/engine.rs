@@ -350,12 +350,14 @@ impl Engine {
     /// Start the checkers (keepalived's `register_checkers_thread`), after
     /// [`Engine::new`] and each [`Engine::reload`]: `present` are the
     /// `ha_suspend` virtual server addresses on the machine (see
-    /// [`Core::start_checkers`]).
-    pub fn start_checkers(&mut self, present: &[std::net::IpAddr], now: Instant) -> Vec<Out> {
-        let mut out = Vec::new();
-        let res = self.core.start_checkers(present);
-        self.absorb(res, now, &mut out);
-        out
+    /// [`Core::start_checkers`]). Its only output, a log line per checker,
+    /// goes to `emit` line by line.
+    pub fn start_checkers(&mut self, present: &[std::net::IpAddr], mut emit: impl FnMut(Out)) {
+        self.core.start_checkers_with(present, |o| {
+            if let Output::Log(level, message) = o {
+                emit(Out::Log(level, message));
+            }
+        });
     }
 
     /// An `ha_suspend` virtual server address came or went (the parent's

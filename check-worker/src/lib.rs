@@ -75,6 +75,24 @@ fn send_all(link: &mut Link, outs: Vec<Out>) -> Result<(), LinkError> {
     Ok(())
 }
 
+/// Start the checkers (each one's "Activating"/"Deactivating" line sent
+/// as it is made).
+fn start_checkers(
+    engine: &mut Engine,
+    link: &mut Link,
+    present: &[std::net::IpAddr],
+) -> Result<(), LinkError> {
+    let mut res = Ok(());
+    engine.start_checkers(present, |o| {
+        if res.is_ok()
+            && let Out::Log(level, message) = o
+        {
+            res = link.log(level, message);
+        }
+    });
+    res
+}
+
 /// A random fraction for the checkers' warmup.
 fn jitter(seed: u64) -> sched::Jitter {
     let mut x = seed | 1;
@@ -152,14 +170,14 @@ impl Worker for CheckWorker {
                     self.engine.set_client_tls(s.client_tls);
                     let was_up = self.engine.up_real_servers();
                     self.virtual_servers = s.lvs.virtual_servers.len();
-                    let mut outs = self.engine.reload(s.lvs, &r.scripts, now);
-                    outs.extend(self.engine.start_checkers(&s.present_addresses, now));
+                    let outs = self.engine.reload(s.lvs, &r.scripts, now);
                     let removed = self.engine.removed(was_up);
                     let logs = self.mailer.reload(&s.global, &removed, now);
                     log_all(link, logs)?;
                     self.scripts = r.scripts.len();
                     self.generation = r.generation;
                     self.emit(link, outs, now)?;
+                    start_checkers(&mut self.engine, link, &s.present_addresses)?;
                     link.send(&FromWorker::Ready {
                         generation: r.generation,
                     })?;
@@ -291,8 +309,6 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
         seed.rotate_left(17),
     );
     engine.set_client_tls(slice.client_tls);
-    let mut first = first;
-    first.extend(engine.start_checkers(&slice.present_addresses, Instant::now()));
     drop(health);
     let mut w = CheckWorker {
         generation: init.generation,
@@ -311,6 +327,7 @@ pub fn run(stream: UnixStream, confinement: &str) -> i32 {
             format!("check worker started with {n} virtual server(s)"),
         )?;
         w.emit(&mut link, first, Instant::now())?;
+        start_checkers(&mut w.engine, &mut link, &slice.present_addresses)?;
         link.send(&FromWorker::Ready { generation })
     })();
     if started.is_err() {

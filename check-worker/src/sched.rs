@@ -711,8 +711,15 @@ impl Core {
     /// logged as "Activating" or "Deactivating"; the FILE_CHECKs, made
     /// afresh by keepalived's reload, are enabled.
     pub fn start_checkers(&mut self, present: &[IpAddr]) -> Vec<Output> {
-        self.present = present.iter().copied().collect();
         let mut out = Vec::new();
+        self.start_checkers_with(present, |o| out.push(o));
+        out
+    }
+
+    /// [`Core::start_checkers`] handing each line to `emit` as it is made
+    /// (with thousands of checkers, not all held at once).
+    pub fn start_checkers_with(&mut self, present: &[IpAddr], mut emit: impl FnMut(Output)) {
+        self.present = present.iter().copied().collect();
         for k in &mut self.chks {
             let rs = &self.rss[k.rs];
             k.enabled = match rs.suspend {
@@ -720,7 +727,7 @@ impl Core {
                 Suspend::Addr(a) => self.present.contains(&a),
                 Suspend::Group => false,
             };
-            out.push(Output::Log(
+            emit(Output::Log(
                 LogLevel::Info,
                 format!(
                     "{}ctivating healthchecker for service {} for VS {}",
@@ -733,7 +740,6 @@ impl Core {
         for f in self.rss.iter_mut().flat_map(|r| &mut r.files) {
             f.enabled = true;
         }
-        out
     }
 
     /// keepalived's `update_checker_activity`: `addr` was configured on
