@@ -206,3 +206,66 @@ fn ha_suspend_probes_only_while_the_virtual_servers_address_is_present() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ha_suspend_follows_an_ipv6_address_until_its_last_interface_loses_it() {
+    if !require(
+        "ha_suspend end to end (network namespaces, root)",
+        &[Requirement::Root, Requirement::NetTools],
+    ) {
+        return;
+    }
+    let ns = NetNs::new("chk-ha6", &["ha0", "ha1"]).expect("netns");
+    let conf = "virtual_server fd00::77 80 {\n delay_loop 1\n lb_kind NAT\n protocol TCP\n ha_suspend\n\
+         real_server ::1 7302 {\n TCP_CHECK {\n connect_timeout 1\n retry 0\n warmup 0\n }\n }\n}\n";
+    let d = tests::Daemon::start(&ns, "chk-ha6-daemon", conf, &["-C"]);
+    d.wait_ready(2);
+    let service = "service [::1]:tcp:7302 for VS [fd00::77]:tcp:80";
+    let limit = Duration::from_secs(5);
+    wait_log(
+        &d,
+        &format!("Deactivating healthchecker for {service}"),
+        1,
+        limit,
+    );
+    let addr = |op: &str, dev: &str| {
+        let ok = Command::new("ip")
+            .args(["-n", ns.name(), "addr", op, "fd00::77/128", "dev", dev])
+            .status()
+            .expect("ip")
+            .success();
+        assert!(ok, "ip addr {op} fd00::77 dev {dev}");
+    };
+    addr("add", "ha0");
+    wait_log(
+        &d,
+        &format!("Activating healthchecker for {service}"),
+        1,
+        limit,
+    );
+    // The same address on a second interface (its DAD completing is one
+    // more RTM_NEWADDR), then gone from the first: still present.
+    addr("add", "ha1");
+    std::thread::sleep(Duration::from_millis(500));
+    addr("del", "ha0");
+    // Active, the checker probes: the real server (nothing listens) goes
+    // down; and no "Suspending" line, the address being still on ha1.
+    d.wait_for("[::1]:7302 down", limit, |s| {
+        s["virtual_servers"][0]["real_servers"][0]["up"] == false
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!d.log().contains("Suspending healthchecker"), "{}", d.log());
+    addr("del", "ha1");
+    wait_log(
+        &d,
+        &format!("Suspending healthchecker for {service}"),
+        1,
+        limit,
+    );
+    assert!(
+        d.log()
+            .contains("Netlink reflector reports IP fd00::77 removed"),
+        "{}",
+        d.log()
+    );
+}
