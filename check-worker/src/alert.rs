@@ -1005,8 +1005,8 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 mod tests {
     use super::*;
     use crate::engine::Engine;
+    use crate::sched::tests::lvs;
     use config::model::global::SmtpServer;
-    use config::model::lvs::LvsConfig;
     use ipc::keys::rs_key;
 
     fn settings() -> Settings {
@@ -1578,16 +1578,6 @@ mod tests {
                 && payload.ends_with(&format!("\r\n\r\n{body}\r\n\r\n.\r\n")),
             "{payload}"
         );
-    }
-
-    fn lvs(text: &str) -> LvsConfig {
-        let l = config::load_str(
-            std::path::Path::new("t.conf"),
-            text,
-            &config::LoadOptions::default(),
-        );
-        assert!(!l.has_errors(), "{:?}", l.diagnostics);
-        l.config.lvs
     }
 
     #[test]

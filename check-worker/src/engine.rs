@@ -1146,17 +1146,8 @@ fn smtp(sock: &mut TcpStream, s: &mut Smtp) -> (Step, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sched::tests::lvs;
     use ipc::UpDown;
-
-    fn lvs(text: &str) -> LvsConfig {
-        let l = config::load_str(
-            std::path::Path::new("t.conf"),
-            text,
-            &config::LoadOptions::default(),
-        );
-        assert!(!l.has_errors(), "{:?}", l.diagnostics);
-        l.config.lvs
-    }
 
     /// Two real servers with a MISC_CHECK each (`misc` its path); `.1` has
     /// the notify scripts in `notify`.

@@ -1320,4 +1320,4 @@ fn effective_weight(rs: &Rs) -> u32 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

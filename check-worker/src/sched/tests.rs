@@ -5,7 +5,9 @@ use super::*;
 use ipc::{Protocol, VirtualServerKey};
 use std::path::Path;
 
-fn lvs(text: &str) -> LvsConfig {
+/// The LVS part of configuration `text`, which must have no errors (the
+/// other modules' tests use it too).
+pub(crate) fn lvs(text: &str) -> LvsConfig {
     let loaded = config::load_str(Path::new("t.conf"), text, &config::LoadOptions::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     loaded.config.lvs
