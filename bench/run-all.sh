@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every benchmark (bench/*.sh but this one) and write docs/BENCHMARKS.md:
+# Run every benchmark (bench/NAME.sh but this one; bench/NAME.PART.sh are
+# parts of one) and write docs/BENCHMARKS.md:
 # the machine they ran on, then each benchmark's Markdown section (each
 # prints one on standard output: keepalived-rs beside Debian's keepalived;
 # its progress goes to standard error, here to bench/logs/NAME.log).
@@ -40,6 +41,8 @@ failed=()
 for script in bench/*.sh; do
     name=$(basename "$script" .sh)
     [ "$name" = run-all ] && continue
+    # NAME.PART.sh is a part another benchmark runs (check-scale.run.sh).
+    case $name in *.*) continue ;; esac
     if { [ -n "$ONLY" ] && ! in_list "$name" "$ONLY"; } || in_list "$name" "$SKIP"; then
         skipped+=("$name")
         continue
