@@ -53,13 +53,7 @@ fn a_lone_instance_counts_from_one() {
     // Master after 3 s + skew, then one advert a second.
     assert_eq!(ah_sent(&acts), vec![(1, 1), (2, 2), (3, 3)]);
     // The message carries auth type 2 and no password.
-    let a = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::SendAdvert { advert, .. } => Some(advert.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let a = first_advert(&acts);
     assert_eq!((a.auth_type, a.auth_data), (AUTH_AH, [0; 8]));
 }
 

@@ -290,6 +290,16 @@ pub fn sent(acts: &[Action], id: InstanceId) -> Vec<u8> {
         .collect()
 }
 
+/// The first advert sent in `acts` (panics when there is none).
+pub fn first_advert(acts: &[Action]) -> Advert {
+    acts.iter()
+        .find_map(|a| match a {
+            Action::SendAdvert { advert, .. } => Some(advert.clone()),
+            _ => None,
+        })
+        .expect("an advert was sent")
+}
+
 pub fn adds(acts: &[Action], id: InstanceId) -> usize {
     acts.iter()
         .filter(|a| matches!(a, Action::AddVips { instance } if *instance == id))
@@ -456,13 +466,7 @@ fn v3_backup_uses_the_masters_interval() {
     assert_eq!(h.state("VI_1"), VrrpState::Master);
     // As master it sends at its own interval (100 cs) again.
     assert_eq!(h.m.next_deadline(), Some(h.now + ms(1000)));
-    let a = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::SendAdvert { advert, .. } => Some(advert.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let a = first_advert(&acts);
     assert_eq!(a.interval, 100);
     assert_eq!(sent(&acts, id), vec![100]);
 }

@@ -543,13 +543,7 @@ fn ipv6_v3_instance_runs() {
     assert_eq!(h.counters("V6").adverts_received, 1);
     let acts = h.run_to(ms(10_000));
     assert_eq!(h.state("V6"), VrrpState::Master);
-    let a = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::SendAdvert { advert, .. } => Some(advert.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let a = first_advert(&acts);
     assert_eq!(a.addrs.len(), 2);
     assert_eq!(a.interval, 100);
     h.rx("V6", "fe80::9", 150);
